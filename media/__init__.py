@@ -1,0 +1,4 @@
+"""Sidang media data plane: ingest, program, encode once, LL-HLS, recording.
+
+Nothing here imports aiohttp or server/.
+"""

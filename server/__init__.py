@@ -1,0 +1,1 @@
+"""Sidang control plane: the aiohttp app, store, bus, auth and views."""
