@@ -1,0 +1,508 @@
+"""Our LL-HLS packager: FFmpeg's mp4 muxer cuts 0.5 s CMAF fragments, we publish them.
+
+Per rendition, a muxer writes fMP4 into a `BoxSplitter`. `ftyp`+`moov` becomes `init.mp4`; each
+`moof`+`mdat` becomes a part file; a segment is the concatenation of its parts, written the
+moment its last part is done. Video segments close when a part ends on the 2 s keyframe grid,
+so every segment starts with an IDR even when extra IDRs were forced for WebRTC.
+
+URL layout, relative to the master playlist `/live/{id}/index.m3u8`:
+
+    {rendition}/index.m3u8      media playlist (renditions: 720p, 360p, audio)
+    {rendition}/init.mp4        init segment (EXT-X-MAP)
+    {rendition}/seg00012.m4s    segment 12
+    {rendition}/part00012.3.m4s part 3 of segment 12 (kept for the last few segments only)
+
+The HTTP layer serves `index.m3u8` from `playlist(rendition, low_latency=True)`: players that
+do not know LL-HLS ignore the part tags (RFC 8216 says unknown tags are ignored) and hls.js
+needs parts in the first playlist it sees. `low_latency=False` gives a segments-only view (the
+same text is kept on disk as `{rendition}/index.m3u8`, which also makes the directory a valid
+plain/VOD HLS tree for static serving). Blocking reload: for `?_HLS_msn=M[&_HLS_part=P]` call
+`await wait_for(rendition, M, P, timeout)` first; it raises `ReloadTooFar` (answer 400) when M
+is more than two segments ahead. A held preload-hint request uses `wait_for_path`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from media.boxes import Track, box_size, fragment_timing, init_tracks
+from media.encode import FPS, SEGMENT_SECONDS, Rendition, clone_packet
+from media.fanout import PacketFanout
+from media.storage import MediaStorageError, StorageHealth, atomic_write
+
+log = logging.getLogger(__name__)
+
+PART_SECONDS = 0.5
+HLS_VERSION = 6  # EXT-X-MAP in a non-I-frame playlist; no EXT-X-SKIP, so 9 is not needed
+PART_LINES_FOR = 3  # segments (besides the open one) that keep EXT-X-PART lines
+KEEP_PART_FILES_FOR = 8  # segments whose part files stay on disk
+MOVFLAGS = "empty_moov+default_base_moof+frag_keyframe+cmaf+delay_moov"
+_NAME = re.compile(r"^(?:(?P<rendition>[A-Za-z0-9_-]+)/)?(?P<file>[A-Za-z0-9_-]+(?:\.\d+)?\.\w+)$")
+_PART = re.compile(r"^part(?P<msn>\d+)\.(?P<part>\d+)\.m4s$")
+
+
+class ReloadTooFar(ValueError):
+    """A blocking reload asked for a segment more than two ahead of the live edge (HTTP 400)."""
+
+
+class PlaylistNotReady(LookupError):
+    """No complete segment yet; hold the request with `wait_for(r, 0, None, ...)` instead."""
+
+
+def segment_name(msn: int) -> str:
+    return f"seg{msn:05d}.m4s"
+
+
+def part_name(msn: int, index: int) -> str:
+    return f"part{msn:05d}.{index}.m4s"
+
+
+@dataclass
+class Part:
+    index: int
+    duration: float
+    independent: bool
+    name: str
+    written_at: float
+
+
+@dataclass
+class Segment:
+    msn: int
+    start: float  # media seconds since stream start
+    parts: list[Part] = field(default_factory=list)
+    complete: bool = False
+    written_at: float = 0.0
+
+    @property
+    def duration(self) -> float:
+        return sum(p.duration for p in self.parts)
+
+    @property
+    def name(self) -> str:
+        return segment_name(self.msn)
+
+
+def part_target_for(rendition: Rendition) -> float:
+    """Muxers cut at the first sample at or past 0.5 s: exact for 30 fps, 24 AAC frames else."""
+    if rendition.has_video:
+        return PART_SECONDS
+    frame = 1024 / 48000
+    return round(math.ceil(PART_SECONDS / frame - 1e-9) * frame, 3)
+
+
+def render_playlist(
+    segments: list[Segment],
+    *,
+    part_target: float,
+    epoch: float,
+    low_latency: bool,
+    ended: bool,
+) -> str:
+    """A media playlist (EVENT) from the segment model; the caller holds the model's lock."""
+    done = [s for s in segments if s.complete]
+    target = max([SEGMENT_SECONDS, *(round(s.duration) for s in done)])
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{HLS_VERSION}",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-PLAYLIST-TYPE:EVENT",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    low_latency = low_latency and not ended
+    if low_latency:
+        hold = max(3 * part_target, 1.5)
+        lines += [
+            f"#EXT-X-PART-INF:PART-TARGET={part_target:.3f}",
+            f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={hold:.3f}",
+        ]
+    lines.append('#EXT-X-MAP:URI="init.mp4"')
+    if segments:
+        pdt = datetime.fromtimestamp(epoch + segments[0].start, UTC)
+        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{pdt.isoformat(timespec='milliseconds')}")
+    with_parts = {s.msn for s in done[-PART_LINES_FOR:]}
+    for seg in segments:
+        if low_latency and (seg.msn in with_parts or not seg.complete):
+            for part in seg.parts:
+                extra = ",INDEPENDENT=YES" if part.independent else ""
+                lines.append(f'#EXT-X-PART:DURATION={part.duration:.5f},URI="{part.name}"{extra}')
+        if seg.complete:
+            lines += [f"#EXTINF:{seg.duration:.5f},", seg.name]
+    if low_latency:
+        last = segments[-1] if segments else None
+        if last is None:
+            hint = part_name(0, 0)
+        elif last.complete:
+            hint = part_name(last.msn + 1, 0)
+        else:
+            hint = part_name(last.msn, len(last.parts))
+        lines.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{hint}"')
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def master_playlist(renditions: tuple[Rendition, ...] | list[Rendition], fps: int = FPS) -> str:
+    lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for r in renditions:
+        attrs = [f"BANDWIDTH={r.bandwidth}", f'CODECS="{r.codecs}"']
+        if r.has_video:
+            attrs[1:1] = [f"RESOLUTION={r.width}x{r.height}", f"FRAME-RATE={fps:.3f}"]
+        lines += [f"#EXT-X-STREAM-INF:{','.join(attrs)}", f"{r.name}/index.m3u8"]
+    return "\n".join(lines) + "\n"
+
+
+def resolve_media_file(sitting_dir: Path, relative: str, renditions: set[str]) -> Path | None:
+    """Safe lookup of a file below a sitting dir: known names only, no traversal, must exist."""
+    match = _NAME.match(relative)
+    if not match or ".." in relative:
+        return None
+    rendition = match["rendition"]
+    if rendition is not None and rendition not in renditions:
+        return None
+    path = sitting_dir / relative
+    return path if path.is_file() else None
+
+
+class BoxSplitter:
+    """A write-only file object for the muxer that hands out complete top-level boxes."""
+
+    def __init__(self, on_box: Callable[[str, bytes], None]) -> None:
+        self._buf = bytearray()
+        self._on_box = on_box
+
+    def write(self, data: bytes) -> int:
+        self._buf += data
+        while (size := box_size(self._buf)) is not None and len(self._buf) >= size:
+            kind = bytes(self._buf[4:8]).decode("latin-1")
+            box = bytes(self._buf[:size])
+            del self._buf[:size]
+            self._on_box(kind, box)
+        return len(data)
+
+
+class RenditionPackager:
+    """Muxer, segmenter and segment model for one rendition.
+
+    Muxing and file writes happen on the packager's thread; the model (segments and parts) is
+    shared with the event loop under a lock, and waiters are woken through the loop.
+    """
+
+    def __init__(
+        self,
+        rendition: Rendition,
+        directory: Path,
+        *,
+        epoch: float,
+        audio_template: av.audio.stream.AudioStream,
+        notify: Callable[[], None],
+        health: StorageHealth,
+        fps: int = FPS,
+    ) -> None:
+        self.rendition = rendition
+        self.directory = directory
+        self.epoch = epoch
+        self.fps = fps
+        self.part_target = part_target_for(rendition)
+        self.segments: list[Segment] = []
+        self.ended = False
+        self.lock = threading.Lock()
+        self._notify = notify
+        self._health = health
+        self._init: list[bytes] = []
+        self._tracks: dict[int, Track] = {}
+        self._moof: bytes | None = None
+        self._segment_bytes: list[bytes] = []
+        self._failed = False
+        self._splitter = BoxSplitter(self._on_box)
+        self._out = av.open(
+            self._splitter,
+            "w",
+            format="mp4",
+            options={"movflags": MOVFLAGS, "frag_duration": str(int(PART_SECONDS * 1e6))},
+        )
+        self._video = None
+        if rendition.has_video:
+            self._video = self._out.add_mux_stream(
+                "h264", rate=fps, width=rendition.width, height=rendition.height
+            )
+            self._video.time_base = Fraction(1, 90000)
+        self._audio = self._out.add_stream_from_template(audio_template)
+
+    # -- packager thread ----------------------------------------------------------------
+
+    def mux(self, kind: str, packet: av.Packet) -> None:
+        if self._failed:
+            return
+        copy = clone_packet(packet)
+        copy.stream = self._video if kind == "video" else self._audio
+        if copy.stream is None:
+            return
+        self._out.mux(copy)
+
+    def close(self) -> None:
+        """Flush the muxer; the trailing fragment becomes the last (short) segment."""
+        if not self._failed:
+            with contextlib.suppress(av.FFmpegError):
+                self._out.close()
+        self._close_segment(force=True)
+        with self.lock:
+            self.ended = True
+        self._write_playlist()
+        self._notify()
+
+    def _on_box(self, kind: str, box: bytes) -> None:
+        if self._failed:
+            return
+        try:
+            if kind in ("ftyp", "moov"):
+                self._init.append(box)
+                if kind == "moov":
+                    init = b"".join(self._init)
+                    self._tracks = init_tracks(init)
+                    atomic_write(self.directory / "init.mp4", init)
+            elif kind == "moof":
+                self._moof = box
+            elif kind == "mdat" and self._moof is not None:
+                self._on_part(self._moof, box)
+                self._moof = None
+        except MediaStorageError as exc:
+            self._failed = True
+            self._health.fail(exc)
+            log.error("%s: %s", self.rendition.name, exc)
+            self._notify()
+
+    def _timing(self, moof: bytes) -> tuple[float, float, bool]:
+        timings = fragment_timing(moof[8:], self._tracks)
+        want = "vide" if self.rendition.has_video else "soun"
+        for t in timings:
+            if self._tracks[t.track_id].kind == want:
+                return t.start, t.duration, t.independent
+        raise ValueError(f"fragment without a {want} track")
+
+    def _on_part(self, moof: bytes, mdat: bytes) -> None:
+        start, duration, independent = self._timing(moof)
+        with self.lock:
+            seg = self.segments[-1] if self.segments else None
+            if seg is None or seg.complete:
+                seg = Segment(msn=seg.msn + 1 if seg else 0, start=start)
+                new = True
+            else:
+                new = False
+        name = part_name(seg.msn, len(seg.parts))
+        atomic_write(self.directory / name, moof + mdat)
+        self._segment_bytes.append(moof + mdat)
+        part = Part(len(seg.parts), duration, independent, name, time.time())
+        with self.lock:
+            seg.parts.append(part)
+            if new:
+                self.segments.append(seg)
+        if new and not independent:
+            log.warning("%s: segment %d starts without an IDR", self.rendition.name, seg.msn)
+        if self._segment_done(seg.start + seg.duration, seg.duration):
+            self._close_segment()
+        self._notify()
+
+    def _segment_done(self, end: float, duration: float) -> bool:
+        if self.rendition.has_video:
+            frames = round(end * self.fps)
+            return frames > 0 and frames % (self.fps * SEGMENT_SECONDS) == 0
+        return duration >= SEGMENT_SECONDS - self.part_target / 2
+
+    def _close_segment(self, force: bool = False) -> None:
+        with self.lock:
+            seg = self.segments[-1] if self.segments else None
+        if seg is None or seg.complete or not seg.parts:
+            return
+        try:
+            atomic_write(self.directory / seg.name, b"".join(self._segment_bytes))
+        except MediaStorageError as exc:
+            self._failed = True
+            self._health.fail(exc)
+            return
+        self._segment_bytes = []
+        with self.lock:
+            seg.complete = True
+            seg.written_at = time.time()
+        self._write_playlist()
+        self._prune_parts(seg.msn - KEEP_PART_FILES_FOR)
+
+    def _prune_parts(self, msn: int) -> None:
+        if msn < 0:
+            return
+        with self.lock:
+            old = self.segments[msn]
+        for part in old.parts:
+            with contextlib.suppress(OSError):
+                (self.directory / part.name).unlink()
+
+    def _write_playlist(self) -> None:
+        if self._failed:
+            return
+        try:
+            atomic_write(self.directory / "index.m3u8", self.playlist(low_latency=False))
+        except MediaStorageError as exc:
+            self._failed = True
+            self._health.fail(exc)
+
+    # -- any thread -------------------------------------------------------------------------
+
+    def playlist(self, low_latency: bool) -> str:
+        with self.lock:
+            if not any(s.complete for s in self.segments):
+                raise PlaylistNotReady(self.rendition.name)
+            return render_playlist(
+                self.segments,
+                part_target=self.part_target,
+                epoch=self.epoch,
+                low_latency=low_latency,
+                ended=self.ended,
+            )
+
+    def edge(self) -> tuple[int, int, bool]:
+        """(msn, part count, complete) of the newest segment; (-1, 0, True) before any part."""
+        with self.lock:
+            if not self.segments:
+                return -1, 0, True
+            last = self.segments[-1]
+            return last.msn, len(last.parts), last.complete
+
+    def has(self, msn: int, part: int | None) -> bool:
+        """Is segment `msn` complete, or (with `part`) has that part been published?"""
+        last_msn, parts, complete = self.edge()
+        if self.ended or last_msn > msn or (last_msn == msn and complete):
+            return True
+        return last_msn == msn and part is not None and parts > part
+
+
+class HlsPackager:
+    """LL-HLS for one sitting: consumes the encoders' fanouts, never encodes anything itself."""
+
+    def __init__(
+        self,
+        sitting_dir: Path,
+        renditions: tuple[Rendition, ...],
+        *,
+        epoch: float,
+        audio_templates: dict[str, av.audio.stream.AudioStream],
+        health: StorageHealth | None = None,
+        fps: int = FPS,
+    ) -> None:
+        self.sitting_dir = sitting_dir
+        self.renditions = renditions
+        self.health = health or StorageHealth()
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._pumps: list[asyncio.Task] = []
+        self.tracks: dict[str, RenditionPackager] = {}
+        for r in renditions:
+            directory = sitting_dir / r.name
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise MediaStorageError(directory, exc) from exc
+            self.tracks[r.name] = RenditionPackager(
+                r,
+                directory,
+                epoch=epoch,
+                audio_template=audio_templates[r.name],
+                notify=self._notify_threadsafe,
+                health=self.health,
+                fps=fps,
+            )
+        atomic_write(sitting_dir / "index.m3u8", self.master_playlist())
+        self._thread = threading.Thread(target=self._run, name="hls", daemon=True)
+        self._thread.start()
+
+    def attach(self, rendition: str, kind: str, fanout: PacketFanout) -> None:
+        """Consume one elementary stream of a rendition from its fanout."""
+        # Deep queue: the packager is the recording, it must only drop if the loop stalls ~10 s.
+        sub = fanout.subscribe(maxsize=600)
+
+        async def pump() -> None:
+            with contextlib.suppress(EOFError):
+                while True:
+                    self._queue.put((rendition, kind, await sub.recv()))
+
+        self._pumps.append(self._loop.create_task(pump()))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            rendition, kind, packet = item
+            try:
+                self.tracks[rendition].mux(kind, packet)
+            except (av.FFmpegError, ValueError) as exc:
+                log.warning("%s: dropped a packet: %s", rendition, exc)
+        for track in self.tracks.values():
+            track.close()
+
+    def _notify_threadsafe(self) -> None:
+        with contextlib.suppress(RuntimeError):  # loop already closed at interpreter exit
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def close(self) -> None:
+        """Mux what the closed fanouts still hold, flush, write ENDLIST, join the thread."""
+        done, pending = await asyncio.wait(self._pumps, timeout=5) if self._pumps else ((), ())
+        for task in pending:
+            task.cancel()
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+    # -- API for the HTTP layer -------------------------------------------------------------
+
+    def master_playlist(self) -> str:
+        return master_playlist(self.renditions)
+
+    def playlist(self, rendition: str, low_latency: bool = True) -> str:
+        """The media playlist; raises KeyError (unknown) or PlaylistNotReady (hold it)."""
+        return self.tracks[rendition].playlist(low_latency)
+
+    async def wait_for(self, rendition: str, msn: int, part: int | None, timeout: float) -> bool:
+        """Blocking reload: True once segment `msn` (or its part `part`) is in the playlist."""
+        track = self.tracks[rendition]
+        last_msn, _, _ = track.edge()
+        if msn > max(last_msn, 0) + 2:
+            raise ReloadTooFar(f"segment {msn} is too far ahead of {last_msn}")
+        deadline = self._loop.time() + timeout
+        while not track.has(msn, part):
+            remaining = deadline - self._loop.time()
+            if remaining <= 0 or not self.health.ok:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return True
+
+    async def wait_for_path(self, relative: str, timeout: float) -> Path | None:
+        """Hold a request for a part that is announced (preload hint) but not written yet."""
+        rendition, _, name = relative.partition("/")
+        match = _PART.match(name)
+        if match and rendition in self.tracks:
+            with contextlib.suppress(ReloadTooFar):
+                await self.wait_for(rendition, int(match["msn"]), int(match["part"]), timeout)
+        return self.path_for(relative)
+
+    def path_for(self, relative: str) -> Path | None:
+        return resolve_media_file(self.sitting_dir, relative, set(self.tracks))

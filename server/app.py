@@ -1,0 +1,64 @@
+"""The application factory. Tests build the app exactly as `sidang serve` does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from server import keys, middlewares
+from server.bus import create_bus
+from server.config import Config
+from server.i18n import Translations
+from server.metrics import Metrics
+from server.signing import Signer
+from server.store import Store
+from server.templating import STATIC_DIR, create_environment
+from server.views import api, auth, health, public, staff
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config) -> web.Application:
+    config = config.with_secret()
+    app = web.Application(
+        client_max_size=config.max_upload_bytes,
+        middlewares=[
+            middlewares.security_headers,
+            middlewares.errors,
+            middlewares.client_ip,
+            middlewares.locale,
+            middlewares.session,
+            middlewares.csrf,
+        ],
+    )
+    app[keys.CONFIG] = config
+    app[keys.SIGNER] = Signer(config.secret_key)
+    app[keys.METRICS] = Metrics()
+    translations = Translations()
+    app[keys.TRANSLATIONS] = translations
+    app[keys.TEMPLATES] = create_environment(translations)
+    app.cleanup_ctx.append(_store)
+    app.cleanup_ctx.append(_bus)
+
+    for module in (health, auth, public, staff, api):
+        module.setup(app)
+    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
+    return app
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    store = Store(app[keys.CONFIG].database_url)
+    app[keys.STORE] = store
+    yield
+    await store.close()
+
+
+async def _bus(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    bus = create_bus(config.redis_url)
+    await bus.start()
+    app[keys.BUS] = bus
+    yield
+    await bus.close()

@@ -1,0 +1,108 @@
+"""The bus interface shared by every implementation."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+Message = dict[str, Any]
+
+
+class Subscription:
+    """A bounded queue of messages on one channel.
+
+    A subscriber that falls `maxsize` messages behind loses the oldest ones and sees `overflowed`
+    set, so one stuck consumer never grows memory or slows the publisher.
+    """
+
+    def __init__(self, channel: str, on_close, maxsize: int = 1000) -> None:
+        self.channel = channel
+        self.overflowed = False
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize)
+        self._on_close = on_close
+        self._closed = False
+
+    def deliver(self, message: Message) -> None:
+        if self._closed:
+            return
+        if self._queue.full():
+            self.overflowed = True
+            self._queue.get_nowait()
+        self._queue.put_nowait(message)
+
+    async def get(self) -> Message | None:
+        """The next message, or None once the subscription is closed."""
+        if self._closed and self._queue.empty():
+            return None
+        return await self._queue.get()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._on_close(self)
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[Message]:
+        while (message := await self.get()) is not None:
+            yield message
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+class Bus(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, message: Message) -> None:
+        """Deliver to every subscriber of `channel` on every node (best effort across nodes)."""
+
+    @abc.abstractmethod
+    def subscribe(self, channel: str, maxsize: int = 1000) -> Subscription: ...
+
+    @abc.abstractmethod
+    async def incr(self, key: str, ttl_s: float) -> int:
+        """Increment a counter; the window starts at the first increment and lasts ttl_s."""
+
+    @abc.abstractmethod
+    async def get_counter(self, key: str) -> int: ...
+
+    @abc.abstractmethod
+    async def reset_counter(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    async def set_value(self, key: str, value: str, ttl_s: float | None = None) -> None: ...
+
+    @abc.abstractmethod
+    async def get_value(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def delete_value(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    async def presence_touch(self, group: str, member: str, ttl_s: float) -> None:
+        """Mark `member` present in `group` for ttl_s more seconds."""
+
+    @abc.abstractmethod
+    async def presence_leave(self, group: str, member: str) -> None: ...
+
+    @abc.abstractmethod
+    async def presence_count(self, group: str) -> int: ...
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """True when the bus (and, for Redis, the server) answers."""
+
+    async def start(self) -> None:
+        """Open connections; the default bus needs none."""
+
+    async def close(self) -> None:
+        """Close connections and end every subscription."""

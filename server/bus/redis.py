@@ -1,0 +1,200 @@
+"""The Redis bus: pub/sub and counters shared by every node.
+
+Local subscribers are served directly, and Redis carries messages to the other nodes. When Redis
+drops, the node keeps serving its own clients (counters and presence fall back to this node's
+memory) and a listener task reconnects with exponential backoff, so cross-node delivery resumes
+without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+import uuid
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from server.bus.base import Bus, Message, Subscription
+from server.bus.memory import MemoryBus
+
+log = logging.getLogger(__name__)
+
+DOWN_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+MAX_BACKOFF_S = 5.0
+
+
+class RedisBus(Bus):
+    name = "redis"
+
+    def __init__(self, url: str, *, prefix: str = "sidang:") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.node_id = uuid.uuid4().hex[:12]
+        self.connected = False
+        self.reconnects = 0
+        self._local = MemoryBus(clock=time.time)
+        self._redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=1.0, socket_timeout=2.0, decode_responses=True
+        )
+        self._listener: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=3.0)
+        except TimeoutError:
+            log.warning("Redis at %s is not answering yet; serving this node alone", self.url)
+
+    async def wait_connected(self, timeout: float) -> bool:
+        """Wait until the listener is subscribed (used after a restart of Redis)."""
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        pattern = f"{self.prefix}ch:*"
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.psubscribe(pattern)
+                self.connected = True
+                self._ready.set()
+                backoff = 0.1
+                while True:
+                    raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if raw is not None and raw["type"] == "pmessage":
+                        self._on_remote(raw["channel"], raw["data"])
+            except DOWN_ERRORS as exc:
+                if self.connected:
+                    log.warning("Redis bus lost (%s); reconnecting", exc)
+                    self.reconnects += 1
+                self.connected = False
+                self._ready.clear()
+            finally:
+                await _quietly(pubsub.aclose())
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _on_remote(self, channel: str, data: str) -> None:
+        try:
+            envelope = json.loads(data)
+        except json.JSONDecodeError:
+            log.warning("Dropped a malformed bus message on %s", channel)
+            return
+        if envelope.get("node") == self.node_id:
+            return
+        self._local.deliver_local(channel.removeprefix(f"{self.prefix}ch:"), envelope["message"])
+
+    async def publish(self, channel: str, message: Message) -> None:
+        self._local.deliver_local(channel, message)
+        if not self.connected:
+            return
+        envelope = json.dumps({"node": self.node_id, "message": message}, separators=(",", ":"))
+        await self._try(self._redis.publish(f"{self.prefix}ch:{channel}", envelope))
+
+    def subscribe(self, channel: str, maxsize: int = 1000) -> Subscription:
+        return self._local.subscribe(channel, maxsize)
+
+    async def incr(self, key: str, ttl_s: float) -> int:
+        if self.connected:
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.incr(self._key(key))
+                    pipe.pexpire(self._key(key), int(ttl_s * 1000), nx=True)
+                    count, _ = await pipe.execute()
+                return int(count)
+            except DOWN_ERRORS:
+                pass  # the listener notices the outage and reconnects; serve locally meanwhile
+        return await self._local.incr(key, ttl_s)
+
+    async def get_counter(self, key: str) -> int:
+        if self.connected:
+            try:
+                return int(await self._redis.get(self._key(key)) or 0)
+            except DOWN_ERRORS:
+                pass  # the listener notices the outage and reconnects; serve locally meanwhile
+        return await self._local.get_counter(key)
+
+    async def reset_counter(self, key: str) -> None:
+        await self._local.reset_counter(key)
+        await self._try(self._redis.delete(self._key(key)))
+
+    async def set_value(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        await self._local.set_value(key, value, ttl_s)
+        px = None if ttl_s is None else int(ttl_s * 1000)
+        await self._try(self._redis.set(self._key(key), value, px=px))
+
+    async def get_value(self, key: str) -> str | None:
+        if self.connected:
+            try:
+                return await self._redis.get(self._key(key))
+            except DOWN_ERRORS:
+                pass  # the listener notices the outage and reconnects; serve locally meanwhile
+        return await self._local.get_value(key)
+
+    async def delete_value(self, key: str) -> None:
+        await self._local.delete_value(key)
+        await self._try(self._redis.delete(self._key(key)))
+
+    async def presence_touch(self, group: str, member: str, ttl_s: float) -> None:
+        await self._local.presence_touch(group, member, ttl_s)
+        await self._try(
+            self._redis.zadd(self._key(f"presence:{group}"), {member: time.time() + ttl_s})
+        )
+
+    async def presence_leave(self, group: str, member: str) -> None:
+        await self._local.presence_leave(group, member)
+        await self._try(self._redis.zrem(self._key(f"presence:{group}"), member))
+
+    async def presence_count(self, group: str) -> int:
+        if self.connected:
+            key = self._key(f"presence:{group}")
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.zremrangebyscore(key, "-inf", time.time())
+                    pipe.zcard(key)
+                    _, count = await pipe.execute()
+                return int(count)
+            except DOWN_ERRORS:
+                pass  # the listener notices the outage and reconnects; serve locally meanwhile
+        return await self._local.presence_count(group)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (*DOWN_ERRORS, RedisError):
+            return False
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await _quietly(self._listener)
+        await self._local.close()
+        await _quietly(self._redis.aclose())
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    async def _try(self, awaitable) -> None:
+        """Mirror a write to Redis; while Redis is down the local copy serves this node."""
+        if not self.connected:
+            awaitable.close()
+            return
+        with contextlib.suppress(*DOWN_ERRORS):  # the listener notices and reconnects
+            await awaitable
+
+
+async def _quietly(awaitable) -> None:
+    with contextlib.suppress(asyncio.CancelledError, Exception):  # teardown must not raise
+        await awaitable

@@ -1,0 +1,119 @@
+"""The `sidang` command line (click)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+from aiohttp import web
+
+from server.app import create_app
+from server.config import Config, ConfigError
+from server.demo import DEMO_PASSWORD, seed_demo
+from server.domain.errors import DomainError
+from server.domain.roles import Role, parse_role
+from server.passwords import hash_password
+from server.store import Store, repo
+from server.store.migrate import upgrade
+
+
+def load_config() -> Config:
+    try:
+        return Config.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Sidang: remote sittings, live stream and public archive for a DPRD.
+
+    Settings come from SIDANG_* environment variables (see README). Without a command,
+    `sidang` runs `serve`.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default SIDANG_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default SIDANG_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the web app, the API and the live streams."""
+    config = load_config()
+    web.run_app(
+        create_app(config), host=host or config.host, port=port or config.port, access_log=None
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default SIDANG_HOST).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default SIDANG_PORT).")
+def demo(host: str | None, port: int | None) -> None:
+    """Migrate, seed demo data (first run only) and serve."""
+    config = load_config().with_secret()
+    upgrade(config.database_url)
+    created = asyncio.run(seed_demo(config))
+    if created:
+        click.echo(f"Demo data created. Staff login: sekretariat / {DEMO_PASSWORD}")
+    web.run_app(
+        create_app(config), host=host or config.host, port=port or config.port, access_log=None
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Run database migrations up to the newest schema."""
+    config = load_config()
+    upgrade(config.database_url)
+    click.echo("Database is up to date.")
+
+
+@main.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="One of: " + ", ".join(r.value for r in Role))
+@click.option("--member-id", type=int, default=None, help="Link the account to a member.")
+def user_add(name: str, role: str, member_id: int | None) -> None:
+    """Create user NAME; the password is read from standard input."""
+    try:
+        parsed_role = parse_role(role)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--role") from None
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        password_hash = hash_password(password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    config = load_config()
+
+    async def create() -> int:
+        store = Store(config.database_url)
+        try:
+            async with store.transaction() as session:
+                account = await repo.create_user(
+                    session, name, password_hash, parsed_role.value, member_id
+                )
+                await repo.audit(session, "cli", "user.create", f"user:{account.id}", role)
+                return account.id
+        finally:
+            await store.close()
+
+    try:
+        user_id = asyncio.run(create())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"User {name} ({parsed_role.value}) created with id {user_id}.")

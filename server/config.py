@@ -1,0 +1,160 @@
+"""Configuration from SIDANG_* environment variables.
+
+Every value is validated at start-up so that a typo stops the process with one line that names the
+variable, instead of failing later in the middle of a sitting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/sidang.db"
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ConfigError(Exception):
+    """A bad setting; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    media_dir: Path = Path("./recordings")
+    data_dir: Path = Path("./var")
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    ice_servers: list[dict] = field(default_factory=list)
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    public_url: str = "http://127.0.0.1:8080"
+    max_upload_bytes: int = 25 * 1024 * 1024
+    default_locale: str = "id"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("SIDANG_DATA_DIR", "./var"))
+        host = env.get("SIDANG_HOST", "127.0.0.1")
+        port = _parse_port(env.get("SIDANG_PORT", "8080"))
+        return cls(
+            database_url=_parse_database_url(env.get("SIDANG_DATABASE_URL", DEFAULT_DATABASE_URL)),
+            redis_url=_parse_redis_url(env.get("SIDANG_REDIS_URL") or None),
+            media_dir=Path(env.get("SIDANG_MEDIA_DIR", "./recordings")),
+            data_dir=data_dir,
+            secret_key=env.get("SIDANG_SECRET_KEY") or "",
+            host=host,
+            port=port,
+            ice_servers=_parse_ice_servers(env.get("SIDANG_ICE_SERVERS", "[]")),
+            trusted_proxies=_parse_proxies(env.get("SIDANG_TRUSTED_PROXIES", "")),
+            public_url=_parse_public_url(env.get("SIDANG_PUBLIC_URL") or f"http://{host}:{port}"),
+            max_upload_bytes=_parse_positive_int(
+                "SIDANG_MAX_UPLOAD_MB", env.get("SIDANG_MAX_UPLOAD_MB", "25")
+            )
+            * 1024
+            * 1024,
+            default_locale=_parse_locale(env.get("SIDANG_LOCALE", "id")),
+        )
+
+    def with_secret(self) -> Config:
+        """Return a copy with a secret key, generating one under data_dir on first use."""
+        if self.secret_key:
+            return self
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            key = key_file.read_text().strip()
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            key_file.touch(mode=0o600)
+            key_file.write_text(key)
+        return replace(self, secret_key=key)
+
+
+def _parse_database_url(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ConfigError(f"SIDANG_DATABASE_URL is not a database URL: {value!r}") from exc
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            f"SIDANG_DATABASE_URL must use one of {', '.join(SUPPORTED_DRIVERS)}, "
+            f"not {url.drivername!r}"
+        )
+    return value
+
+
+def _parse_redis_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ConfigError(f"SIDANG_REDIS_URL is not a redis:// URL: {value!r}")
+    return value
+
+
+def _parse_port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"SIDANG_PORT must be a port number, not {value!r}")
+    return int(value)
+
+
+def _parse_positive_int(name: str, value: str) -> int:
+    if not value.isdigit() or int(value) <= 0:
+        raise ConfigError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def _parse_ice_servers(value: str) -> list[dict]:
+    try:
+        servers = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"SIDANG_ICE_SERVERS is not valid JSON: {exc.msg}") from exc
+    if not isinstance(servers, list) or not all(
+        isinstance(s, dict) and "urls" in s for s in servers
+    ):
+        raise ConfigError('SIDANG_ICE_SERVERS must be a JSON list like [{"urls": "stun:..."}]')
+    return servers
+
+
+def _parse_proxies(value: str) -> tuple[IpNetwork, ...]:
+    networks = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"SIDANG_TRUSTED_PROXIES has a bad IP or CIDR: {item!r}") from exc
+    return tuple(networks)
+
+
+def _parse_public_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"SIDANG_PUBLIC_URL must be an http(s) URL, not {value!r}")
+    return value.rstrip("/")
+
+
+def _parse_locale(value: str) -> str:
+    if value not in ("id", "en"):
+        raise ConfigError(f"SIDANG_LOCALE must be 'id' or 'en', not {value!r}")
+    return value

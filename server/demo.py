@@ -1,0 +1,167 @@
+"""Demo data for `sidang demo`: DPRD Kota Pekalongan with 35 members and a few sittings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from server.config import Config
+from server.domain.roles import Role
+from server.domain.sitting import QuorumRule, SittingStatus, SittingType
+from server.passwords import hash_password
+from server.store import Store, repo
+from server.store.models import User
+from server.templating import LOCAL_TZ
+
+DEMO_PASSWORD = "sidang-demo"
+LIVE_DEMO_TITLE = "Rapat Paripurna Penyampaian Nota Keuangan RAPBD 2027"
+
+FRAKSI = [
+    ("PKB", 8),
+    ("PDI Perjuangan", 6),
+    ("Golkar", 5),
+    ("Gerindra", 5),
+    ("PKS", 4),
+    ("Demokrat", 3),
+    ("PAN", 2),
+    ("PPP", 2),
+]
+NAMES = [
+    "Ahmad Fauzi",
+    "Siti Aminah",
+    "Bambang Sutrisno",
+    "Dewi Lestari",
+    "Muhammad Rizki",
+    "Sri Wahyuni",
+    "Agus Salim",
+    "Nur Hidayah",
+    "Joko Purnomo",
+    "Rina Marlina",
+    "Hadi Santoso",
+    "Endang Susilowati",
+    "Taufik Hidayat",
+    "Yuliana Sari",
+    "Slamet Riyadi",
+    "Fitri Handayani",
+    "Eko Prasetyo",
+    "Lilis Suryani",
+    "Abdul Rohman",
+    "Wahyu Nugroho",
+    "Khoirul Anam",
+    "Nining Kurniasih",
+    "Supriyanto",
+    "Ratna Dewi",
+    "Imam Syafii",
+    "Maslahah",
+    "Teguh Wibowo",
+    "Umi Kulsum",
+    "Arif Rahman",
+    "Tri Wulandari",
+    "Zaenal Arifin",
+    "Puji Astuti",
+    "Hendra Gunawan",
+    "Mutmainah",
+    "Rudi Hartono",
+]
+KOMISI = ["Komisi A", "Komisi B", "Komisi C"]
+
+
+async def seed_demo(config: Config) -> bool:
+    """Create the demo institution, people and sittings once; returns False if already there."""
+    store = Store(config.database_url)
+    try:
+        async with store.transaction() as session:
+            if await session.scalar(select(func.count()).select_from(User)):
+                return False
+            await repo.ensure_institution(session, "DPRD Kota Pekalongan", 35)
+            fraksi = [name for name, seats in FRAKSI for _ in range(seats)]
+            members = [
+                await repo.create_member(session, name, fraksi[i], KOMISI[i % 3])
+                for i, name in enumerate(NAMES)
+            ]
+            password_hash = hash_password(DEMO_PASSWORD)
+            accounts = [
+                ("admin", Role.ADMIN, None),
+                ("sekretariat", Role.SEKRETARIAT, None),
+                ("pimpinan", Role.PIMPINAN, members[0].id),
+                ("anggota", Role.ANGGOTA, members[1].id),
+                ("moderator", Role.MODERATOR, None),
+            ]
+            for username, role, member_id in accounts:
+                await repo.create_user(session, username, password_hash, role.value, member_id)
+            await _seed_sittings(session)
+        return True
+    finally:
+        await store.close()
+
+
+async def _seed_sittings(session) -> None:
+    today = dt.datetime.now(LOCAL_TZ).replace(hour=9, minute=0, second=0, microsecond=0)
+    plans = [
+        (
+            SittingType.PARIPURNA,
+            LIVE_DEMO_TITLE,
+            today,
+            SittingStatus.LIVE,
+            "",
+            [
+                "Pembukaan",
+                "Penyampaian Nota Keuangan oleh Wali Kota",
+                "Pandangan umum fraksi-fraksi",
+                "Penutup",
+            ],
+        ),
+        (
+            SittingType.KOMISI,
+            "Rapat Kerja Komisi B dengan Dinas Perdagangan",
+            today + dt.timedelta(days=2),
+            SittingStatus.SCHEDULED,
+            "Komisi B",
+            ["Evaluasi revitalisasi Pasar Banjarsari", "Penataan pedagang kaki lima"],
+        ),
+        (
+            SittingType.PANSUS,
+            "Pansus Raperda Pengelolaan Sampah",
+            today + dt.timedelta(days=5),
+            SittingStatus.SCHEDULED,
+            "",
+            ["Pembahasan Bab III Pasal 12–20", "Masukan masyarakat"],
+        ),
+        (
+            SittingType.RDP,
+            "RDP tentang Banjir Rob Pesisir Utara",
+            today + dt.timedelta(days=9),
+            SittingStatus.SCHEDULED,
+            "Komisi C",
+            ["Paparan BPBD", "Tanggapan warga terdampak"],
+        ),
+        (
+            SittingType.PARIPURNA,
+            "Rapat Paripurna Pengesahan Perda APBD Perubahan 2026",
+            today - dt.timedelta(days=20),
+            SittingStatus.ENDED,
+            "",
+            ["Laporan Badan Anggaran", "Pendapat akhir fraksi", "Pengambilan keputusan"],
+        ),
+    ]
+    for kind, title, starts_at, status, komisi, agenda in plans:
+        sitting = await repo.create_sitting(
+            session,
+            type=kind,
+            title=title,
+            starts_at=starts_at.astimezone(dt.UTC),
+            location="Ruang Paripurna DPRD Kota Pekalongan",
+            is_public=True,
+            quorum_rule=QuorumRule.TWO_THIRDS if kind is SittingType.PARIPURNA else QuorumRule.HALF,
+            komisi=komisi,
+        )
+        for title_ in agenda:
+            await repo.add_agenda_item(session, sitting, title=title_, description="")
+        path = {
+            SittingStatus.SCHEDULED: [SittingStatus.SCHEDULED],
+            SittingStatus.LIVE: [SittingStatus.SCHEDULED, SittingStatus.LIVE],
+            SittingStatus.ENDED: [SittingStatus.SCHEDULED, SittingStatus.LIVE, SittingStatus.ENDED],
+        }[status]
+        for step in path:
+            await repo.change_status(session, sitting, step, now=starts_at.astimezone(dt.UTC))

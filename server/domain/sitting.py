@@ -1,0 +1,99 @@
+"""Sitting (rapat) vocabulary and the status machine."""
+
+from __future__ import annotations
+
+import enum
+import math
+
+from server.domain.errors import Conflict
+
+
+class SittingType(enum.StrEnum):
+    PARIPURNA = "paripurna"
+    KOMISI = "komisi"
+    BANGGAR = "banggar"
+    BANMUS = "banmus"
+    BAPEMPERDA = "bapemperda"
+    PANSUS = "pansus"
+    RDP = "rdp"
+
+
+SITTING_TYPE_LABELS = {
+    SittingType.PARIPURNA: "Rapat Paripurna",
+    SittingType.KOMISI: "Rapat Komisi",
+    SittingType.BANGGAR: "Rapat Badan Anggaran",
+    SittingType.BANMUS: "Rapat Badan Musyawarah",
+    SittingType.BAPEMPERDA: "Rapat Bapemperda",
+    SittingType.PANSUS: "Rapat Pansus",
+    SittingType.RDP: "Rapat Dengar Pendapat",
+}
+
+
+class SittingStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    PUBLISHED = "published"
+
+
+STATUS_LABELS = {
+    SittingStatus.DRAFT: "Draf",
+    SittingStatus.SCHEDULED: "Terjadwal",
+    SittingStatus.LIVE: "Siaran langsung",
+    SittingStatus.ENDED: "Selesai",
+    SittingStatus.PUBLISHED: "Dipublikasikan",
+}
+
+# Going back from scheduled to draft withdraws a sitting from the public schedule; everything
+# else moves forward only, because a recording and its votes must never be "un-ended".
+TRANSITIONS: dict[SittingStatus, frozenset[SittingStatus]] = {
+    SittingStatus.DRAFT: frozenset({SittingStatus.SCHEDULED}),
+    SittingStatus.SCHEDULED: frozenset({SittingStatus.DRAFT, SittingStatus.LIVE}),
+    SittingStatus.LIVE: frozenset({SittingStatus.ENDED}),
+    SittingStatus.ENDED: frozenset({SittingStatus.PUBLISHED}),
+    SittingStatus.PUBLISHED: frozenset(),
+}
+
+
+class InvalidTransition(Conflict):
+    def __init__(self, current: SittingStatus, target: SittingStatus) -> None:
+        super().__init__(
+            f"Status rapat tidak dapat diubah dari '{STATUS_LABELS[current]}' "
+            f"ke '{STATUS_LABELS[target]}'."
+        )
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: SittingStatus, target: SittingStatus) -> None:
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition(current, target)
+
+
+class QuorumRule(enum.StrEnum):
+    """UU 23/2014 art. 183: more than a half, at least two thirds, or at least three quarters."""
+
+    HALF = "1/2"
+    TWO_THIRDS = "2/3"
+    THREE_QUARTERS = "3/4"
+
+
+QUORUM_RULE_LABELS = {
+    QuorumRule.HALF: "lebih dari 1/2 jumlah anggota",
+    QuorumRule.TWO_THIRDS: "paling sedikit 2/3 jumlah anggota",
+    QuorumRule.THREE_QUARTERS: "paling sedikit 3/4 jumlah anggota",
+}
+
+
+def quorum_required(rule: QuorumRule, seats: int) -> int:
+    """The number of members that must be present for the sitting to be quorate.
+
+    "More than half" of 35 is 18; "at least two thirds" of 35 is 24 (23.33 rounded up).
+    """
+    if seats <= 0:
+        raise ValueError("seats must be positive")
+    if rule is QuorumRule.HALF:
+        return seats // 2 + 1
+    numerator, denominator = (2, 3) if rule is QuorumRule.TWO_THIRDS else (3, 4)
+    return math.ceil(seats * numerator / denominator)

@@ -1,0 +1,46 @@
+"""Bahasa Indonesia first, English second, through gettext.
+
+Message ids are the Indonesian text. English lives in server/locale/en/LC_MESSAGES/messages.po,
+compiled in memory at start-up so that no build step can be forgotten.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import gettext
+import io
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES = ("id", "en")
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default="id")
+
+
+class Translations:
+    def __init__(self, locale_dir: Path = LOCALE_DIR) -> None:
+        self._catalogs: dict[str, gettext.NullTranslations] = {"id": gettext.NullTranslations()}
+        for locale in LOCALES[1:]:
+            po_path = locale_dir / locale / "LC_MESSAGES" / "messages.po"
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file, locale=locale)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            self._catalogs[locale] = gettext.GNUTranslations(buffer)
+
+    def gettext(self, message: str) -> str:
+        return self._catalogs[current_locale.get()].gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._catalogs[current_locale.get()].ngettext(singular, plural, n)
+
+
+def negotiate(cookie: str | None, query: str | None, default: str) -> str:
+    for candidate in (query, cookie):
+        if candidate in LOCALES:
+            return candidate
+    return default

@@ -1,0 +1,237 @@
+"""Cross-cutting request handling: client IP, security headers, locale, session, CSRF, errors.
+
+Domain errors become HTTP responses here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+
+from aiohttp import web
+
+from server import keys
+from server.auth import USER_KEY, load_user
+from server.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CSRF_SEED_KEY, expected_token
+from server.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    StorageUnavailable,
+)
+from server.i18n import current_locale, negotiate
+from server.templating import render
+
+log = logging.getLogger(__name__)
+
+LOCALE_COOKIE = "sidang_lang"
+CLIENT_IP_KEY = web.RequestKey("client_ip", str)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+STATUS_FOR_ERROR: list[tuple[type[DomainError], int]] = [
+    (NotFound, 404),
+    (NotAuthenticated, 401),
+    (PermissionDenied, 403),
+    (InvalidInput, 400),
+    (RateLimited, 429),
+    (Conflict, 409),
+    (StorageUnavailable, 503),
+    (DomainError, 400),
+]
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def csrf_exempt(handler):
+    """For non-browser endpoints authenticated by a bearer key (WHIP), never by cookies."""
+    handler.csrf_exempt = True
+    return handler
+
+
+def wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+        _set_security_headers(response)
+        raise
+    _set_security_headers(response)
+    return response
+
+
+def _set_security_headers(response: web.StreamResponse) -> None:
+    if response.prepared:
+        return
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+
+
+@web.middleware
+async def errors(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return domain_error_response(request, exc)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(request, 413, _too_large_message(exc))
+
+
+def _too_large_message(exc: web.HTTPRequestEntityTooLarge) -> str:
+    limit_mb = max(1, round(exc.max_size / 1024 / 1024)) if hasattr(exc, "max_size") else None
+    if limit_mb:
+        return f"Berkas terlalu besar. Batas ukuran unggahan adalah {limit_mb} MB."
+    return "Berkas terlalu besar."
+
+
+def domain_error_response(request: web.Request, exc: DomainError) -> web.StreamResponse:
+    status = next(code for cls, code in STATUS_FOR_ERROR if isinstance(exc, cls))
+    if isinstance(exc, NotAuthenticated) and not wants_json(request) and request.method == "GET":
+        raise web.HTTPSeeOther(f"/masuk?next={request.rel_url}")
+    response = error_response(request, status, exc.message, getattr(exc, "fields", None) or None)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
+def error_response(
+    request: web.Request, status: int, message: str, fields: dict[str, str] | None = None
+) -> web.Response:
+    translations = request.app[keys.TRANSLATIONS]
+    message = translations.gettext(message)
+    if wants_json(request) or request.method not in SAFE_METHODS and not _is_form(request):
+        body = {"error": message, **({"fields": fields} if fields else {})}
+        return web.json_response(body, status=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "message": message, "fields": fields or {}},
+        status=status,
+    )
+
+
+def _is_form(request: web.Request) -> bool:
+    return request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@web.middleware
+async def client_ip(request: web.Request, handler) -> web.StreamResponse:
+    request[CLIENT_IP_KEY] = resolve_client_ip(request)
+    return await handler(request)
+
+
+def resolve_client_ip(request: web.Request) -> str:
+    """Believe X-Forwarded-For only from SIDANG_TRUSTED_PROXIES, walking from the right."""
+    peer = request.remote or "0.0.0.0"
+    trusted = request.app[keys.CONFIG].trusted_proxies
+    if not trusted or not _in_networks(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in_networks(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _in_networks(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+@web.middleware
+async def locale(request: web.Request, handler) -> web.StreamResponse:
+    default = request.app[keys.CONFIG].default_locale
+    chosen = negotiate(request.cookies.get(LOCALE_COOKIE), request.query.get("lang"), default)
+    current_locale.set(chosen)
+    response = await handler(request)
+    if request.query.get("lang") == chosen and request.cookies.get(LOCALE_COOKIE) != chosen:
+        response.set_cookie(LOCALE_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", path="/")
+    return response
+
+
+@web.middleware
+async def session(request: web.Request, handler) -> web.StreamResponse:
+    request[USER_KEY] = await load_user(request)
+    seed = request.cookies.get(CSRF_COOKIE)
+    fresh_seed = not seed or len(seed) != 43
+    request[CSRF_SEED_KEY] = secrets.token_urlsafe(32) if fresh_seed else seed
+    response = await handler(request)
+    if fresh_seed and not response.prepared:
+        response.set_cookie(
+            CSRF_COOKIE,
+            request[CSRF_SEED_KEY],
+            httponly=True,
+            samesite="Lax",
+            secure=request.app[keys.CONFIG].secure_cookies,
+            path="/",
+        )
+    return response
+
+
+@web.middleware
+async def csrf(request: web.Request, handler) -> web.StreamResponse:
+    if request.method in SAFE_METHODS or getattr(_route_handler(request), "csrf_exempt", False):
+        return await handler(request)
+    seed = request.cookies.get(CSRF_COOKIE)
+    supplied = request.headers.get(CSRF_HEADER)
+    if supplied is None and _is_form(request):
+        supplied = (await request.post()).get(CSRF_FIELD)
+    expected = expected_token(request, seed) if seed else None
+    if not expected or not isinstance(supplied, str) or not hmac.compare_digest(supplied, expected):
+        log.info("CSRF check failed for %s %s", request.method, request.path)
+        return error_response(
+            request,
+            403,
+            "Token keamanan (CSRF) tidak valid atau kedaluwarsa. "
+            "Muat ulang halaman lalu coba lagi.",
+        )
+    return await handler(request)
+
+
+def _route_handler(request: web.Request):
+    return getattr(request.match_info, "handler", None)
+
+
+async def read_json(request: web.Request) -> dict:
+    """Parse a JSON object body or raise a 400 with a message."""
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"Badan permintaan bukan JSON yang valid: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("Badan permintaan harus berupa objek JSON.")
+    return data

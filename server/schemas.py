@@ -1,0 +1,260 @@
+"""Input schemas: dataclasses that validate JSON bodies and HTML forms at the edge.
+
+The same classes feed the OpenAPI document, so the documentation cannot drift from the checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+
+from server.domain.documents import DocumentKind, DocumentStatus
+from server.domain.errors import InvalidInput
+from server.domain.sitting import QuorumRule, SittingStatus, SittingType
+from server.templating import LOCAL_TZ
+
+MISSING = dataclasses.MISSING
+T = TypeVar("T")
+
+
+def field(
+    *,
+    default: Any = MISSING,
+    description: str = "",
+    max_length: int | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    meta = {
+        "description": description,
+        "max_length": max_length,
+        "minimum": minimum,
+        "maximum": maximum,
+    }
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclasses.dataclass
+class SittingIn:
+    """A sitting (rapat) as staff create it."""
+
+    type: SittingType = field(description="Jenis rapat")
+    title: str = field(description="Judul rapat", max_length=300)
+    starts_at: dt.datetime = field(description="Waktu mulai (ISO 8601; tanpa zona = WIB)")
+    location: str = field(default="", description="Tempat", max_length=200)
+    is_public: bool = field(default=True, description="Terbuka untuk umum")
+    quorum_rule: QuorumRule = field(default=QuorumRule.HALF, description="Syarat kuorum")
+    komisi: str = field(default="", description="Komisi (untuk rapat komisi)", max_length=100)
+
+
+@dataclasses.dataclass
+class SittingPatch:
+    """Any subset of a sitting's fields."""
+
+    type: SittingType | None = field(default=None)
+    title: str | None = field(default=None, max_length=300)
+    starts_at: dt.datetime | None = field(default=None)
+    location: str | None = field(default=None, max_length=200)
+    is_public: bool | None = field(default=None)
+    quorum_rule: QuorumRule | None = field(default=None)
+    komisi: str | None = field(default=None, max_length=100)
+
+
+@dataclasses.dataclass
+class StatusChange:
+    status: SittingStatus = field(description="Status tujuan")
+
+
+@dataclasses.dataclass
+class AgendaItemIn:
+    title: str = field(description="Judul acara", max_length=300)
+    description: str = field(default="", description="Uraian", max_length=5000)
+    start_offset: float | None = field(default=None, minimum=0, description="Detik sejak mulai")
+    end_offset: float | None = field(default=None, minimum=0, description="Detik sejak mulai")
+
+
+@dataclasses.dataclass
+class AgendaOrder:
+    item_ids: list[int] = field(description="Semua id acara, dalam urutan baru")
+
+
+@dataclasses.dataclass
+class DocumentMeta:
+    """JDIH metadata for an uploaded PDF."""
+
+    jenis: DocumentKind = field(description="Jenis dokumen")
+    judul: str = field(description="Judul", max_length=500)
+    tahun: int = field(description="Tahun", minimum=1950, maximum=2100)
+    nomor: str = field(default="", description="Nomor", max_length=50)
+    tanggal_penetapan: dt.date | None = field(default=None, description="Tanggal penetapan")
+    status: DocumentStatus = field(default=DocumentStatus.BERLAKU, description="Status")
+    sitting_id: int | None = field(default=None, description="Rapat terkait")
+    agenda_item_id: int | None = field(default=None, description="Acara terkait")
+
+
+def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) -> T:
+    """Build `schema` from JSON or form data, or raise InvalidInput naming each bad field."""
+    hints = get_type_hints(schema)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for spec in dataclasses.fields(schema):
+        present = spec.name in data and not (
+            _is_optional(hints[spec.name]) and data[spec.name] in ("", None)
+        )
+        if not present:
+            if spec.default is MISSING and not partial:
+                errors[spec.name] = "Wajib diisi."
+            continue
+        try:
+            values[spec.name] = _coerce(hints[spec.name], data[spec.name], spec.metadata)
+        except (TypeError, ValueError) as exc:
+            errors[spec.name] = str(exc)
+            continue
+        if values[spec.name] == "" and spec.default is MISSING:
+            errors[spec.name] = "Wajib diisi."
+    unknown = set(data) - {f.name for f in dataclasses.fields(schema)} - {"csrf_token"}
+    for name in sorted(unknown):
+        errors[name] = "Kolom tidak dikenal."
+    if errors:
+        raise InvalidInput("Data yang dikirim tidak valid: " + _summary(errors), errors)
+    return schema(**values)
+
+
+def provided(instance: Any) -> dict[str, Any]:
+    """The fields of a partial schema that were actually given."""
+    return {k: v for k, v in dataclasses.asdict(instance).items() if v is not None}
+
+
+def _summary(errors: dict[str, str]) -> str:
+    return "; ".join(f"{name}: {message}" for name, message in errors.items())
+
+
+def _is_optional(hint: Any) -> bool:
+    return type(None) in get_args(hint)
+
+
+def _coerce(hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        hint = next(arg for arg in get_args(hint) if arg is not type(None))
+    if get_origin(hint) is list:
+        (item_type,) = get_args(hint)
+        if not isinstance(value, list):
+            raise ValueError("Harus berupa daftar.")
+        return [_coerce(item_type, item, {}) for item in value]
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            choices = ", ".join(str(m.value) for m in hint)
+            raise ValueError(f"Nilai tidak dikenal. Pilihan: {choices}.") from None
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if value in ("on", "true", "1", "ya"):
+            return True
+        if value in ("off", "false", "0", "tidak"):
+            return False
+        raise ValueError("Harus benar atau salah.")
+    if hint in (int, float):
+        return _number(hint, value, meta)
+    if hint is dt.datetime:
+        return _datetime(value)
+    if hint is dt.date:
+        if not isinstance(value, str):
+            raise ValueError("Harus tanggal (YYYY-MM-DD).")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("Harus tanggal (YYYY-MM-DD).") from None
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError("Harus berupa teks.")
+        value = value.strip()
+        if meta.get("max_length") and len(value) > meta["max_length"]:
+            raise ValueError(f"Paling banyak {meta['max_length']} karakter.")
+        return value
+    raise TypeError(f"unsupported schema type {hint!r}")
+
+
+def _number(kind: type, value: Any, meta: Mapping[str, Any]) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("Harus berupa angka.")
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ValueError("Harus berupa angka.") from None
+    if kind is float and number != number:  # NaN
+        raise ValueError("Harus berupa angka.")
+    if meta.get("minimum") is not None and number < meta["minimum"]:
+        raise ValueError(f"Paling kecil {meta['minimum']}.")
+    if meta.get("maximum") is not None and number > meta["maximum"]:
+        raise ValueError(f"Paling besar {meta['maximum']}.")
+    return number
+
+
+def _datetime(value: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValueError("Harus waktu ISO 8601, misalnya 2026-03-02T09:00.")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("Harus waktu ISO 8601, misalnya 2026-03-02T09:00.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=LOCAL_TZ)
+    return parsed.astimezone(dt.UTC)
+
+
+def json_schema(schema: type) -> dict[str, Any]:
+    """The JSON Schema (OpenAPI 3.1 dialect) of an input dataclass."""
+    hints = get_type_hints(schema)
+    properties: dict[str, Any] = {}
+    required = []
+    for spec in dataclasses.fields(schema):
+        prop = _type_schema(hints[spec.name])
+        for key, schema_key in (
+            ("description", "description"),
+            ("max_length", "maxLength"),
+            ("minimum", "minimum"),
+            ("maximum", "maximum"),
+        ):
+            if spec.metadata.get(key) not in (None, ""):
+                prop[schema_key] = spec.metadata[key]
+        properties[spec.name] = prop
+        if spec.default is MISSING:
+            required.append(spec.name)
+    result: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if schema.__doc__:
+        result["description"] = schema.__doc__.strip()
+    if required:
+        result["required"] = required
+    return result
+
+
+def _type_schema(hint: Any) -> dict[str, Any]:
+    if get_origin(hint) in (typing.Union, types.UnionType):
+        inner = next(arg for arg in get_args(hint) if arg is not type(None))
+        return {"anyOf": [_type_schema(inner), {"type": "null"}]}
+    if get_origin(hint) is list:
+        return {"type": "array", "items": _type_schema(get_args(hint)[0])}
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return {"type": "string", "enum": [m.value for m in hint]}
+    simple = {
+        bool: {"type": "boolean"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        str: {"type": "string"},
+        dt.datetime: {"type": "string", "format": "date-time"},
+        dt.date: {"type": "string", "format": "date"},
+    }
+    return dict(simple[hint])

@@ -1,0 +1,208 @@
+"""Database tables. Changes here need an Alembic migration in server/migrations/versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC on every backend (SQLite hands back naive datetimes otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UtcDateTime}
+
+
+class Institution(Base):
+    __tablename__ = "institution"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    seats: Mapped[int] = mapped_column(Integer)
+
+
+class Member(Base):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    fraksi: Mapped[str] = mapped_column(String(100), default="")
+    komisi: Mapped[str] = mapped_column(String(100), default="")
+    photo: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL"), nullable=True
+    )
+    # Bumped on password change so that every old session cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    member: Mapped[Member | None] = relationship(lazy="joined")
+
+
+class Sitting(Base):
+    __tablename__ = "sitting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[dt.datetime] = mapped_column(index=True)
+    location: Mapped[str] = mapped_column(String(200), default="")
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    quorum_rule: Mapped[str] = mapped_column(String(5), default="1/2")
+    status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    ingest_key: Mapped[str] = mapped_column(String(64))
+    komisi: Mapped[str] = mapped_column(String(100), default="")
+    live_started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+    agenda_items: Mapped[list[AgendaItem]] = relationship(
+        back_populates="sitting",
+        order_by="AgendaItem.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="sitting", lazy="selectin", order_by="Document.id"
+    )
+    recording: Mapped[Recording | None] = relationship(
+        back_populates="sitting", lazy="selectin", uselist=False
+    )
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_item"
+    __table_args__ = (UniqueConstraint("sitting_id", "position", name="sitting_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_offset: Mapped[float | None] = mapped_column(Float, nullable=True)
+    end_offset: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    sitting: Mapped[Sitting] = relationship(back_populates="agenda_items")
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="agenda_item", lazy="selectin", order_by="Document.id"
+    )
+
+
+class Document(Base):
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sitting.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_item.id", ondelete="SET NULL"), nullable=True
+    )
+    jenis: Mapped[str] = mapped_column(String(30))
+    nomor: Mapped[str] = mapped_column(String(50), default="")
+    tahun: Mapped[int] = mapped_column(Integer)
+    judul: Mapped[str] = mapped_column(String(500))
+    tanggal_penetapan: Mapped[dt.date | None] = mapped_column(nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="berlaku")
+    changed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL"), nullable=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    original_filename: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    sitting: Mapped[Sitting | None] = relationship(back_populates="documents")
+    agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="documents")
+
+    @property
+    def stored_name(self) -> str:
+        return f"{self.sha256[:2]}/{self.sha256}.pdf"
+
+
+class Recording(Base):
+    __tablename__ = "recording"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), unique=True
+    )
+    playlist_path: Mapped[str] = mapped_column(String(500))
+    mp4_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    recovered: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    sitting: Mapped[Sitting] = relationship(back_populates="recording")
+
+
+class AuditEntry(Base):
+    """Who did what and when: staff and moderator actions are all logged here."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(120), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

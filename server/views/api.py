@@ -1,0 +1,379 @@
+"""The JSON API under /api/v1. Every route is declared once, on `routes`, and so documented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server import keys
+from server.auth import get_user, require_user
+from server.documents import DocumentFiles
+from server.domain.errors import InvalidInput
+from server.domain.roles import STAFF
+from server.domain.sitting import SittingStatus
+from server.middlewares import read_json
+from server.openapi import ApiRoutes
+from server.schemas import (
+    AgendaItemIn,
+    AgendaOrder,
+    DocumentMeta,
+    SittingIn,
+    SittingPatch,
+    StatusChange,
+    parse,
+    provided,
+)
+from server.store import repo
+from server.store.models import AgendaItem, Document, Recording, Sitting
+from server.views.public import sitting_id
+
+routes = ApiRoutes("Sidang API", "1.0.0")
+STATUS_QUERY = {"status": {"type": "string", "enum": [s.value for s in SittingStatus]}}
+
+
+def iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def sitting_summary(sitting: Sitting) -> dict[str, Any]:
+    return {
+        "id": sitting.id,
+        "title": sitting.title,
+        "status": sitting.status,
+        "type": sitting.type,
+        "starts_at": iso(sitting.starts_at),
+        "location": sitting.location,
+        "url": f"/sidang/{sitting.id}",
+    }
+
+
+def agenda_json(item: AgendaItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "order": item.position,
+        "title": item.title,
+        "description": item.description,
+        "start_offset": item.start_offset,
+        "end_offset": item.end_offset,
+        "documents": [document_json(d) for d in item.documents],
+    }
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "jenis": document.jenis,
+        "nomor": document.nomor,
+        "tahun": document.tahun,
+        "judul": document.judul,
+        "tanggal_penetapan": iso(document.tanggal_penetapan),
+        "status": document.status,
+        "sha256": document.sha256,
+        "size": document.size,
+        "sitting_id": document.sitting_id,
+        "agenda_item_id": document.agenda_item_id,
+        "url": f"/dokumen/{document.id}/unduh",
+    }
+
+
+def recording_json(recording: Recording | None) -> dict[str, Any] | None:
+    if recording is None:
+        return None
+    return {
+        "duration_s": recording.duration_s,
+        "sha256": recording.sha256,
+        "size": recording.size,
+        "playlist": recording.playlist_path,
+        "recovered": recording.recovered,
+    }
+
+
+def sitting_detail(sitting: Sitting, *, staff: bool) -> dict[str, Any]:
+    detail = {
+        **sitting_summary(sitting),
+        "is_public": sitting.is_public,
+        "quorum_rule": sitting.quorum_rule,
+        "komisi": sitting.komisi,
+        "live_started_at": iso(sitting.live_started_at),
+        "ended_at": iso(sitting.ended_at),
+        "agenda": [agenda_json(i) for i in sitting.agenda_items],
+        "documents": [document_json(d) for d in sitting.documents if d.agenda_item_id is None],
+        "recording": recording_json(sitting.recording),
+        "attendance": [],
+        "votes": [],
+    }
+    if staff:
+        detail["ingest_key"] = sitting.ingest_key
+    return detail
+
+
+def _is_staff(request: web.Request) -> bool:
+    user = get_user(request)
+    return user is not None and user.has(STAFF)
+
+
+@routes.route("GET", "/api/v1/sittings", summary="Daftar rapat", query=STATUS_QUERY)
+async def list_sittings(request: web.Request) -> web.Response:
+    raw = request.query.get("status")
+    try:
+        status = SittingStatus(raw) if raw else None
+    except ValueError:
+        raise InvalidInput(
+            "Parameter status harus salah satu dari: "
+            + ", ".join(s.value for s in SittingStatus)
+            + "."
+        ) from None
+    async with request.app[keys.STORE].read() as session:
+        sittings = await repo.list_sittings(
+            session, status=status, public_only=not _is_staff(request)
+        )
+    return web.json_response({"items": [sitting_summary(s) for s in sittings]})
+
+
+@routes.route(
+    "GET",
+    "/api/v1/sittings/{sitting_id}",
+    summary="Rincian rapat",
+    responses={404: "Rapat tidak ditemukan"},
+)
+async def get_sitting(request: web.Request) -> web.Response:
+    staff = _is_staff(request)
+    async with request.app[keys.STORE].read() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=not staff)
+    return web.json_response(sitting_detail(sitting, staff=staff))
+
+
+@routes.route(
+    "POST",
+    "/api/v1/sittings",
+    summary="Buat rapat",
+    body=SittingIn,
+    roles=STAFF,
+    responses={201: "Rapat dibuat"},
+)
+async def create_sitting(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = parse(SittingIn, await read_json(request))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.create_sitting(session, **vars(data))
+        await repo.audit(session, user.username, "sitting.create", f"sitting:{sitting.id}")
+        await session.refresh(sitting, ["agenda_items", "documents", "recording"])
+        body = sitting_detail(sitting, staff=True)
+    return web.json_response(
+        body, status=201, headers={"Location": f"/api/v1/sittings/{sitting.id}"}
+    )
+
+
+@routes.route(
+    "PATCH", "/api/v1/sittings/{sitting_id}", summary="Ubah rapat", body=SittingPatch, roles=STAFF
+)
+async def update_sitting(request: web.Request) -> web.Response:
+    user = require_user(request)
+    changes = provided(parse(SittingPatch, await read_json(request), partial=True))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        await repo.update_sitting(session, sitting, changes)
+        await repo.audit(
+            session,
+            user.username,
+            "sitting.update",
+            f"sitting:{sitting.id}",
+            ", ".join(sorted(changes)),
+        )
+        body = sitting_detail(sitting, staff=True)
+    return web.json_response(body)
+
+
+@routes.route(
+    "DELETE",
+    "/api/v1/sittings/{sitting_id}",
+    summary="Hapus rapat (hanya draf)",
+    roles=STAFF,
+    responses={204: "Dihapus", 409: "Bukan draf"},
+)
+async def delete_sitting(request: web.Request) -> web.Response:
+    user = require_user(request)
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        await repo.delete_sitting(session, sitting)
+        await repo.audit(session, user.username, "sitting.delete", f"sitting:{sitting.id}")
+    return web.Response(status=204)
+
+
+@routes.route(
+    "POST",
+    "/api/v1/sittings/{sitting_id}/status",
+    summary="Ubah status rapat",
+    body=StatusChange,
+    roles=STAFF,
+    responses={409: "Perubahan status tidak sah"},
+)
+async def change_status(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = parse(StatusChange, await read_json(request))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        previous = sitting.status
+        await repo.change_status(session, sitting, data.status)
+        await repo.audit(
+            session,
+            user.username,
+            "sitting.status",
+            f"sitting:{sitting.id}",
+            f"{previous} -> {data.status.value}",
+        )
+        body = sitting_detail(sitting, staff=True)
+    return web.json_response(body)
+
+
+@routes.route(
+    "POST", "/api/v1/sittings/{sitting_id}/ingest-key", summary="Ganti kunci ingest", roles=STAFF
+)
+async def rotate_ingest_key(request: web.Request) -> web.Response:
+    user = require_user(request)
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        key = await repo.rotate_ingest_key(session, sitting)
+        await repo.audit(session, user.username, "sitting.ingest_key", f"sitting:{sitting.id}")
+    return web.json_response({"ingest_key": key, "whip_url": f"/whip/{sitting.id}"})
+
+
+@routes.route(
+    "POST",
+    "/api/v1/sittings/{sitting_id}/agenda",
+    summary="Tambah acara",
+    body=AgendaItemIn,
+    roles=STAFF,
+    responses={201: "Acara ditambahkan"},
+)
+async def add_agenda_item(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = parse(AgendaItemIn, await read_json(request))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        item = await repo.add_agenda_item(session, sitting, **vars(data))
+        await repo.audit(session, user.username, "agenda.add", f"agenda:{item.id}", item.title)
+        body = agenda_json(item)
+    return web.json_response(body, status=201)
+
+
+@routes.route(
+    "PATCH",
+    "/api/v1/sittings/{sitting_id}/agenda/{item_id:\\d+}",
+    summary="Ubah acara",
+    body=AgendaItemIn,
+    roles=STAFF,
+)
+async def update_agenda_item(request: web.Request) -> web.Response:
+    user = require_user(request)
+    payload = await read_json(request)
+    changes = {
+        k: v for k, v in vars(parse(AgendaItemIn, payload, partial=True)).items() if k in payload
+    }
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        item = await repo.get_agenda_item(session, sitting, _int(request, "item_id"))
+        await repo.update_agenda_item(session, item, changes)
+        await repo.audit(session, user.username, "agenda.update", f"agenda:{item.id}")
+        body = agenda_json(item)
+    return web.json_response(body)
+
+
+@routes.route(
+    "DELETE",
+    "/api/v1/sittings/{sitting_id}/agenda/{item_id:\\d+}",
+    summary="Hapus acara",
+    roles=STAFF,
+    responses={204: "Dihapus"},
+)
+async def delete_agenda_item(request: web.Request) -> web.Response:
+    user = require_user(request)
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        item = await repo.get_agenda_item(session, sitting, _int(request, "item_id"))
+        await repo.delete_agenda_item(session, sitting, item)
+        await repo.audit(session, user.username, "agenda.delete", f"agenda:{item.id}")
+    return web.Response(status=204)
+
+
+@routes.route(
+    "PUT",
+    "/api/v1/sittings/{sitting_id}/agenda/order",
+    summary="Urutkan ulang acara",
+    body=AgendaOrder,
+    roles=STAFF,
+)
+async def reorder_agenda(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = parse(AgendaOrder, await read_json(request))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        await repo.reorder_agenda(session, sitting, data.item_ids)
+        await repo.audit(session, user.username, "agenda.reorder", f"sitting:{sitting.id}")
+        body = [agenda_json(i) for i in sitting.agenda_items]
+    return web.json_response({"items": body})
+
+
+@routes.route("GET", "/api/v1/documents", summary="Daftar dokumen")
+async def list_documents(request: web.Request) -> web.Response:
+    async with request.app[keys.STORE].read() as session:
+        documents = await repo.list_documents(session)
+        staff = _is_staff(request)
+        visible = [
+            d
+            for d in documents
+            if staff or d.sitting is None or repo.is_publicly_visible(d.sitting)
+        ]
+    return web.json_response({"items": [document_json(d) for d in visible]})
+
+
+@routes.route(
+    "POST",
+    "/api/v1/documents",
+    summary="Unggah dokumen PDF dengan metadata JDIH",
+    body=DocumentMeta,
+    body_kind="multipart",
+    roles=STAFF,
+    responses={201: "Dokumen disimpan", 413: "Berkas terlalu besar"},
+)
+async def upload_document(request: web.Request) -> web.Response:
+    user = require_user(request)
+    if request.content_type != "multipart/form-data":
+        raise InvalidInput("Kirim dokumen sebagai multipart/form-data dengan kolom 'file'.")
+    form = await request.post()
+    upload = form.get("file")
+    if not isinstance(upload, web.FileField):
+        raise InvalidInput("Kolom 'file' berisi PDF wajib diisi.")
+    meta = parse(DocumentMeta, {k: v for k, v in form.items() if isinstance(v, str)})
+    files = DocumentFiles(request.app[keys.CONFIG].documents_dir)
+    async with (
+        files.staged(upload.file.read()) as stored,
+        request.app[keys.STORE].transaction() as session,
+    ):
+        document = await repo.create_document(
+            session,
+            **vars(meta),
+            sha256=stored.sha256,
+            size=stored.size,
+            original_filename=(upload.filename or "dokumen.pdf")[:300],
+        )
+        await repo.audit(session, user.username, "document.upload", f"document:{document.id}")
+        body = document_json(document)
+    return web.json_response(body, status=201)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(routes.document())
+
+
+def _int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise web.HTTPNotFound(text="Tidak ditemukan.") from None
+
+
+def setup(app: web.Application) -> None:
+    routes.install(app)
+    app.router.add_get("/api/v1/openapi.json", openapi)

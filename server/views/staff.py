@@ -1,0 +1,204 @@
+"""The staff console (sekretariat): sittings, agenda, documents, status and ingest keys."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import keys
+from server.auth import require_user, requires
+from server.documents import DocumentFiles
+from server.domain.errors import InvalidInput
+from server.domain.roles import STAFF
+from server.domain.sitting import TRANSITIONS, SittingStatus
+from server.schemas import AgendaItemIn, DocumentMeta, SittingIn, StatusChange, parse
+from server.store import repo
+from server.templating import redirect, render
+from server.views.public import sitting_id
+
+
+def _form_dict(form) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@requires(STAFF)
+async def console(request: web.Request) -> web.Response:
+    async with request.app[keys.STORE].read() as session:
+        sittings = await repo.list_sittings(session, public_only=False, limit=200)
+        audit = await repo.recent_audit(session, limit=15)
+    return render(request, "staff/console.html", {"sittings": sittings, "audit": audit})
+
+
+@requires(STAFF)
+async def new_sitting_form(request: web.Request) -> web.Response:
+    return render(request, "staff/sitting_form.html", {"sitting": None, "values": {}})
+
+
+@requires(STAFF)
+async def create_sitting(request: web.Request) -> web.Response:
+    user = require_user(request)
+    form = _form_dict(await request.post())
+    form.setdefault("is_public", "off")
+    try:
+        data = parse(SittingIn, form)
+    except InvalidInput as exc:
+        return render(
+            request,
+            "staff/sitting_form.html",
+            {"sitting": None, "values": form, "errors": exc.fields},
+            status=400,
+        )
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.create_sitting(session, **vars(data))
+        await repo.audit(session, user.username, "sitting.create", f"sitting:{sitting.id}")
+    return redirect(f"/konsol/rapat/{sitting.id}")
+
+
+@requires(STAFF)
+async def sitting_console(request: web.Request) -> web.Response:
+    async with request.app[keys.STORE].read() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+    targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
+    return render(
+        request, "staff/sitting.html", {"sitting": sitting, "targets": targets, "values": {}}
+    )
+
+
+@requires(STAFF)
+async def update_sitting(request: web.Request) -> web.Response:
+    user = require_user(request)
+    form = _form_dict(await request.post())
+    form.setdefault("is_public", "off")
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        try:
+            data = parse(SittingIn, form)
+        except InvalidInput as exc:
+            targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
+            return render(
+                request,
+                "staff/sitting.html",
+                {"sitting": sitting, "targets": targets, "values": form, "errors": exc.fields},
+                status=400,
+            )
+        await repo.update_sitting(session, sitting, vars(data))
+        await repo.audit(session, user.username, "sitting.update", f"sitting:{sitting.id}")
+    return redirect(f"/konsol/rapat/{sitting.id}")
+
+
+@requires(STAFF)
+async def change_status(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = parse(StatusChange, _form_dict(await request.post()))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        previous = sitting.status
+        await repo.change_status(session, sitting, data.status)
+        await repo.audit(
+            session,
+            user.username,
+            "sitting.status",
+            f"sitting:{sitting.id}",
+            f"{previous} -> {data.status.value}",
+        )
+    return redirect(f"/konsol/rapat/{sitting.id}")
+
+
+@requires(STAFF)
+async def rotate_key(request: web.Request) -> web.Response:
+    user = require_user(request)
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        await repo.rotate_ingest_key(session, sitting)
+        await repo.audit(session, user.username, "sitting.ingest_key", f"sitting:{sitting.id}")
+    return redirect(f"/konsol/rapat/{sitting.id}#ingest")
+
+
+@requires(STAFF)
+async def add_agenda_item(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = parse(AgendaItemIn, _form_dict(await request.post()))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        item = await repo.add_agenda_item(session, sitting, **vars(data))
+        await repo.audit(session, user.username, "agenda.add", f"agenda:{item.id}", item.title)
+    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+
+
+@requires(STAFF)
+async def edit_agenda_item(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = parse(AgendaItemIn, _form_dict(await request.post()))
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        item = await repo.get_agenda_item(session, sitting, _item_id(request))
+        await repo.update_agenda_item(session, item, vars(data))
+        await repo.audit(session, user.username, "agenda.update", f"agenda:{item.id}")
+    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+
+
+@requires(STAFF)
+async def delete_agenda_item(request: web.Request) -> web.Response:
+    user = require_user(request)
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        item = await repo.get_agenda_item(session, sitting, _item_id(request))
+        await repo.delete_agenda_item(session, sitting, item)
+        await repo.audit(session, user.username, "agenda.delete", f"agenda:{item.id}")
+    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+
+
+@requires(STAFF)
+async def move_agenda_item(request: web.Request) -> web.Response:
+    step = -1 if request.match_info["direction"] == "naik" else 1
+    async with request.app[keys.STORE].transaction() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        await repo.move_agenda_item(session, sitting, _item_id(request), step)
+    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+
+
+@requires(STAFF)
+async def upload_document(request: web.Request) -> web.Response:
+    user = require_user(request)
+    form = await request.post()
+    upload = form.get("file")
+    if not isinstance(upload, web.FileField):
+        raise InvalidInput("Pilih berkas PDF untuk diunggah.")
+    meta = parse(DocumentMeta, {k: v for k, v in _form_dict(form).items()})
+    data = upload.file.read()
+    files = DocumentFiles(request.app[keys.CONFIG].documents_dir)
+    async with files.staged(data) as stored, request.app[keys.STORE].transaction() as session:
+        document = await repo.create_document(
+            session,
+            **vars(meta),
+            sha256=stored.sha256,
+            size=stored.size,
+            original_filename=(upload.filename or "dokumen.pdf")[:300],
+        )
+        await repo.audit(session, user.username, "document.upload", f"document:{document.id}")
+    back = f"/konsol/rapat/{meta.sitting_id}#dokumen" if meta.sitting_id else "/konsol"
+    return redirect(back)
+
+
+def _item_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["item_id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="Acara tidak ditemukan.") from None
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/konsol", console, name="console")
+    r.add_get("/konsol/rapat/baru", new_sitting_form)
+    r.add_post("/konsol/rapat/baru", create_sitting)
+    r.add_get("/konsol/rapat/{sitting_id}", sitting_console)
+    r.add_post("/konsol/rapat/{sitting_id}", update_sitting)
+    r.add_post("/konsol/rapat/{sitting_id}/status", change_status)
+    r.add_post("/konsol/rapat/{sitting_id}/kunci", rotate_key)
+    r.add_post("/konsol/rapat/{sitting_id}/acara", add_agenda_item)
+    r.add_post("/konsol/rapat/{sitting_id}/acara/{item_id}", edit_agenda_item)
+    r.add_post("/konsol/rapat/{sitting_id}/acara/{item_id}/hapus", delete_agenda_item)
+    r.add_post(
+        "/konsol/rapat/{sitting_id}/acara/{item_id}/{direction:naik|turun}", move_agenda_item
+    )
+    r.add_post("/konsol/dokumen", upload_document)
