@@ -49,7 +49,7 @@ class Rendition:
 
     @property
     def codecs(self) -> str:
-        """RFC 6381 codecs: constrained baseline (42c0, as x264 writes it in the SPS), plus AAC-LC."""
+        """RFC 6381 codecs: constrained baseline (42c0, as in x264's SPS) plus AAC-LC."""
         if not self.has_video:
             return "mp4a.40.2"
         level = int(float(self.level) * 10)
@@ -72,7 +72,9 @@ def video_options(rendition: Rendition, fps: int = FPS) -> dict[str, str]:
     """The libx264 options for a rendition; the golden test pins these."""
     gop = fps * SEGMENT_SECONDS
     kbps = (rendition.video_bitrate or 0) // 1000
-    params = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:vbv-maxrate={kbps}:vbv-bufsize={kbps}"
+    params = (
+        f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:vbv-maxrate={kbps}:vbv-bufsize={kbps}"
+    )
     return {
         "preset": "veryfast",
         "tune": "zerolatency",

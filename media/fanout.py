@@ -92,12 +92,14 @@ class PacketFanout:
         return len(self._subscribers)
 
     def subscribe(self, maxsize: int | None = None) -> Subscriber:
-        """A new consumer; it sees nothing until the next keyframe, which we ask for."""
+        """A new consumer; it sees nothing until the next keyframe, which we ask for (unless
+        the stream has not started: its first packet is a keyframe anyway)."""
         if self._closed:
             raise RuntimeError(f"fanout {self.name} is closed")
         sub = Subscriber(self, maxsize or self.maxsize)
         self._subscribers.append(sub)
-        self.request_keyframe()
+        if self.packets:
+            self.request_keyframe()
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:

@@ -465,7 +465,7 @@ class HlsPackager:
 
     async def close(self) -> None:
         """Mux what the closed fanouts still hold, flush, write ENDLIST, join the thread."""
-        done, pending = await asyncio.wait(self._pumps, timeout=5) if self._pumps else ((), ())
+        _, pending = await asyncio.wait(self._pumps, timeout=5) if self._pumps else ((), ())
         for task in pending:
             task.cancel()
         self._queue.put(None)

@@ -6,6 +6,7 @@ a full disk can cost at most the segment in progress.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -47,10 +48,8 @@ def atomic_write(path: Path, data: bytes | str) -> None:
             fh.write(raw)
         os.replace(tmp, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise MediaStorageError(path, exc) from exc
 
 

@@ -57,7 +57,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
 
 async def _bus(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
-    bus = create_bus(config.redis_url)
+    bus = create_bus(config.redis_url, prefix=config.redis_prefix)
     await bus.start()
     app[keys.BUS] = bus
     yield

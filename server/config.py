@@ -32,6 +32,7 @@ class ConfigError(Exception):
 class Config:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    redis_prefix: str = "sidang:"
     media_dir: Path = Path("./recordings")
     data_dir: Path = Path("./var")
     secret_key: str = ""
@@ -60,6 +61,7 @@ class Config:
         return cls(
             database_url=_parse_database_url(env.get("SIDANG_DATABASE_URL", DEFAULT_DATABASE_URL)),
             redis_url=_parse_redis_url(env.get("SIDANG_REDIS_URL") or None),
+            redis_prefix=env.get("SIDANG_REDIS_PREFIX", "sidang:"),
             media_dir=Path(env.get("SIDANG_MEDIA_DIR", "./recordings")),
             data_dir=data_dir,
             secret_key=env.get("SIDANG_SECRET_KEY") or "",

@@ -45,6 +45,7 @@ class RedisBus(Bus):
         )
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
+        self._lost = asyncio.Event()
 
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")
@@ -55,11 +56,10 @@ class RedisBus(Bus):
 
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until the listener is subscribed (used after a restart of Redis)."""
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await _wait(self._ready, timeout)
+
+    async def wait_disconnected(self, timeout: float) -> bool:
+        return await _wait(self._lost, timeout)
 
     async def _listen(self) -> None:
         backoff = 0.1
@@ -69,6 +69,7 @@ class RedisBus(Bus):
             try:
                 await pubsub.psubscribe(pattern)
                 self.connected = True
+                self._lost.clear()
                 self._ready.set()
                 backoff = 0.1
                 while True:
@@ -81,6 +82,7 @@ class RedisBus(Bus):
                     self.reconnects += 1
                 self.connected = False
                 self._ready.clear()
+                self._lost.set()
             finally:
                 await _quietly(pubsub.aclose())
             await asyncio.sleep(backoff * (0.5 + random.random()))
@@ -193,6 +195,14 @@ class RedisBus(Bus):
             return
         with contextlib.suppress(*DOWN_ERRORS):  # the listener notices and reconnects
             await awaitable
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> bool:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _quietly(awaitable) -> None:

@@ -18,7 +18,7 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Blocking: env.py runs its own event loop, so call this from a thread inside async code."""
     command.upgrade(alembic_config(database_url), revision)
 

@@ -1,0 +1,57 @@
+# Sidang: `make run` serves the demo, `make test` runs the whole suite. Both start from a clean clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := web/static/vendor
+PYTEST_ARGS ?=
+
+.PHONY: run test install assets services lint format messages bench clean
+
+run: install
+	$(BIN)/sidang demo
+
+test: install services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+install: $(STAMP) assets
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# npm packages land in git-ignored node_modules/ and are copied to the git-ignored vendor folder.
+assets: $(VENDOR)/hls.min.js
+
+$(VENDOR)/hls.min.js: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/hls.js/dist/hls.min.js $(VENDOR)/hls.min.js
+
+# PostgreSQL, Redis and Chromium for the tests: start them, or install them from Debian's packages.
+services:
+	./scripts/ensure-services.sh
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Refresh the English catalogue after adding translatable text; tests fail on untranslated ids.
+messages:
+	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k gettext -o build/messages.pot .
+	$(BIN)/pybabel -q update -i build/messages.pot -d server/locale -l en --no-fuzzy-matching
+
+bench: install
+	$(BIN)/python bench/pipeline.py --quick
+	$(BIN)/python bench/comments.py --quick
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) build .pytest_cache

@@ -1,0 +1,274 @@
+"""One live sitting: program → encoders (once per rendition) → fanouts → LL-HLS (= recording).
+
+The orchestrator is the only place that knows all subsystems; they never reach into each
+other. The program, encoders and muxers run on worker threads; this object is used from the
+event loop. The stream, playlist and recording survive publisher drops: the slate fills the
+gap inside the same timeline, and a reconnect simply replaces the hall input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+from aiortc.mediastreams import MediaStreamTrack
+
+from media import recorder
+from media.encode import FPS, RENDITIONS, AudioEncoder, Rendition, VideoEncoder, encoder_count
+from media.fanout import PacketFanout, Subscriber
+from media.hls import HlsPackager
+from media.program import HALL, Layout, Program
+from media.recorder import RecordingInfo
+from media.storage import MediaStorageError, StorageHealth, atomic_write, ensure_dir
+
+log = logging.getLogger(__name__)
+
+AAC_VIDEO = "aac128"  # shared by all video renditions
+AAC_AUDIO_ONLY = "aac48"
+
+
+@dataclass
+class LiveStats:
+    input_connected: bool
+    input_fps: float
+    output_fps: float
+    bitrate_kbps: dict[str, float]
+    dropped_frames: int
+    encoders: int
+    subscribers: dict[str, int]
+    storage_ok: bool
+    last_error: str | None
+
+
+@dataclass
+class _Sample:
+    at: float
+    ticks: int
+    hall_frames: int
+    bytes: dict[str, int] = field(default_factory=dict)
+
+
+class LiveSitting:
+    """A sitting's live stream from start to recording; see module docstring."""
+
+    def __init__(
+        self,
+        sitting_id: str,
+        title: str,
+        media_dir: Path,
+        *,
+        renditions: tuple[Rendition, ...] = RENDITIONS,
+        fps: int = FPS,
+        hold_seconds: float = 1.0,
+    ) -> None:
+        self.sitting_id = sitting_id
+        self.title = title
+        self.sitting_dir = Path(media_dir) / sitting_id
+        self.renditions = renditions
+        self.fps = fps
+        self.health = StorageHealth()
+        self.started_at: float | None = None
+        self.packager: HlsPackager | None = None
+        self.program = Program(self._encode, title=title, fps=fps, hold_seconds=hold_seconds)
+        self._video: dict[str, VideoEncoder] = {}
+        self._audio: dict[str, AudioEncoder] = {}
+        self._fanouts: dict[str, PacketFanout] = {}
+        self._sample: _Sample | None = None
+        self._hall_tracks: tuple[MediaStreamTrack, ...] = ()
+        self._recording: RecordingInfo | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, wait_ready: float | None = 10.0) -> None:
+        """Start the program and the ladder; by default return once every rendition has its
+        first complete segment, so no player ever sees a playlist of parts only."""
+        if self.packager is not None:
+            raise RuntimeError("already started")
+        ensure_dir(self.sitting_dir)
+        loop = asyncio.get_running_loop()
+        for r in self.renditions:
+            if r.has_video:
+                enc = VideoEncoder(r, self.fps)
+                self._video[r.name] = enc
+                self._fanouts[r.name] = PacketFanout(
+                    r.name, on_keyframe_request=enc.request_keyframe
+                )
+        self._audio = {AAC_VIDEO: AudioEncoder(128_000), AAC_AUDIO_ONLY: AudioEncoder(48_000)}
+        for name in self._audio:
+            self._fanouts[name] = PacketFanout(name, maxsize=250)
+        # Output wall clock: the program's first tick, so segment PDTs and comment offsets agree.
+        self.program.start()
+        self.started_at = self.program.started_at
+        atomic_write(
+            self.sitting_dir / recorder.META,
+            json.dumps(
+                {"sitting_id": self.sitting_id, "title": self.title, "started_at": self.started_at}
+            ),
+        )
+        templates = {r.name: self._audio[self._aac_for(r)].stream for r in self.renditions}
+        self.packager = HlsPackager(
+            self.sitting_dir,
+            self.renditions,
+            epoch=self.started_at or time.time(),
+            audio_templates=templates,
+            health=self.health,
+            fps=self.fps,
+        )
+        for r in self.renditions:
+            if r.has_video:
+                self.packager.attach(r.name, "video", self._fanouts[r.name])
+            self.packager.attach(r.name, "audio", self._fanouts[self._aac_for(r)])
+        self._sample = self._take_sample(loop.time())
+        if wait_ready:
+            await self.wait_ready(wait_ready)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """True once segment 0 of every rendition is complete."""
+        if self.packager is None:
+            return False
+        waits = [self.packager.wait_for(r.name, 0, None, timeout) for r in self.renditions]
+        return all(await asyncio.gather(*waits))
+
+    async def stop(self) -> RecordingInfo:
+        """End the stream: flush encoders, ENDLIST every playlist, remux the recording."""
+        if self._recording is not None:
+            return self._recording
+        if self.packager is None:
+            raise RuntimeError("not started")
+        await asyncio.to_thread(self.program.stop)
+        await asyncio.to_thread(self._flush)
+        for fanout in self._fanouts.values():
+            fanout.close()
+        await self.packager.close()
+        for enc in [*self._video.values(), *self._audio.values()]:
+            enc.close()
+        if not self.health.ok:
+            raise MediaStorageError(self.sitting_dir, OSError(self.health.error))
+        self._recording = await asyncio.to_thread(recorder.finalize, self.sitting_dir)
+        return self._recording
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    async def attach_hall(
+        self, video_track: MediaStreamTrack, audio_track: MediaStreamTrack | None = None
+    ) -> None:
+        """(Re)connect the hall feed; replaces any previous hall tracks in the same stream."""
+        self._hall_tracks = tuple(t for t in (video_track, audio_track) if t is not None)
+        for track in self._hall_tracks:
+            self.program.set_input(HALL, track)
+
+    async def detach_hall(self, tracks: tuple[MediaStreamTrack, ...] | None = None) -> None:
+        """The publisher left: the slate takes over. With `tracks`, only if they are current
+        (a late close of an old WHIP session must not cut a newer one)."""
+        if tracks is not None and set(tracks) != set(self._hall_tracks):
+            return
+        self._hall_tracks = ()
+        self.program.remove_input(HALL)
+
+    def add_member_input(
+        self,
+        name: str,
+        video: MediaStreamTrack | None = None,
+        audio: MediaStreamTrack | None = None,
+    ) -> None:
+        """A member's decoded camera/mic, addressable by layouts as `name` (e.g. "member:12")."""
+        if name == HALL:
+            raise ValueError("the hall is attached with attach_hall")
+        for track in (video, audio):
+            if track is not None:
+                self.program.set_input(name, track)
+
+    def remove_member_input(self, name: str) -> None:
+        self.program.remove_input(name)
+
+    def set_layout(self, layout: Layout) -> None:
+        self.program.set_layout(layout)
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    def subscribe(self, rendition: str = "720p") -> Subscriber:
+        """Encoded H.264 packets of a rendition for a WebRTC sender; gated to a keyframe."""
+        return self._fanouts[rendition].subscribe()
+
+    def fanout(self, name: str) -> PacketFanout:
+        """A rendition's video fanout, or AAC_VIDEO / AAC_AUDIO_ONLY."""
+        return self._fanouts[name]
+
+    def stats(self) -> LiveStats:
+        now = asyncio.get_running_loop().time()
+        sample = self._take_sample(now)
+        prev = self._sample or sample
+        self._sample = sample
+        dt = max(sample.at - prev.at, 1e-6)
+        bitrate = {
+            name: (sample.bytes[name] - prev.bytes.get(name, 0)) * 8 / dt / 1000
+            for name in sample.bytes
+        }
+        return LiveStats(
+            input_connected=self.program.has_live_video(HALL),
+            input_fps=(sample.hall_frames - prev.hall_frames) / dt if dt > 1e-3 else 0.0,
+            output_fps=(sample.ticks - prev.ticks) / dt if dt > 1e-3 else 0.0,
+            bitrate_kbps=bitrate,
+            dropped_frames=self.program.stats.skipped_ticks,
+            encoders=encoder_count(),
+            subscribers={name: f.subscribers for name, f in self._fanouts.items()},
+            storage_ok=self.health.ok,
+            last_error=self.health.error or self.program.last_error,
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _aac_for(self, rendition: Rendition) -> str:
+        return AAC_VIDEO if rendition.has_video else AAC_AUDIO_ONLY
+
+    def _take_sample(self, at: float) -> _Sample:
+        return _Sample(
+            at=at,
+            ticks=self.program.stats.ticks,
+            hall_frames=self.program.input_fps().get(HALL, 0),
+            bytes={name: f.bytes for name, f in self._fanouts.items()},
+        )
+
+    def _encode(self, tick: int, video: av.VideoFrame, audio: av.AudioFrame) -> None:
+        """Program-thread sink: each rendition is encoded exactly once per tick."""
+        for name, enc in self._video.items():
+            r = enc.rendition
+            frame = video
+            if (video.width, video.height) != (r.width, r.height):
+                frame = video.reformat(width=r.width, height=r.height, format="yuv420p")
+                frame.pts, frame.time_base = video.pts, video.time_base
+            for packet in enc.encode(frame):
+                self._fanouts[name].publish_threadsafe(packet)
+        for name, aenc in self._audio.items():
+            for packet in aenc.encode(audio):
+                self._fanouts[name].publish_threadsafe(packet)
+
+    def _flush(self) -> None:
+        for name, enc in self._video.items():
+            for packet in enc.encode(None):
+                self._fanouts[name].publish_threadsafe(packet)
+        for name, aenc in self._audio.items():
+            for packet in aenc.encode(None):
+                self._fanouts[name].publish_threadsafe(packet)
+
+
+def recover_interrupted(media_dir: Path) -> list[tuple[str, RecordingInfo]]:
+    """At start-up: finish every sitting dir that has media but no FINISHED marker."""
+    recovered: list[tuple[str, RecordingInfo]] = []
+    if not Path(media_dir).is_dir():
+        return recovered
+    for sitting_dir in sorted(Path(media_dir).iterdir()):
+        if not sitting_dir.is_dir() or (sitting_dir / recorder.FINISHED).exists():
+            continue
+        if not any((sitting_dir / r.name / "init.mp4").exists() for r in RENDITIONS):
+            continue
+        try:
+            recovered.append((sitting_dir.name, recorder.recover(sitting_dir)))
+        except (FileNotFoundError, av.FFmpegError) as exc:
+            log.error("cannot recover %s: %s", sitting_dir, exc)
+    return recovered

@@ -1,0 +1,162 @@
+"""Shared fixtures: every store test runs on SQLite and PostgreSQL, bus tests on memory and Redis.
+
+PostgreSQL gets a database of its own per test run (so parallel runs never collide), migrated
+once with Alembic; tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.app import create_app
+from server.bus import MemoryBus, RedisBus
+from server.config import Config
+from server.passwords import hash_password
+from server.store import Store, repo
+from server.store.migrate import upgrade
+from server.store.models import Base
+
+PG_ADMIN_DSN = os.environ.get("SIDANG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SIDANG_TEST_REDIS", "redis://127.0.0.1:6379/0")
+TEST_PASSWORD = "rahasia-uji-123"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> AsyncIterator[str]:
+    name = f"sidang_test_{RUN_ID}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'sidang.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request) -> AsyncIterator[str]:
+    """A migrated, empty database on each backend."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    await _empty_tables(url)
+    yield url
+
+
+async def _empty_tables(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    await conn.execute(text(f"DELETE FROM {table}"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return f"sidangtest:{RUN_ID}:{uuid.uuid4().hex[:6]}:"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def bus(request, redis_prefix) -> AsyncIterator[MemoryBus | RedisBus]:
+    if request.param == "memory":
+        instance = MemoryBus()
+    else:
+        instance = RedisBus(REDIS_URL, prefix=redis_prefix)
+    await instance.start()
+    yield instance
+    await instance.close()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    def make(**overrides) -> Config:
+        values = {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+            "media_dir": tmp_path / "recordings",
+            "data_dir": tmp_path / "var",
+            "secret_key": "test-secret-key",
+            **overrides,
+        }
+        return Config(**values)
+
+    return make
+
+
+@pytest.fixture
+def config(make_config, database_url) -> Config:
+    return make_config(database_url=database_url)
+
+
+@pytest.fixture
+async def store(database_url) -> AsyncIterator[Store]:
+    instance = Store(database_url)
+    async with instance.transaction() as session:
+        await repo.ensure_institution(session, "DPRD Kota Pekalongan", 35)
+    yield instance
+    await instance.close()
+
+
+@pytest.fixture
+async def client(aiohttp_client, config, store):
+    """A test client on a fresh app; `store` seeds the institution first."""
+    return await aiohttp_client(create_app(config))
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+async def csrf_token_for(client) -> str:
+    response = await client.get("/masuk")
+    match = CSRF_META.search(await response.text())
+    assert match, "page has no CSRF meta tag"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client, store):
+    """Create a user with `role` and log the client in; returns the CSRF token to use."""
+
+    async def do_login(role: str, username: str | None = None) -> str:
+        username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+        async with store.transaction() as session:
+            await repo.create_user(session, username, hash_password(TEST_PASSWORD), role, None)
+        token = await csrf_token_for(client)
+        response = await client.post(
+            "/masuk",
+            data={"username": username, "password": TEST_PASSWORD, "csrf_token": token,
+                  "next": "/"},
+            allow_redirects=False,
+        )
+        assert response.status == 303, await response.text()
+        return token
+
+    return do_login

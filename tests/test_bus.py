@@ -1,0 +1,146 @@
+"""The bus contract, run on MemoryBus and RedisBus alike."""
+
+import asyncio
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from server.bus import RedisBus
+from tests.conftest import REDIS_URL
+
+
+async def next_message(subscription, timeout=2.0):
+    return await asyncio.wait_for(subscription.get(), timeout)
+
+
+async def test_publish_reaches_every_subscriber_of_the_channel(bus):
+    first, second, other = bus.subscribe("a"), bus.subscribe("a"), bus.subscribe("b")
+    await bus.publish("a", {"n": 1})
+    assert await next_message(first) == {"n": 1}
+    assert await next_message(second) == {"n": 1}
+    await bus.publish("b", {"n": 2})
+    assert await next_message(other) == {"n": 2}
+
+
+async def test_a_closed_subscription_ends_iteration(bus):
+    subscription = bus.subscribe("c")
+    subscription.close()
+    assert await next_message(subscription) is None
+
+
+async def test_a_full_subscription_drops_the_oldest_and_flags_it(bus):
+    subscription = bus.subscribe("d", maxsize=2)
+    for n in range(4):
+        await bus.publish("d", {"n": n})
+    assert subscription.overflowed
+    assert [await next_message(subscription), await next_message(subscription)] == [
+        {"n": 2},
+        {"n": 3},
+    ]
+
+
+async def test_counters_count_within_their_window(bus):
+    assert await bus.incr("hits", ttl_s=5) == 1
+    assert await bus.incr("hits", ttl_s=5) == 2
+    assert await bus.get_counter("hits") == 2
+    await bus.reset_counter("hits")
+    assert await bus.get_counter("hits") == 0
+
+
+async def test_counters_expire(bus):
+    await bus.incr("short", ttl_s=0.05)
+    await asyncio.sleep(0.15)  # expiry is the behaviour under test: nothing to await but time
+    assert await bus.get_counter("short") == 0
+
+
+async def test_values_with_and_without_expiry(bus):
+    await bus.set_value("owner:1", "node-a")
+    assert await bus.get_value("owner:1") == "node-a"
+    await bus.delete_value("owner:1")
+    assert await bus.get_value("owner:1") is None
+
+
+async def test_presence_counts_members_until_they_leave(bus):
+    await bus.presence_touch("viewers:1", "x", ttl_s=30)
+    await bus.presence_touch("viewers:1", "y", ttl_s=30)
+    await bus.presence_touch("viewers:1", "x", ttl_s=30)
+    assert await bus.presence_count("viewers:1") == 2
+    await bus.presence_leave("viewers:1", "x")
+    assert await bus.presence_count("viewers:1") == 1
+
+
+async def test_ping(bus):
+    assert await bus.ping()
+
+
+async def test_two_redis_nodes_share_messages_counters_and_presence(redis_prefix):
+    node_a, node_b = RedisBus(REDIS_URL, prefix=redis_prefix), RedisBus(REDIS_URL, prefix=redis_prefix)
+    await node_a.start()
+    await node_b.start()
+    try:
+        on_b = node_b.subscribe("room")
+        on_a = node_a.subscribe("room")
+        await node_a.publish("room", {"text": "halo"})
+        assert await next_message(on_b) == {"text": "halo"}
+        assert await next_message(on_a) == {"text": "halo"}  # local delivery, exactly once
+        await node_a.publish("room", {"text": "kedua"})
+        assert await next_message(on_a) == {"text": "kedua"}
+        assert await next_message(on_b) == {"text": "kedua"}
+
+        await node_a.incr("limit", ttl_s=10)
+        assert await node_b.incr("limit", ttl_s=10) == 2
+        await node_a.presence_touch("v", "1", ttl_s=10)
+        await node_b.presence_touch("v", "2", ttl_s=10)
+        assert await node_a.presence_count("v") == 2
+    finally:
+        await node_a.close()
+        await node_b.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_redis(port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+async def test_redis_outage_keeps_local_delivery_and_reconnects(tmp_path):
+    """Stop Redis under two nodes, keep serving locally, start it again, resume across nodes."""
+    port = _free_port()
+    server = _start_redis(port)
+    url = f"redis://127.0.0.1:{port}/0"
+    node_a, node_b = RedisBus(url, prefix="outage:"), RedisBus(url, prefix="outage:")
+    try:
+        await node_a.start()
+        await node_b.start()
+        assert node_a.connected and node_b.connected
+        local, remote = node_a.subscribe("c"), node_b.subscribe("c")
+
+        server.kill()
+        server.wait()
+        assert await node_a.wait_disconnected(timeout=10)
+        await node_a.publish("c", {"during": "outage"})
+        assert await next_message(local) == {"during": "outage"}
+        assert await node_a.incr("k", ttl_s=10) == 1  # counters fall back to this node
+
+        server = _start_redis(port)
+        assert await node_a.wait_connected(timeout=10)
+        assert await node_b.wait_connected(timeout=10)
+        await node_a.publish("c", {"after": "restart"})
+        assert await next_message(remote) == {"after": "restart"}
+        assert node_a.reconnects >= 1
+    finally:
+        await node_a.close()
+        await node_b.close()
+        server.kill()
+        server.wait()
