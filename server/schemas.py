@@ -98,7 +98,10 @@ class DocumentMeta:
 
 
 def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) -> T:
-    """Build `schema` from JSON or form data, or raise InvalidInput naming each bad field."""
+    """Build `schema` from JSON or form data, or raise InvalidInput naming each bad field.
+
+    With `partial`, absent fields are None (for PATCH); see `provided`.
+    """
     hints = get_type_hints(schema)
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -107,7 +110,9 @@ def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) ->
             _is_optional(hints[spec.name]) and data[spec.name] in ("", None)
         )
         if not present:
-            if spec.default is MISSING and not partial:
+            if partial:
+                values[spec.name] = None
+            elif spec.default is MISSING:
                 errors[spec.name] = "Wajib diisi."
             continue
         try:

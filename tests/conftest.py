@@ -11,6 +11,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -32,6 +33,13 @@ TEST_PASSWORD = "rahasia-uji-123"
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+def in_thread(function, *args):
+    """Session fixtures may be first requested inside a running loop, where asyncio.run and
+    Alembic's own event loop cannot start; a worker thread has no loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> AsyncIterator[str]:
     name = f"sidang_test_{RUN_ID}"
@@ -43,18 +51,18 @@ def postgres_url() -> AsyncIterator[str]:
         finally:
             await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    in_thread(asyncio.run, admin(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     url = f"{base}/{name}"
-    upgrade(url)
+    in_thread(upgrade, url)
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    in_thread(asyncio.run, admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'sidang.db'}"
-    upgrade(url)
+    in_thread(upgrade, url)
     return url
 
 
@@ -141,22 +149,26 @@ async def csrf_token_for(client) -> str:
     return match.group(1)
 
 
+async def log_in(client, store, role: str, username: str | None = None) -> str:
+    """Create a user with `role`, log `client` in, and return the CSRF token to send."""
+    username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+    async with store.transaction() as session:
+        await repo.create_user(session, username, hash_password(TEST_PASSWORD), role, None)
+    token = await csrf_token_for(client)
+    response = await client.post(
+        "/masuk",
+        data={"username": username, "password": TEST_PASSWORD, "csrf_token": token, "next": "/"},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    return token
+
+
 @pytest.fixture
 def login(client, store):
-    """Create a user with `role` and log the client in; returns the CSRF token to use."""
+    """Log the `client` fixture in with a new user of the given role."""
 
     async def do_login(role: str, username: str | None = None) -> str:
-        username = username or f"{role}-{uuid.uuid4().hex[:6]}"
-        async with store.transaction() as session:
-            await repo.create_user(session, username, hash_password(TEST_PASSWORD), role, None)
-        token = await csrf_token_for(client)
-        response = await client.post(
-            "/masuk",
-            data={"username": username, "password": TEST_PASSWORD, "csrf_token": token,
-                  "next": "/"},
-            allow_redirects=False,
-        )
-        assert response.status == 303, await response.text()
-        return token
+        return await log_in(client, store, role, username)
 
     return do_login

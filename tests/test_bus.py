@@ -76,7 +76,10 @@ async def test_ping(bus):
 
 
 async def test_two_redis_nodes_share_messages_counters_and_presence(redis_prefix):
-    node_a, node_b = RedisBus(REDIS_URL, prefix=redis_prefix), RedisBus(REDIS_URL, prefix=redis_prefix)
+    node_a, node_b = (
+        RedisBus(REDIS_URL, prefix=redis_prefix),
+        RedisBus(REDIS_URL, prefix=redis_prefix),
+    )
     await node_a.start()
     await node_b.start()
     try:
@@ -107,8 +110,17 @@ def _free_port() -> int:
 
 def _start_redis(port: int) -> subprocess.Popen:
     return subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
     )
 

@@ -169,8 +169,10 @@ class Document(Base):
     original_filename: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
-    sitting: Mapped[Sitting | None] = relationship(back_populates="documents")
-    agenda_item: Mapped[AgendaItem | None] = relationship(back_populates="documents")
+    sitting: Mapped[Sitting | None] = relationship(back_populates="documents", lazy="selectin")
+    agenda_item: Mapped[AgendaItem | None] = relationship(
+        back_populates="documents", lazy="selectin"
+    )
 
     @property
     def stored_name(self) -> str:
@@ -206,3 +208,63 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(120), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Comment(Base):
+    """A resident's live comment. Hidden and held comments stay for audit; the archive replays
+    the visible ones at `offset_s` into the recording."""
+
+    __tablename__ = "comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), index=True
+    )
+    identity_hash: Mapped[str] = mapped_column(String(64), index=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    offset_s: Mapped[float] = mapped_column(Float)
+    question: Mapped[bool] = mapped_column(Boolean, default=False)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CommentSettings(Base):
+    """Per-sitting switches a moderator sets; absent means the defaults."""
+
+    __tablename__ = "comment_settings"
+
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True
+    )
+    slow_mode_s: Mapped[int] = mapped_column(Integer, default=0)
+    premoderation: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_links: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned: Mapped[str] = mapped_column(String(300), default="")
+
+
+class BannedWord(Base):
+    """One moderator-editable pattern, shared by comments, the forum and Raperda input."""
+
+    __tablename__ = "banned_word"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pattern: Mapped[str] = mapped_column(String(100), unique=True)
+    action: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class CommentBan(Base):
+    """A ban on an identity and its IP until `until`; the bus holds the live copy."""
+
+    __tablename__ = "comment_ban"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ip_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    until: Mapped[dt.datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    actor: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

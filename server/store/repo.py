@@ -134,6 +134,9 @@ async def create_sitting(session: AsyncSession, **fields) -> Sitting:
         **{k: (v.value if hasattr(v, "value") else v) for k, v in fields.items()},
         status=SittingStatus.DRAFT.value,
         ingest_key=new_ingest_key(),
+        agenda_items=[],
+        documents=[],
+        recording=None,
     )
     session.add(sitting)
     await session.flush()
@@ -189,7 +192,7 @@ async def add_agenda_item(session: AsyncSession, sitting: Sitting, **fields) -> 
     last = await session.scalar(
         select(func.max(AgendaItem.position)).where(AgendaItem.sitting_id == sitting.id)
     )
-    item = AgendaItem(sitting_id=sitting.id, position=(last or 0) + 1, **fields)
+    item = AgendaItem(sitting_id=sitting.id, position=(last or 0) + 1, documents=[], **fields)
     session.add(item)
     await session.flush()
     await session.refresh(sitting, ["agenda_items"])

@@ -158,7 +158,6 @@ async def create_sitting(request: web.Request) -> web.Response:
     async with request.app[keys.STORE].transaction() as session:
         sitting = await repo.create_sitting(session, **vars(data))
         await repo.audit(session, user.username, "sitting.create", f"sitting:{sitting.id}")
-        await session.refresh(sitting, ["agenda_items", "documents", "recording"])
         body = sitting_detail(sitting, staff=True)
     return web.json_response(
         body, status=201, headers={"Location": f"/api/v1/sittings/{sitting.id}"}

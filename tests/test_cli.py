@@ -1,0 +1,45 @@
+"""The `sidang` command line, run as a real process."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SIDANG = Path(sys.executable).parent / "sidang"
+
+
+def run(args, env_extra, stdin=""):
+    env = {**os.environ, **env_extra}
+    return subprocess.run(
+        [str(SIDANG), *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_help_explains_each_command():
+    result = run(["--help"], {})
+    assert result.returncode == 0
+    for command in ("serve", "demo", "db", "user"):
+        assert command in result.stdout
+
+
+def test_db_upgrade_then_user_add_reads_the_password_from_stdin(tmp_path):
+    env = {
+        "SIDANG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "SIDANG_DATA_DIR": str(tmp_path),
+    }
+    assert run(["db", "upgrade"], env).returncode == 0
+    created = run(["user", "add", "budi", "--role", "sekretariat"], env, "kata-sandi-kuat\n")
+    assert created.returncode == 0, created.stderr
+    assert "budi" in created.stdout
+    again = run(["user", "add", "BUDI", "--role", "anggota"], env, "kata-sandi-kuat\n")
+    assert again.returncode != 0 and "sudah dipakai" in again.stderr
+
+
+def test_unknown_role_and_bad_settings_stop_with_one_line(tmp_path):
+    env = {"SIDANG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    bad_role = run(["user", "add", "x", "--role", "raja"], env, "kata-sandi-kuat\n")
+    assert bad_role.returncode != 0 and "raja" in bad_role.stderr
+    bad_url = run(["db", "upgrade"], {"SIDANG_DATABASE_URL": "mysql://x"})
+    assert bad_url.returncode != 0
+    assert "SIDANG_DATABASE_URL" in bad_url.stderr
+    assert len(bad_url.stderr.strip().splitlines()) == 1

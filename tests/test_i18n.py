@@ -1,0 +1,50 @@
+"""Every Indonesian message has an English translation; the catalogue loads."""
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
+from server.domain.roles import ROLE_LABELS
+from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
+from server.i18n import LOCALE_DIR, Translations, current_locale
+
+ROOT = LOCALE_DIR.parent.parent
+METHODS = [("server/**.py", "python"), ("web/templates/**.html", "jinja2")]
+OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+
+
+def english_catalog():
+    with (LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po)
+
+
+def test_every_message_and_label_is_translated():
+    catalog = english_catalog()
+    translated = {m.id for m in catalog if m.id and m.string}
+    wanted = {
+        message
+        for *_, message, _, _ in extract_from_dir(
+            ROOT, METHODS, OPTIONS, keywords={"_": None, "gettext": None}
+        )
+    }
+    for labels in (
+        SITTING_TYPE_LABELS,
+        STATUS_LABELS,
+        QUORUM_RULE_LABELS,
+        ROLE_LABELS,
+        DOCUMENT_KIND_LABELS,
+        DOCUMENT_STATUS_LABELS,
+    ):
+        wanted |= set(labels.values())
+    missing = sorted(m for m in wanted if isinstance(m, str) and m not in translated)
+    assert missing == [], "run `make messages` and translate: " + repr(missing[:10])
+
+
+def test_translations_switch_with_the_locale():
+    translations = Translations()
+    token = current_locale.set("en")
+    try:
+        assert translations.gettext("Jadwal") == "Schedule"
+    finally:
+        current_locale.reset(token)
+    assert translations.gettext("Jadwal") == "Jadwal"

@@ -1,0 +1,211 @@
+"""Public pages, the staff console forms, uploads and the iCalendar feed."""
+
+import datetime as dt
+import io
+
+import aiohttp
+import icalendar
+import pytest
+from pypdf import PdfWriter
+
+from server.app import create_app
+from server.domain.sitting import SittingStatus, SittingType
+from server.store import repo
+from tests.conftest import log_in
+
+
+def make_pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+async def public_sitting(store, title="Paripurna <b>APBD</b>", status="live"):
+    async with store.transaction() as session:
+        sitting = await repo.create_sitting(
+            session,
+            type=SittingType.PARIPURNA,
+            title=title,
+            starts_at=dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC),
+            location="Ruang Paripurna",
+            is_public=True,
+            quorum_rule="2/3",
+            komisi="",
+        )
+        await repo.add_agenda_item(session, sitting, title="Pembukaan <script>x</script>")
+        for step in ("scheduled", "live", "ended")[
+            : ("scheduled", "live", "ended").index(status) + 1
+        ]:
+            await repo.change_status(session, sitting, SittingStatus(step))
+    return sitting
+
+
+async def test_home_lists_live_and_upcoming(client, store):
+    await public_sitting(store)
+    html = await (await client.get("/")).text()
+    assert "DPRD Kota Pekalongan" in html
+    assert "Sedang berlangsung" in html
+    assert "Paripurna &lt;b&gt;APBD&lt;/b&gt;" in html, "titles are escaped"
+
+
+async def test_sitting_page_shows_agenda_escaped(client, store):
+    sitting = await public_sitting(store)
+    response = await client.get(f"/sidang/{sitting.id}")
+    html = await response.text()
+    assert response.status == 200
+    assert "Pembukaan &lt;script&gt;x&lt;/script&gt;" in html
+    assert "<script>x</script>" not in html
+
+
+async def test_english_is_available(client, store):
+    await public_sitting(store)
+    html = await (await client.get("/?lang=en")).text()
+    assert "Live now" in html and "Sedang berlangsung" not in html
+    again = await (await client.get("/")).text()
+    assert "Live now" in again, "the choice is remembered in a cookie"
+
+
+async def test_ical_feed_parses_and_lists_public_sittings(client, store):
+    sitting = await public_sitting(store, title="Paripurna, APBD; 2027", status="scheduled")
+    response = await client.get("/jadwal.ics")
+    assert response.content_type == "text/calendar"
+    calendar = icalendar.Calendar.from_ical(await response.read())
+    events = list(calendar.walk("VEVENT"))
+    assert len(events) == 1
+    event = events[0]
+    assert str(event["summary"]) == "Paripurna, APBD; 2027"
+    assert event.decoded("dtstart") == dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
+    assert str(event["uid"]).startswith(f"sitting-{sitting.id}@")
+    assert "Pembukaan" in str(event["description"])
+
+
+async def test_console_creates_and_edits_a_sitting_through_forms(client, login, store):
+    token = await login("sekretariat")
+    response = await client.post(
+        "/konsol/rapat/baru",
+        data={
+            "csrf_token": token,
+            "title": "Rapat Banmus",
+            "type": "banmus",
+            "starts_at": "2026-04-01T10:00",
+            "location": "Ruang Banmus",
+            "komisi": "",
+            "quorum_rule": "1/2",
+            "is_public": "on",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    url = response.headers["Location"]
+    page = await client.get(url)
+    html = await page.text()
+    assert "Rapat Banmus" in html and "/whip/" in html
+    sitting_id = int(url.rsplit("/", 1)[1])
+    await client.post(f"{url}/acara", data={"csrf_token": token, "title": "Pembukaan"})
+    await client.post(f"{url}/acara", data={"csrf_token": token, "title": "Penutup"})
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+        assert [i.title for i in sitting.agenda_items] == ["Pembukaan", "Penutup"]
+        second = sitting.agenda_items[1].id
+    await client.post(f"{url}/acara/{second}/naik", data={"csrf_token": token})
+    await client.post(f"{url}/status", data={"csrf_token": token, "status": "scheduled"})
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+        assert [i.title for i in sitting.agenda_items] == ["Penutup", "Pembukaan"]
+        assert sitting.status == "scheduled"
+
+
+async def test_console_form_errors_are_shown_not_saved(client, login, store):
+    token = await login("sekretariat")
+    response = await client.post(
+        "/konsol/rapat/baru",
+        data={
+            "csrf_token": token,
+            "title": "",
+            "type": "paripurna",
+            "starts_at": "kemarin",
+            "quorum_rule": "1/2",
+        },
+    )
+    assert response.status == 400
+    html = await response.text()
+    assert "Wajib diisi" in html and "ISO 8601" in html
+    async with store.read() as session:
+        assert await repo.list_sittings(session, public_only=False) == []
+
+
+async def test_pdf_upload_is_stored_under_its_hash_and_downloadable(client, login, store, config):
+    sitting = await public_sitting(store)
+    token = await login("sekretariat")
+    pdf = make_pdf()
+    response = await client.post(
+        "/api/v1/documents",
+        headers={"X-CSRF-Token": token},
+        data={
+            "file": io.BytesIO(pdf),
+            "jenis": "raperda",
+            "judul": "Raperda Pengelolaan Sampah",
+            "tahun": "2026",
+            "nomor": "5",
+            "sitting_id": str(sitting.id),
+        },
+    )
+    assert response.status == 201, await response.text()
+    document = await response.json()
+    stored = config.documents_dir / document["sha256"][:2] / f"{document['sha256']}.pdf"
+    assert stored.read_bytes() == pdf
+    download = await client.get(document["url"])
+    assert download.status == 200 and download.content_type == "application/pdf"
+    assert await download.read() == pdf
+
+
+@pytest.mark.parametrize("payload", [b"MZ\x90\x00 not a pdf at all", b"%PDF-1.7 truncated junk"])
+async def test_a_non_pdf_renamed_to_pdf_is_refused(client, login, store, config, payload):
+    token = await login("sekretariat")
+    form = aiohttp.FormData({"jenis": "perda", "judul": "Perda palsu", "tahun": "2026"})
+    form.add_field("file", payload, filename="perda.pdf", content_type="application/pdf")
+    response = await client.post("/api/v1/documents", headers={"X-CSRF-Token": token}, data=form)
+    assert response.status == 400
+    assert "PDF" in (await response.json())["error"]
+    async with store.read() as session:
+        assert await repo.list_documents(session) == []
+    assert not any(config.documents_dir.rglob("*.pdf"))
+
+
+async def test_oversize_upload_is_a_413(aiohttp_client, make_config, database_url, store):
+    client = await aiohttp_client(
+        create_app(make_config(database_url=database_url, max_upload_bytes=64 * 1024))
+    )
+    token = await log_in(client, store, "sekretariat")
+    response = await client.post(
+        "/api/v1/documents",
+        headers={"X-CSRF-Token": token},
+        data={
+            "file": io.BytesIO(b"%PDF-" + b"0" * 200_000),
+            "jenis": "perda",
+            "judul": "x",
+            "tahun": "2026",
+        },
+    )
+    assert response.status == 413
+    assert "terlalu besar" in (await response.json())["error"]
+
+
+async def test_upload_with_bad_metadata_leaves_no_file(client, login, store, config):
+    token = await login("sekretariat")
+    response = await client.post(
+        "/api/v1/documents",
+        headers={"X-CSRF-Token": token},
+        data={
+            "file": io.BytesIO(make_pdf()),
+            "jenis": "perda",
+            "judul": "x",
+            "tahun": "2026",
+            "sitting_id": "424242",
+        },
+    )
+    assert response.status == 400
+    assert not any(config.documents_dir.rglob("*.pdf"))
+    assert not any(config.documents_dir.rglob("*.part"))
