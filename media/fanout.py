@@ -29,6 +29,8 @@ class Subscriber:
         self.closed = False
 
     def offer(self, packet: av.Packet) -> None:
+        if self.closed:
+            return
         if self.waiting_for_keyframe:
             if not packet.is_keyframe:
                 self.dropped += 1
@@ -49,6 +51,8 @@ class Subscriber:
 
     async def recv(self) -> av.Packet:
         """Next packet; raises EOFError once the fanout closed or we unsubscribed."""
+        if self.closed and self.queue.empty():
+            raise EOFError("fanout closed")
         packet = await self.queue.get()
         if packet is _CLOSED:
             raise EOFError("fanout closed")
@@ -58,9 +62,10 @@ class Subscriber:
         self._fanout.unsubscribe(self)
 
     def _end(self) -> None:
+        """Stop after the packets already queued (the recording needs its last fragment)."""
         self.closed = True
-        self._drain()
-        self.queue.put_nowait(_CLOSED)
+        if not self.queue.full():
+            self.queue.put_nowait(_CLOSED)
 
 
 class PacketFanout:

@@ -483,6 +483,8 @@ class HlsPackager:
     async def wait_for(self, rendition: str, msn: int, part: int | None, timeout: float) -> bool:
         """Blocking reload: True once segment `msn` (or its part `part`) is in the playlist."""
         track = self.tracks[rendition]
+        if track.ended:
+            return True  # the final playlist answers every reload
         last_msn, _, _ = track.edge()
         if msn > max(last_msn, 0) + 2:
             raise ReloadTooFar(f"segment {msn} is too far ahead of {last_msn}")

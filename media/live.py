@@ -141,6 +141,8 @@ class LiveSitting:
         if self.packager is None:
             raise RuntimeError("not started")
         await asyncio.to_thread(self.program.stop)
+        for name in self.program.input_names():
+            self.program.remove_input(name)
         await asyncio.to_thread(self._flush)
         for fanout in self._fanouts.values():
             fanout.close()
@@ -230,7 +232,7 @@ class LiveSitting:
         return _Sample(
             at=at,
             ticks=self.program.stats.ticks,
-            hall_frames=self.program.input_fps().get(HALL, 0),
+            hall_frames=self.program.input_frames().get(HALL, 0),
             bytes={name: f.bytes for name, f in self._fanouts.items()},
         )
 

@@ -88,7 +88,8 @@ def _planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _even(v: float) -> int:
-    return max(2, int(v) // 2 * 2)
+    """Round down to even: yuv420p positions and sizes must be even."""
+    return max(0, int(v) // 2 * 2)
 
 
 class Canvas:
@@ -103,7 +104,7 @@ class Canvas:
     def paste(self, frame: av.VideoFrame, x: int, y: int, w: int, h: int) -> None:
         """Scale `frame` to fit w×h (aspect kept, centred) and paste it at (x, y)."""
         scale = min(w / frame.width, h / frame.height)
-        fw, fh = _even(frame.width * scale), _even(frame.height * scale)
+        fw, fh = max(2, _even(frame.width * scale)), max(2, _even(frame.height * scale))
         x, y = _even(x + (w - fw) / 2), _even(y + (h - fh) / 2)
         small = frame.reformat(width=fw, height=fh, format="yuv420p")
         py, pu, pv = _planes(small)
@@ -217,11 +218,10 @@ class Program:
         self._started.wait()
 
     def stop(self) -> None:
+        """Stop ticking (blocking join; call via a thread). Inputs are removed on the loop."""
         self._stop.set()
         if self._thread:
             self._thread.join()
-        for name in self.input_names():
-            self.remove_input(name)
 
     def _run(self) -> None:
         t0 = time.monotonic()
@@ -359,7 +359,7 @@ class Program:
         chunk, inp.backlog = inp.backlog[:n], inp.backlog[n:]
         return chunk
 
-    def input_fps(self) -> dict[str, int]:
+    def input_frames(self) -> dict[str, int]:
         """Frames received per input since it was added (callers difference it over time)."""
         with self._lock:
             return {name: inp.frames_in for name, inp in self._inputs.items()}

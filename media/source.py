@@ -63,9 +63,17 @@ class TestCard:
     __test__ = False
 
     def __init__(self, title: str, width: int = 1280, height: int = 720) -> None:
-        if width % 2 or height % 2 or width < _CODE_X * 2 + 48 * _BLOCK // 2:
-            raise ValueError("test card needs an even size of at least 640x360")
+        if width * 9 != height * 16 or width % 64:
+            raise ValueError("the test card is 16:9 with a width divisible by 64")
         self.width, self.height = width, height
+        # Clock geometry is defined at 1280x720 and scaled, so readers can normalise to it.
+        k = width / _REF_W
+        self._block, self._code_x, self._code_y = (
+            round(_BLOCK * k),
+            round(_CODE_X * k),
+            round(_CODE_Y * k),
+        )
+        self._band_h, self._text_scale = round(_BAND_H * k), max(1, round(4 * k))
         period = 160
         x = np.arange(width + period)
         self._luma = np.tile((60 + 150 * ((x // 40) % 4) / 3).astype(np.uint8), (height, 1))
@@ -80,7 +88,7 @@ class TestCard:
         w = min(mask.shape[1], width - 80)
         band[12 : 12 + mask.shape[0], 40 : 40 + w][mask[:, :w]] = _WHITE
         self._title_band = band
-        self._clock_band = np.full((_BAND_H, width), _BLACK, np.uint8)
+        self._clock_band = np.full((self._band_h, width), _BLACK, np.uint8)
         self._buf = np.empty((height * 3 // 2, width), np.uint8)
 
     def render(self, index: int, wall: float) -> av.VideoFrame:
@@ -94,16 +102,16 @@ class TestCard:
         buf[h + quarter :] = self._v[:, off // 2 : off // 2 + w // 2].reshape(quarter, w)
         ty = self._title_y
         buf[ty : ty + self._title_band.shape[0]] = self._title_band
-        buf[:_BAND_H] = self._clock_band
+        buf[: self._band_h] = self._clock_band
         ms = int(wall * 1000)
+        b, x0, y0 = self._block, self._code_x, self._code_y
         for i, bit in enumerate(_clock_bits(ms)):
             if bit:
-                x = _CODE_X + i * _BLOCK
-                buf[_CODE_Y : _CODE_Y + _BLOCK, x : x + _BLOCK] = _WHITE
+                buf[y0 : y0 + b, x0 + i * b : x0 + (i + 1) * b] = _WHITE
         stamp = time.strftime("%H:%M:%S", time.gmtime(wall)) + f".{ms % 1000:03d} UTC"
-        mask = text_mask(stamp, 4)
-        region = buf[_CODE_Y + _BLOCK + 16 : _CODE_Y + _BLOCK + 16 + mask.shape[0]]
-        region[:, _CODE_X : _CODE_X + mask.shape[1]][mask] = _WHITE
+        mask = text_mask(stamp, self._text_scale)
+        ty = y0 + b + b * 2 // 3
+        buf[ty : ty + mask.shape[0], x0 : x0 + mask.shape[1]][mask] = _WHITE
         # The chroma rows that sit under the clock band stay neutral so the blocks stay grey.
         return av.VideoFrame.from_ndarray(buf, format="yuv420p")
 

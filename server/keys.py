@@ -8,6 +8,7 @@ from jinja2 import Environment
 from server.bus import Bus
 from server.config import Config
 from server.i18n import Translations
+from server.live import LiveService
 from server.metrics import Metrics
 from server.signing import Signer
 from server.store import Store
@@ -19,3 +20,4 @@ SIGNER = web.AppKey("signer", Signer)
 METRICS = web.AppKey("metrics", Metrics)
 TEMPLATES = web.AppKey("templates", Environment)
 TRANSLATIONS = web.AppKey("translations", Translations)
+LIVE = web.AppKey("live", LiveService)

@@ -211,17 +211,10 @@ async def delete_sitting(request: web.Request) -> web.Response:
 async def change_status(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(StatusChange, await read_json(request))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        previous = sitting.status
-        await repo.change_status(session, sitting, data.status)
-        await repo.audit(
-            session,
-            user.username,
-            "sitting.status",
-            f"sitting:{sitting.id}",
-            f"{previous} -> {data.status.value}",
-        )
+    sid = sitting_id(request)
+    await request.app[keys.LIVE].transition(sid, data.status, user.username)
+    async with request.app[keys.STORE].read() as session:
+        sitting = await repo.get_sitting(session, sid, public_only=False)
         body = sitting_detail(sitting, staff=True)
     return web.json_response(body)
 

@@ -89,18 +89,9 @@ async def update_sitting(request: web.Request) -> web.Response:
 async def change_status(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(StatusChange, _form_dict(await request.post()))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        previous = sitting.status
-        await repo.change_status(session, sitting, data.status)
-        await repo.audit(
-            session,
-            user.username,
-            "sitting.status",
-            f"sitting:{sitting.id}",
-            f"{previous} -> {data.status.value}",
-        )
-    return redirect(f"/konsol/rapat/{sitting.id}")
+    sid = sitting_id(request)
+    await request.app[keys.LIVE].transition(sid, data.status, user.username)
+    return redirect(f"/konsol/rapat/{sid}")
 
 
 @requires(STAFF)

@@ -1,0 +1,228 @@
+"""Live sittings on this node: the registry that owns each sitting's media orchestrator.
+
+The HTTP layer asks this service to go live, end, switch layouts and accept WHIP publishers; the
+service keeps the database status and the media pipeline in step (a sitting is `live` exactly
+while its pipeline runs) and records, through the bus, which node owns each live room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from media.ingest import IngestSession
+from media.live import LiveSitting, recover_interrupted
+from media.program import Layout, LayoutKind
+from media.recorder import RecordingInfo
+from media.storage import MediaStorageError
+from server.bus import Bus
+from server.domain.errors import Conflict, NotFound, StorageUnavailable
+from server.domain.sitting import SittingStatus, check_transition
+from server.store import Store, repo
+
+log = logging.getLogger(__name__)
+
+OWNER_TTL_S = 30.0
+LAYOUTS = {
+    "hall": "Aula penuh",
+    "grid": "Kisi",
+    "slate": "Slate (jeda siaran)",
+}
+
+
+@dataclass
+class Publisher:
+    """One WHIP session; `resource` is the secret-ish id in its Location URL."""
+
+    resource: str
+    session: IngestSession
+
+
+class LiveService:
+    def __init__(self, store: Store, bus: Bus, media_dir: Path, ice_servers: list[dict]) -> None:
+        self.store = store
+        self.bus = bus
+        self.media_dir = media_dir
+        self.ice_servers = ice_servers
+        self.node_id = uuid.uuid4().hex[:12]
+        self.sittings: dict[int, LiveSitting] = {}
+        self.publishers: dict[int, Publisher] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._heartbeat: asyncio.Task | None = None
+
+    # -- lifecycle of the service ----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Recover recordings that a crash interrupted, then announce ownership periodically."""
+        for sitting_id, info in await asyncio.to_thread(recover_interrupted, self.media_dir):
+            await self._recovered(sitting_id, info)
+        self._heartbeat = asyncio.create_task(self._announce(), name="live-owner-heartbeat")
+
+    async def close(self) -> None:
+        """Graceful shutdown ends every live sitting so its recording is finished and stored."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        for sitting_id in list(self.sittings):
+            try:
+                await self.end(sitting_id, actor="system:shutdown")
+            except Exception:
+                log.exception("could not end sitting %s cleanly at shutdown", sitting_id)
+
+    async def _recovered(self, name: str, info: RecordingInfo) -> None:
+        if not name.isdigit():
+            return
+        async with self.store.transaction() as session:
+            try:
+                sitting = await repo.get_sitting(session, int(name), public_only=False)
+            except NotFound:
+                log.warning("recovered media for unknown sitting %s", name)
+                return
+            await self._save_recording(session, sitting, info, recovered=True)
+            if sitting.status == SittingStatus.LIVE.value:
+                await repo.change_status(session, sitting, SittingStatus.ENDED)
+            await repo.audit(
+                session,
+                "system",
+                "recording.recovered",
+                f"sitting:{sitting.id}",
+                f"{info.duration_s:.1f} s",
+            )
+        log.info(
+            "recovered the interrupted recording of sitting %s (%.1f s)", name, info.duration_s
+        )
+
+    async def _announce(self) -> None:
+        while True:
+            for sitting_id in list(self.sittings):
+                await self.bus.set_value(f"live:owner:{sitting_id}", self.node_id, OWNER_TTL_S)
+            await asyncio.sleep(OWNER_TTL_S / 3)
+
+    def _lock(self, sitting_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(sitting_id, asyncio.Lock())
+
+    # -- going live and ending -------------------------------------------------------------
+
+    async def start(self, sitting_id: int, actor: str) -> LiveSitting:
+        """scheduled → live: start the program (slate until the hall publishes) and recording."""
+        async with self._lock(sitting_id):
+            async with self.store.read() as session:
+                sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+            check_transition(SittingStatus(sitting.status), SittingStatus.LIVE)
+            if (self.media_dir / str(sitting_id)).exists():
+                raise Conflict("Rekaman rapat ini sudah ada; rapat tidak dapat disiarkan ulang.")
+            live = LiveSitting(str(sitting_id), sitting.title, self.media_dir)
+            try:
+                await live.start(wait_ready=None)
+            except MediaStorageError as exc:
+                raise StorageUnavailable(f"Direktori media tidak dapat ditulis: {exc}") from exc
+            started = dt.datetime.fromtimestamp(live.started_at, dt.UTC)
+            try:
+                async with self.store.transaction() as session:
+                    sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+                    await repo.change_status(session, sitting, SittingStatus.LIVE, now=started)
+                    await repo.audit(session, actor, "sitting.live", f"sitting:{sitting_id}")
+            except BaseException:
+                await live.stop()
+                raise
+            self.sittings[sitting_id] = live
+            await self.bus.set_value(f"live:owner:{sitting_id}", self.node_id, OWNER_TTL_S)
+            return live
+
+    async def end(self, sitting_id: int, actor: str) -> RecordingInfo | None:
+        """live → ended: drop the publisher, finish the recording, store it with the status."""
+        async with self._lock(sitting_id):
+            async with self.store.read() as session:
+                sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+            check_transition(SittingStatus(sitting.status), SittingStatus.ENDED)
+            live = self.sittings.pop(sitting_id, None)
+            publisher = self.publishers.pop(sitting_id, None)
+            if publisher is not None:
+                await publisher.session.close()
+            info = None
+            if live is not None:
+                try:
+                    info = await live.stop()
+                except MediaStorageError as exc:
+                    log.error("sitting %s ended with a storage error: %s", sitting_id, exc)
+            async with self.store.transaction() as session:
+                sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+                await repo.change_status(session, sitting, SittingStatus.ENDED)
+                if info is not None:
+                    await self._save_recording(session, sitting, info, recovered=False)
+                await repo.audit(
+                    session,
+                    actor,
+                    "sitting.ended",
+                    f"sitting:{sitting_id}",
+                    f"{info.duration_s:.1f} s" if info else "no recording",
+                )
+            await self.bus.delete_value(f"live:owner:{sitting_id}")
+            return info
+
+    async def _save_recording(self, session, sitting, info: RecordingInfo, recovered: bool):
+        await repo.save_recording(
+            session,
+            sitting,
+            playlist_path=f"{sitting.id}/index.m3u8",
+            mp4_path=f"{sitting.id}/{info.path.name}",
+            duration_s=info.duration_s,
+            sha256=info.sha256,
+            size=info.size,
+            recovered=recovered,
+        )
+
+    async def transition(self, sitting_id: int, target: SittingStatus, actor: str) -> None:
+        """Every status change goes through here, so `live` always means a running pipeline."""
+        if target is SittingStatus.LIVE:
+            await self.start(sitting_id, actor)
+        elif target is SittingStatus.ENDED:
+            await self.end(sitting_id, actor)
+        else:
+            async with self.store.transaction() as session:
+                sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+                previous = sitting.status
+                await repo.change_status(session, sitting, target)
+                await repo.audit(
+                    session,
+                    actor,
+                    "sitting.status",
+                    f"sitting:{sitting_id}",
+                    f"{previous} -> {target.value}",
+                )
+
+    def get(self, sitting_id: int) -> LiveSitting:
+        live = self.sittings.get(sitting_id)
+        if live is None:
+            raise NotFound("Siaran langsung rapat ini tidak berjalan di server ini.")
+        return live
+
+    def set_layout(self, sitting_id: int, kind: str) -> None:
+        if kind not in LAYOUTS:
+            raise Conflict(f"Tata letak tidak dikenal: {kind}.")
+        self.get(sitting_id).set_layout(Layout(LayoutKind(kind)))
+
+    # -- WHIP ingest -------------------------------------------------------------------------
+
+    async def publish(self, sitting_id: int, offer_sdp: str) -> tuple[str, str]:
+        """Accept a hall publisher. A second publisher takes over cleanly (OBS reconnects
+        without a DELETE after a network drop), so the newest session always wins."""
+        live = self.get(sitting_id)
+        session = IngestSession(live)
+        answer = await session.create(offer_sdp, self.ice_servers)
+        previous = self.publishers.get(sitting_id)
+        resource = uuid.uuid4().hex
+        self.publishers[sitting_id] = Publisher(resource, session)
+        if previous is not None:
+            await previous.session.close()
+        return resource, answer
+
+    async def unpublish(self, sitting_id: int, resource: str) -> None:
+        publisher = self.publishers.get(sitting_id)
+        if publisher is None or publisher.resource != resource:
+            raise NotFound("Sesi WHIP tidak ditemukan.")
+        del self.publishers[sitting_id]
+        await publisher.session.close()

@@ -1,0 +1,316 @@
+"""The live plane over HTTP: WHIP ingest, LL-HLS delivery, and the staff's live controls.
+
+HLS files are plain files under SIDANG_MEDIA_DIR/{sitting}/, so nginx can serve the same tree in
+production; aiohttp adds what static serving cannot: blocking playlist reload and held
+preload-hint parts.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from media.hls import PlaylistNotReady, ReloadTooFar, resolve_media_file
+from media.ingest import InvalidOffer
+from server import keys
+from server.auth import require_user, requires
+from server.domain.errors import InvalidInput, NotAuthenticated
+from server.domain.roles import STAFF
+from server.keys import LIVE
+from server.live import LAYOUTS, LiveService
+from server.middlewares import csrf_exempt, read_json
+from server.store import repo
+from server.templating import redirect
+from server.views.health import HEALTH_CHECKS
+from server.views.public import sitting_id
+
+RENDITION_NAMES = {"720p", "360p", "audio"}
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+CONTENT_TYPES = {
+    ".m3u8": PLAYLIST_TYPE,
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".m4a": "audio/mp4",
+    ".ts": "video/mp2t",
+    ".vtt": "text/vtt",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+BLOCKING_RELOAD_TIMEOUT_S = 6.0  # three part targets of slack over a 2 s segment
+FIRST_SEGMENT_TIMEOUT_S = 8.0
+
+
+# -- WHIP (RFC 9725) ---------------------------------------------------------------------------
+
+
+async def _check_ingest_key(request: web.Request, sid: int) -> None:
+    supplied = request.headers.get("Authorization", "")
+    scheme, _, token = supplied.partition(" ")
+    async with request.app[keys.STORE].read() as session:
+        sitting = await repo.get_sitting(session, sid, public_only=False)
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), sitting.ingest_key):
+        raise NotAuthenticated("Kunci ingest salah atau tidak ada (Authorization: Bearer …).")
+
+
+@csrf_exempt
+async def whip_publish(request: web.Request) -> web.Response:
+    sid = sitting_id(request)
+    await _check_ingest_key(request, sid)
+    if request.content_type != "application/sdp":
+        raise web.HTTPUnsupportedMediaType(text="WHIP memerlukan Content-Type: application/sdp.")
+    offer = await request.text()
+    service = request.app[LIVE]
+    if sid not in service.sittings:
+        return web.json_response(
+            {"error": "Rapat ini belum disiarkan. Mulai siaran dari konsol terlebih dahulu."},
+            status=409,
+        )
+    try:
+        resource, answer = await service.publish(sid, offer)
+    except InvalidOffer as exc:
+        raise InvalidInput(f"SDP offer tidak valid: {exc}") from None
+    location = f"/whip/{sid}/{resource}"
+    return web.Response(
+        status=201,
+        text=answer,
+        content_type="application/sdp",
+        headers={"Location": location, "ETag": f'"{resource}"'},
+    )
+
+
+@csrf_exempt
+async def whip_delete(request: web.Request) -> web.Response:
+    sid = sitting_id(request)
+    await _check_ingest_key(request, sid)
+    await request.app[LIVE].unpublish(sid, request.match_info["resource"])
+    return web.Response(status=200)
+
+
+@csrf_exempt
+async def whip_patch(request: web.Request) -> web.Response:
+    """Trickle ICE and ICE restarts are optional in WHIP; our answers carry all candidates."""
+    return web.Response(
+        status=405,
+        headers={"Allow": "DELETE"},
+        text="Trickle ICE tidak didukung; kirim offer baru.",
+    )
+
+
+async def whip_options(request: web.Request) -> web.Response:
+    return web.Response(
+        status=204, headers={"Accept-Post": "application/sdp", "Allow": "POST, OPTIONS"}
+    )
+
+
+# -- LL-HLS delivery ----------------------------------------------------------------------------
+
+
+def _sitting_dir(request: web.Request, sid: int) -> Path:
+    return request.app[keys.CONFIG].media_dir / str(sid)
+
+
+async def _public_sitting_or_404(request: web.Request, sid: int) -> None:
+    async with request.app[keys.STORE].read() as session:
+        await repo.get_sitting(session, sid, public_only=True)
+
+
+async def master_playlist(request: web.Request) -> web.StreamResponse:
+    sid = sitting_id(request)
+    live = request.app[LIVE].sittings.get(sid)
+    if live is not None and live.packager is not None:
+        return _playlist(live.packager.master_playlist(), live=True)
+    await _public_sitting_or_404(request, sid)
+    return _file(_sitting_dir(request, sid) / "index.m3u8", PLAYLIST_TYPE, "public, max-age=60")
+
+
+async def media_playlist(request: web.Request) -> web.StreamResponse:
+    sid = sitting_id(request)
+    rendition = request.match_info["rendition"]
+    live = request.app[LIVE].sittings.get(sid)
+    if live is None or live.packager is None:
+        await _public_sitting_or_404(request, sid)
+        path = _sitting_dir(request, sid) / rendition / "index.m3u8"
+        return _file(path, PLAYLIST_TYPE, "public, max-age=60")
+    packager = live.packager
+    msn, part = _reload_params(request)
+    try:
+        if msn is not None:
+            await packager.wait_for(rendition, msn, part, BLOCKING_RELOAD_TIMEOUT_S)
+        try:
+            text = packager.playlist(rendition, low_latency=True)
+        except PlaylistNotReady:
+            await packager.wait_for(rendition, 0, None, FIRST_SEGMENT_TIMEOUT_S)
+            text = packager.playlist(rendition, low_latency=True)
+    except ReloadTooFar as exc:
+        raise InvalidInput(str(exc)) from None
+    except PlaylistNotReady:
+        return web.Response(
+            status=503,
+            text="Siaran sedang dimulai.",
+            headers={"Retry-After": "1", "Cache-Control": "no-store"},
+        )
+    return _playlist(text, live=True)
+
+
+def _reload_params(request: web.Request) -> tuple[int | None, int | None]:
+    try:
+        msn = int(request.query["_HLS_msn"]) if "_HLS_msn" in request.query else None
+        part = int(request.query["_HLS_part"]) if "_HLS_part" in request.query else None
+    except ValueError:
+        raise InvalidInput("_HLS_msn dan _HLS_part harus bilangan bulat.") from None
+    if part is not None and msn is None:
+        raise InvalidInput("_HLS_part memerlukan _HLS_msn.")
+    return msn, part
+
+
+async def media_file(request: web.Request) -> web.StreamResponse:
+    sid = sitting_id(request)
+    relative = f"{request.match_info['rendition']}/{request.match_info['name']}"
+    live = request.app[LIVE].sittings.get(sid)
+    if live is not None and live.packager is not None:
+        path = await live.packager.wait_for_path(relative, BLOCKING_RELOAD_TIMEOUT_S)
+    else:
+        await _public_sitting_or_404(request, sid)
+        path = resolve_media_file(_sitting_dir(request, sid), relative, RENDITION_NAMES)
+    if path is None:
+        raise web.HTTPNotFound(text="Berkas media tidak ditemukan.")
+    return _file(path, CONTENT_TYPES.get(path.suffix, "application/octet-stream"), IMMUTABLE)
+
+
+async def recording_file(request: web.Request) -> web.StreamResponse:
+    sid = sitting_id(request)
+    await _public_sitting_or_404(request, sid)
+    name = request.match_info["name"]
+    path = _sitting_dir(request, sid) / name
+    return _file(
+        path,
+        CONTENT_TYPES[path.suffix],
+        "public, max-age=3600",
+        download=f"sidang-{sid}{path.suffix}",
+    )
+
+
+def _playlist(text: str, live: bool) -> web.Response:
+    return web.Response(
+        text=text,
+        content_type=PLAYLIST_TYPE,
+        headers={"Cache-Control": "no-cache" if live else "public, max-age=60"},
+    )
+
+
+def _file(path: Path, content_type: str, cache: str, download: str | None = None):
+    if not path.is_file():
+        raise web.HTTPNotFound(text="Berkas media tidak ditemukan.")
+    headers = {"Content-Type": content_type, "Cache-Control": cache}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{download}"'
+    return web.FileResponse(path, headers=headers)
+
+
+# -- staff live controls ------------------------------------------------------------------------
+
+
+@requires(STAFF)
+async def start_live(request: web.Request) -> web.Response:
+    user = require_user(request)
+    sid = sitting_id(request)
+    await request.app[LIVE].start(sid, user.username)
+    return _back(request, sid)
+
+
+@requires(STAFF)
+async def end_live(request: web.Request) -> web.Response:
+    user = require_user(request)
+    sid = sitting_id(request)
+    await request.app[LIVE].end(sid, user.username)
+    return _back(request, sid)
+
+
+@requires(STAFF)
+async def switch_layout(request: web.Request) -> web.Response:
+    sid = sitting_id(request)
+    if request.content_type == "application/json":
+        kind = (await read_json(request)).get("layout")
+    else:
+        kind = (await request.post()).get("layout")
+    if kind not in LAYOUTS:
+        raise InvalidInput("Tata letak harus salah satu dari: " + ", ".join(LAYOUTS) + ".")
+    request.app[LIVE].set_layout(sid, kind)
+    async with request.app[keys.STORE].transaction() as session:
+        await repo.audit(
+            session, require_user(request).username, "live.layout", f"sitting:{sid}", kind
+        )
+    return _back(request, sid)
+
+
+@requires(STAFF)
+async def live_status(request: web.Request) -> web.Response:
+    sid = sitting_id(request)
+    service = request.app[LIVE]
+    live = service.sittings.get(sid)
+    if live is None:
+        return web.json_response({"live": False})
+    stats = live.stats()
+    return web.json_response(
+        {
+            "live": True,
+            "publisher": sid in service.publishers,
+            "input_connected": stats.input_connected,
+            "input_fps": round(stats.input_fps, 1),
+            "output_fps": round(stats.output_fps, 1),
+            "bitrate_kbps": {k: round(v) for k, v in stats.bitrate_kbps.items()},
+            "dropped_frames": stats.dropped_frames,
+            "encoders": stats.encoders,
+            "storage_ok": stats.storage_ok,
+            "last_error": stats.last_error,
+            "layout": live.program.layout.kind.value,
+        }
+    )
+
+
+def _back(request: web.Request, sid: int) -> web.Response:
+    if request.content_type == "application/json":
+        return web.json_response({"ok": True})
+    return redirect(f"/konsol/rapat/{sid}#siaran")
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+async def _live_service(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    service = LiveService(app[keys.STORE], app[keys.BUS], config.media_dir, config.ice_servers)
+    app[LIVE] = service
+    await service.open()
+    yield
+    await service.close()
+
+
+def _storage_problem(app: web.Application):
+    def check() -> str | None:
+        for sitting_id_, live in app[LIVE].sittings.items():
+            if not live.health.ok:
+                return f"sitting {sitting_id_}: {live.health.error}"
+        return None
+
+    return check
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_live_service)
+    app[HEALTH_CHECKS].append(_storage_problem(app))
+    r = app.router
+    r.add_route("POST", "/whip/{sitting_id}", whip_publish)
+    r.add_route("OPTIONS", "/whip/{sitting_id}", whip_options)
+    r.add_route("DELETE", "/whip/{sitting_id}/{resource}", whip_delete)
+    r.add_route("PATCH", "/whip/{sitting_id}/{resource}", whip_patch)
+    r.add_get("/live/{sitting_id}/index.m3u8", master_playlist)
+    r.add_get("/live/{sitting_id}/{rendition:720p|360p|audio}/index.m3u8", media_playlist)
+    r.add_get("/live/{sitting_id}/{rendition:720p|360p|audio}/{name}", media_file)
+    r.add_get("/live/{sitting_id}/{name:recording\\.mp4|audio\\.m4a}", recording_file)
+    r.add_post("/konsol/rapat/{sitting_id}/siaran/mulai", start_live)
+    r.add_post("/konsol/rapat/{sitting_id}/siaran/selesai", end_live)
+    r.add_post("/konsol/rapat/{sitting_id}/siaran/tata-letak", switch_layout)
+    r.add_get("/konsol/rapat/{sitting_id}/siaran/status", live_status)
