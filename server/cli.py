@@ -11,7 +11,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.config import Config, ConfigError
-from server.demo import DEMO_PASSWORD, seed_demo
+from server.demo import DEMO_PASSWORD, demo_live_ctx, seed_demo
 from server.domain.errors import DomainError
 from server.domain.roles import Role, parse_role
 from server.passwords import hash_password
@@ -54,15 +54,15 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--host", default=None, help="Interface to listen on (default SIDANG_HOST).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default SIDANG_PORT).")
 def demo(host: str | None, port: int | None) -> None:
-    """Migrate, seed demo data (first run only) and serve."""
+    """Migrate, seed demo data (first run only) and serve a live demo sitting."""
     config = load_config().with_secret()
     upgrade(config.database_url)
     created = asyncio.run(seed_demo(config))
     if created:
         click.echo(f"Demo data created. Staff login: sekretariat / {DEMO_PASSWORD}")
-    web.run_app(
-        create_app(config), host=host or config.host, port=port or config.port, access_log=None
-    )
+    app = create_app(config)
+    app.cleanup_ctx.append(demo_live_ctx)
+    web.run_app(app, host=host or config.host, port=port or config.port, access_log=None)
 
 
 @main.group()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import AsyncIterator
 
+from aiohttp import web
 from sqlalchemy import func, select
 
+from media.source import SyntheticAudioTrack, SyntheticVideoTrack
+from server import keys
 from server.config import Config
 from server.domain.roles import Role
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
@@ -13,6 +18,8 @@ from server.passwords import hash_password
 from server.store import Store, repo
 from server.store.models import User
 from server.templating import LOCAL_TZ
+
+log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "sidang-demo"
 LIVE_DEMO_TITLE = "Rapat Paripurna Penyampaian Nota Keuangan RAPBD 2027"
@@ -65,6 +72,12 @@ NAMES = [
     "Rudi Hartono",
 ]
 KOMISI = ["Komisi A", "Komisi B", "Komisi C"]
+DEMO_AGENDA = [
+    "Pembukaan",
+    "Penyampaian Nota Keuangan oleh Wali Kota",
+    "Pandangan umum fraksi-fraksi",
+    "Penutup",
+]
 
 
 async def seed_demo(config: Config) -> bool:
@@ -103,14 +116,9 @@ async def _seed_sittings(session) -> None:
             SittingType.PARIPURNA,
             LIVE_DEMO_TITLE,
             today,
-            SittingStatus.LIVE,
+            SittingStatus.SCHEDULED,
             "",
-            [
-                "Pembukaan",
-                "Penyampaian Nota Keuangan oleh Wali Kota",
-                "Pandangan umum fraksi-fraksi",
-                "Penutup",
-            ],
+            DEMO_AGENDA,
         ),
         (
             SittingType.KOMISI,
@@ -160,8 +168,45 @@ async def _seed_sittings(session) -> None:
             await repo.add_agenda_item(session, sitting, title=title_, description="")
         path = {
             SittingStatus.SCHEDULED: [SittingStatus.SCHEDULED],
-            SittingStatus.LIVE: [SittingStatus.SCHEDULED, SittingStatus.LIVE],
             SittingStatus.ENDED: [SittingStatus.SCHEDULED, SittingStatus.LIVE, SittingStatus.ENDED],
         }[status]
         for step in path:
             await repo.change_status(session, sitting, step, now=starts_at.astimezone(dt.UTC))
+
+
+async def demo_live_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Make the demo sitting live, fed by the synthetic hall source (no camera needed).
+
+    Each `sidang demo` run ends the previous demo broadcast at shutdown, so a fresh scheduled
+    sitting is created when none is waiting.
+    """
+    store, live = app[keys.STORE], app[keys.LIVE]
+    async with store.transaction() as session:
+        waiting = [
+            s
+            for s in await repo.list_sittings(
+                session, status=SittingStatus.SCHEDULED, public_only=False
+            )
+            if s.title == LIVE_DEMO_TITLE
+        ]
+        if waiting:
+            sitting = waiting[0]
+        else:
+            sitting = await repo.create_sitting(
+                session,
+                type=SittingType.PARIPURNA,
+                title=LIVE_DEMO_TITLE,
+                starts_at=dt.datetime.now(dt.UTC),
+                location="Ruang Paripurna DPRD Kota Pekalongan",
+                is_public=True,
+                quorum_rule=QuorumRule.TWO_THIRDS,
+                komisi="",
+            )
+            for title in DEMO_AGENDA:
+                await repo.add_agenda_item(session, sitting, title=title, description="")
+            await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
+        sitting_id = sitting.id
+    broadcast = await live.start(sitting_id, actor="demo")
+    await broadcast.attach_hall(SyntheticVideoTrack(LIVE_DEMO_TITLE), SyntheticAudioTrack())
+    log.info("demo sitting %s is live at /sidang/%s", sitting_id, sitting_id)
+    yield

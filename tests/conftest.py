@@ -172,3 +172,30 @@ def login(client, store):
         return await log_in(client, store, role, username)
 
     return do_login
+
+
+async def seed_live_sitting(store: Store, title: str = "Rapat Paripurna Uji") -> int:
+    """A public sitting that is live now (used by the comment tests and the comment bench)."""
+    from server.domain.sitting import SittingStatus
+    from server.store.models import utcnow
+
+    async with store.transaction() as session:
+        sitting = await repo.create_sitting(
+            session, type="paripurna", title=title, starts_at=utcnow(), is_public=True
+        )
+        await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
+        await repo.change_status(session, sitting, SittingStatus.LIVE)
+        return sitting.id
+
+
+@pytest.fixture
+async def live_sitting(store) -> int:
+    return await seed_live_sitting(store)
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch) -> None:
+    """aioice skips 127.0.0.1 when gathering; on loopback tests offer only it (BROWSER.md)."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])

@@ -86,7 +86,21 @@ async def sitting_page(request: web.Request) -> web.Response:
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sitting_id(request), public_only=True)
         institution = await _institution(session)
-    return render(request, "sitting.html", {"sitting": sitting, "institution": institution})
+    return render(
+        request,
+        "sitting.html",
+        {"sitting": sitting, "institution": institution, **_stream(request, sitting)},
+    )
+
+
+def _stream(request: web.Request, sitting) -> dict[str, str | None]:
+    """Where the player reads from: the live ladder, or the published recording's playlist."""
+    running = sitting.id in request.app[keys.LIVE].sittings
+    published = sitting.status == SittingStatus.PUBLISHED.value and sitting.recording is not None
+    if not (running or published):
+        return {"stream_url": None, "audio_url": None}
+    base = f"/live/{sitting.id}"
+    return {"stream_url": f"{base}/index.m3u8", "audio_url": f"{base}/audio/index.m3u8"}
 
 
 async def download_document(request: web.Request) -> web.StreamResponse:

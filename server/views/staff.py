@@ -10,6 +10,7 @@ from server.documents import DocumentFiles
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import TRANSITIONS, SittingStatus
+from server.live import LAYOUTS
 from server.schemas import AgendaItemIn, DocumentMeta, SittingIn, StatusChange, parse
 from server.store import repo
 from server.templating import redirect, render
@@ -58,9 +59,7 @@ async def sitting_console(request: web.Request) -> web.Response:
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
     targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
-    return render(
-        request, "staff/sitting.html", {"sitting": sitting, "targets": targets, "values": {}}
-    )
+    return render(request, "staff/sitting.html", _console_context(request, sitting, targets))
 
 
 @requires(STAFF)
@@ -74,12 +73,9 @@ async def update_sitting(request: web.Request) -> web.Response:
             data = parse(SittingIn, form)
         except InvalidInput as exc:
             targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
-            return render(
-                request,
-                "staff/sitting.html",
-                {"sitting": sitting, "targets": targets, "values": form, "errors": exc.fields},
-                status=400,
-            )
+            context = _console_context(request, sitting, targets)
+            context.update(values=form, errors=exc.fields)
+            return render(request, "staff/sitting.html", context, status=400)
         await repo.update_sitting(session, sitting, vars(data))
         await repo.audit(session, user.username, "sitting.update", f"sitting:{sitting.id}")
     return redirect(f"/konsol/rapat/{sitting.id}")
@@ -168,6 +164,16 @@ async def upload_document(request: web.Request) -> web.Response:
         await repo.audit(session, user.username, "document.upload", f"document:{document.id}")
     back = f"/konsol/rapat/{meta.sitting_id}#dokumen" if meta.sitting_id else "/konsol"
     return redirect(back)
+
+
+def _console_context(request: web.Request, sitting, targets) -> dict:
+    return {
+        "sitting": sitting,
+        "targets": targets,
+        "values": {},
+        "live_running": sitting.id in request.app[keys.LIVE].sittings,
+        "LAYOUTS": LAYOUTS,
+    }
 
 
 def _item_id(request: web.Request) -> int:

@@ -1,6 +1,5 @@
 import asyncio
 
-import aioice.ice
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
@@ -26,12 +25,6 @@ class ProgramHall:
     async def detach_hall(self, tracks=None) -> None:
         self.detached += 1
         self.program.remove_input(HALL)
-
-
-@pytest.fixture
-def loopback_ice(monkeypatch) -> None:
-    # aioice never offers 127.0.0.1 on its own (see BROWSER.md).
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
 async def test_whip_publish_reaches_program(loopback_ice) -> None:

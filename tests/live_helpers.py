@@ -1,0 +1,61 @@
+"""Helpers for tests that run a real live sitting."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from media.source import SyntheticAudioTrack, SyntheticVideoTrack
+from server.domain.sitting import SittingStatus, SittingType
+from server.store import repo
+
+
+async def scheduled_sitting(store, title: str = "Paripurna Uji Siaran") -> tuple[int, str]:
+    """A public scheduled sitting; returns its id and ingest key."""
+    async with store.transaction() as session:
+        sitting = await repo.create_sitting(
+            session,
+            type=SittingType.PARIPURNA,
+            title=title,
+            starts_at=dt.datetime.now(dt.UTC),
+            location="Ruang Paripurna",
+            is_public=True,
+            quorum_rule="1/2",
+            komisi="",
+        )
+        await repo.add_agenda_item(session, sitting, title="Pembukaan")
+        await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
+        return sitting.id, sitting.ingest_key
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition that no event announces (e.g. decoded frames reaching the program)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def whip_publisher() -> RTCPeerConnection:
+    """An aiortc WHIP client with the synthetic hall source; the offer carries all candidates."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(SyntheticVideoTrack("Aula Uji", 640, 360))
+    pc.addTrack(SyntheticAudioTrack())
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc
+
+
+async def whip_publish(client, sitting_id: int, key: str, pc: RTCPeerConnection):
+    response = await client.post(
+        f"/whip/{sitting_id}",
+        data=pc.localDescription.sdp,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/sdp"},
+    )
+    if response.status == 201:
+        await pc.setRemoteDescription(RTCSessionDescription(await response.text(), "answer"))
+    return response
