@@ -1,0 +1,136 @@
+"""kill -9 the server mid-recording; the next start recovers the recording from its segments."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import CSRF_META, TEST_PASSWORD
+
+SIDANG = str(Path(sys.executable).parent / "sidang")
+SEGMENT_S = 2.0
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env, self.port = env, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(
+            [SIDANG, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"{self.url}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                assert self.process.poll() is None, self.process.stderr.read().decode()
+                await asyncio.sleep(0.05)
+        raise AssertionError("server did not start")
+
+    def kill(self) -> None:
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+async def staff_session(server: ServerProcess) -> tuple[aiohttp.ClientSession, dict]:
+    session = aiohttp.ClientSession(base_url=server.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    page = await (await session.get("/masuk")).text()
+    token = CSRF_META.search(page).group(1)
+    response = await session.post(
+        "/masuk",
+        data={"username": "staf", "password": TEST_PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    return session, {"X-CSRF-Token": token}
+
+
+async def test_kill_9_mid_recording_then_recover(tmp_path):
+    env = {
+        **os.environ,
+        "SIDANG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        "SIDANG_MEDIA_DIR": str(tmp_path / "media"),
+        "SIDANG_DATA_DIR": str(tmp_path / "var"),
+    }
+    subprocess.run([SIDANG, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [SIDANG, "user", "add", "staf", "--role", "sekretariat"],
+        env=env,
+        check=True,
+        input=TEST_PASSWORD + "\n",
+        text=True,
+        capture_output=True,
+    )
+    server = ServerProcess(env, free_port())
+    await server.start()
+    try:
+        session, headers = await staff_session(server)
+        async with session:
+            created = await session.post(
+                "/api/v1/sittings",
+                headers=headers,
+                json={"type": "paripurna", "title": "Uji crash", "starts_at": "2026-03-02T09:00"},
+            )
+            sitting_id = (await created.json())["id"]
+            for status in ("scheduled", "live"):
+                response = await session.post(
+                    f"/api/v1/sittings/{sitting_id}/status",
+                    headers=headers,
+                    json={"status": status},
+                )
+                assert response.status == 200
+            live_started = dt.datetime.fromisoformat(
+                (await response.json())["live_started_at"]
+            ).timestamp()
+            for msn in range(1, 5):  # blocking reloads: wait until segment 3 is complete
+                held = await session.get(f"/live/{sitting_id}/720p/index.m3u8?_HLS_msn={msn}")
+                assert held.status == 200, await held.text()
+            assert "seg00003.m4s" in await held.text()
+        elapsed = time.time() - live_started
+        server.kill()
+
+        playlist = tmp_path / "media" / str(sitting_id) / "720p" / "index.m3u8"
+        assert "#EXT-X-ENDLIST" not in playlist.read_text(), "the crash left it unfinished"
+        await server.start()
+        session, headers = await staff_session(server)
+        async with session:
+            detail = await (await session.get(f"/api/v1/sittings/{sitting_id}")).json()
+        assert detail["status"] == "ended"
+        recording = detail["recording"]
+        assert recording["recovered"]
+        assert recording["duration_s"] >= elapsed - SEGMENT_S
+        assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
+    finally:
+        server.stop()
