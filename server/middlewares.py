@@ -99,6 +99,23 @@ def _set_security_headers(response: web.StreamResponse) -> None:
 
 
 @web.middleware
+async def count_requests(request: web.Request, handler) -> web.StreamResponse:
+    """Requests by method and status class, for /metrics."""
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        request.app[keys.METRICS].inc(
+            "sidang_http_requests_total", method=request.method, status=f"{status // 100}xx"
+        )
+
+
+@web.middleware
 async def errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from media.encode import encoder_count
 from media.hls import PlaylistNotReady, ReloadTooFar, resolve_media_file
 from media.ingest import InvalidOffer
 from server import keys
@@ -21,6 +22,7 @@ from server.domain.errors import InvalidInput, NotAuthenticated
 from server.domain.roles import STAFF
 from server.keys import LIVE
 from server.live import LAYOUTS, LiveService
+from server.metrics import Metrics
 from server.middlewares import csrf_exempt, read_json
 from server.store import repo
 from server.templating import redirect
@@ -298,8 +300,35 @@ def _storage_problem(app: web.Application):
     return check
 
 
+def _live_metrics(app: web.Application):
+    async def collect(metrics: Metrics) -> None:
+        sittings = app[LIVE].sittings
+        metrics.set("sidang_live_sittings", len(sittings))
+        metrics.set("sidang_encoders", encoder_count())
+        for sid, live in sittings.items():
+            stats = live.stats()
+            label = str(sid)
+            metrics.set("sidang_live_input_connected", int(stats.input_connected), sitting=label)
+            metrics.set("sidang_live_output_fps", round(stats.output_fps, 2), sitting=label)
+            metrics.set("sidang_live_dropped_frames", stats.dropped_frames, sitting=label)
+            for rendition, kbps in stats.bitrate_kbps.items():
+                metrics.set(
+                    "sidang_live_bitrate_kbps", round(kbps, 1), sitting=label, stream=rendition
+                )
+
+    return collect
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_live_service)
+    metrics = app[keys.METRICS]
+    metrics.describe("sidang_live_sittings", "gauge", "Live sittings owned by this node")
+    metrics.describe("sidang_encoders", "gauge", "Encoder instances alive in this process")
+    metrics.describe("sidang_live_input_connected", "gauge", "1 while the hall feed arrives")
+    metrics.describe("sidang_live_output_fps", "gauge", "Program frames per second")
+    metrics.describe("sidang_live_dropped_frames", "counter", "Program ticks skipped")
+    metrics.describe("sidang_live_bitrate_kbps", "gauge", "Encoded bitrate per stream")
+    metrics.add_collector(_live_metrics(app))
     app[HEALTH_CHECKS].append(_storage_problem(app))
     r = app.router
     r.add_route("POST", "/whip/{sitting_id}", whip_publish)
