@@ -46,7 +46,8 @@ format:
 
 # Refresh the English catalogue after adding translatable text; tests fail on untranslated ids.
 messages:
-	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k gettext -o build/messages.pot .
+	mkdir -p build
+	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k gettext -k N_ -o build/messages.pot .
 	$(BIN)/pybabel -q update -i build/messages.pot -d server/locale -l en --no-fuzzy-matching
 
 bench: install

@@ -58,6 +58,10 @@ class Subscriber:
             raise EOFError("fanout closed")
         return packet
 
+    def request_keyframe(self) -> bool:
+        """Ask the source for an IDR on this subscriber's behalf (e.g. its PLI); throttled."""
+        return self._fanout.request_keyframe()
+
     def close(self) -> None:
         self._fanout.unsubscribe(self)
 

@@ -15,7 +15,19 @@ from server.metrics import Metrics
 from server.signing import Signer
 from server.store import Store
 from server.templating import STATIC_DIR, create_environment
-from server.views import api, auth, health, public, staff
+from server.views import (
+    api,
+    archive,
+    auth,
+    comments,
+    documents,
+    health,
+    live,
+    moderation,
+    public,
+    room,
+    staff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +37,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(
         client_max_size=config.max_upload_bytes,
         middlewares=[
+            middlewares.count_requests,
             middlewares.security_headers,
             middlewares.errors,
             middlewares.client_ip,
@@ -42,7 +55,19 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_bus)
 
-    for module in (health, auth, public, staff, api):
+    for module in (
+        health,
+        auth,
+        public,
+        staff,
+        api,
+        live,
+        comments,
+        moderation,
+        room,
+        archive,
+        documents,
+    ):
         module.setup(app)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     return app

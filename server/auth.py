@@ -12,6 +12,7 @@ from server import keys
 from server.bus import Bus
 from server.domain.errors import NotAuthenticated, PermissionDenied, RateLimited
 from server.domain.roles import Role
+from server.i18n import N_
 from server.signing import BadSignature
 from server.store import repo
 
@@ -116,7 +117,7 @@ class LoginThrottle:
             or await self._bus.get_counter(_ip_key(ip)) >= MAX_FAILURES_PER_IP
         ):
             raise RateLimited(
-                "Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam 15 menit.",
+                N_("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam 15 menit."),
                 retry_after_s=LOGIN_WINDOW_S,
             )
 

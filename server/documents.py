@@ -17,6 +17,7 @@ from pypdf.errors import PdfReadError
 
 from server.domain.documents import looks_like_pdf
 from server.domain.errors import InvalidInput, StorageUnavailable
+from server.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,28 @@ class StoredFile:
     sha256: str
     size: int
     pages: int
+    text: str = ""  # extracted for search; empty for a scanned PDF without a text layer
 
 
-def check_pdf(data: bytes) -> int:
-    """Return the page count, or refuse anything that is not a readable PDF."""
+def read_pdf(data: bytes) -> tuple[int, str]:
+    """Page count and text; a page whose text cannot be extracted counts as having none."""
+    reader = _reader(data)
+    texts = []
+    for page in reader.pages:
+        try:
+            texts.append(page.extract_text() or "")
+        except (PdfReadError, ValueError, KeyError, TypeError):
+            texts.append("")
+    return len(reader.pages), "\n".join(t.strip() for t in texts if t.strip())
+
+
+def _reader(data: bytes) -> PdfReader:
     if not looks_like_pdf(data):
-        raise InvalidInput("Berkas bukan PDF. Hanya dokumen PDF yang dapat diunggah.")
+        raise InvalidInput(N_("Berkas bukan PDF. Hanya dokumen PDF yang dapat diunggah."))
     try:
-        return len(PdfReader(io.BytesIO(data)).pages)
+        reader = PdfReader(io.BytesIO(data))
+        len(reader.pages)
+        return reader
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"Berkas PDF rusak atau tidak dapat dibaca: {exc}") from None
 
@@ -49,8 +64,8 @@ class DocumentFiles:
 
         Use around the database transaction so that a refused row leaves no file behind.
         """
-        pages = await asyncio.to_thread(check_pdf, data)
-        stored = StoredFile(hashlib.sha256(data).hexdigest(), len(data), pages)
+        pages, text = await asyncio.to_thread(read_pdf, data)
+        stored = StoredFile(hashlib.sha256(data).hexdigest(), len(data), pages, text)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=self.root, suffix=".part")

@@ -39,6 +39,11 @@ class Translations:
         return self._catalogs[current_locale.get()].ngettext(singular, plural, n)
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction where it is defined; it is translated where it is shown."""
+    return message
+
+
 def negotiate(cookie: str | None, query: str | None, default: str) -> str:
     for candidate in (query, cookie):
         if candidate in LOCALES:

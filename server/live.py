@@ -22,15 +22,16 @@ from media.storage import MediaStorageError
 from server.bus import Bus
 from server.domain.errors import Conflict, NotFound, StorageUnavailable
 from server.domain.sitting import SittingStatus, check_transition
+from server.i18n import N_
 from server.store import Store, repo
 
 log = logging.getLogger(__name__)
 
 OWNER_TTL_S = 30.0
 LAYOUTS = {
-    "hall": "Aula penuh",
-    "grid": "Kisi",
-    "slate": "Slate (jeda siaran)",
+    "hall": N_("Aula penuh"),
+    "grid": N_("Kisi"),
+    "slate": N_("Slate (jeda siaran)"),
 }
 
 

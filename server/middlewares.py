@@ -26,7 +26,7 @@ from server.domain.errors import (
     RateLimited,
     StorageUnavailable,
 )
-from server.i18n import current_locale, negotiate
+from server.i18n import N_, current_locale, negotiate
 from server.templating import render
 
 log = logging.getLogger(__name__)
@@ -233,8 +233,10 @@ async def csrf(request: web.Request, handler) -> web.StreamResponse:
         return error_response(
             request,
             403,
-            "Token keamanan (CSRF) tidak valid atau kedaluwarsa. "
-            "Muat ulang halaman lalu coba lagi.",
+            N_(
+                "Token keamanan (CSRF) tidak valid atau kedaluwarsa. "
+                "Muat ulang halaman lalu coba lagi."
+            ),
         )
     return await handler(request)
 

@@ -63,6 +63,7 @@ class SittingPatch:
     is_public: bool | None = field(default=None)
     quorum_rule: QuorumRule | None = field(default=None)
     komisi: str | None = field(default=None, max_length=100)
+    secret_ballot: bool | None = field(default=None, description="Pemungutan suara rahasia")
 
 
 @dataclasses.dataclass
@@ -95,6 +96,31 @@ class DocumentMeta:
     status: DocumentStatus = field(default=DocumentStatus.BERLAKU, description="Status")
     sitting_id: int | None = field(default=None, description="Rapat terkait")
     agenda_item_id: int | None = field(default=None, description="Acara terkait")
+    changed_by_id: int | None = field(
+        default=None, description="Dokumen yang mengubah atau mencabut dokumen ini"
+    )
+
+
+@dataclasses.dataclass
+class DocumentPatch:
+    """A document's JDIH status, e.g. `dicabut` by the Perda that revoked it."""
+
+    status: DocumentStatus | None = field(default=None, description="Status")
+    changed_by_id: int | None = field(
+        default=None, description="Dokumen yang mengubah atau mencabut dokumen ini"
+    )
+
+
+@dataclasses.dataclass
+class RecordingEditIn:
+    """Trim, closed-door cuts and poster frame, on the raw recording clock."""
+
+    trim_start: str = field(default="0", description="Awal rekaman publik (detik atau j:mm:dd)")
+    trim_end: str = field(default="", description="Akhir rekaman publik (kosong = sampai habis)")
+    cuts: str = field(
+        default="", description="Bagian tertutup, satu per baris: mulai - selesai", max_length=5000
+    )
+    poster: str = field(default="", description="Waktu gambar sampul (detik atau j:mm:dd)")
 
 
 def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) -> T:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from server.i18n import N_
+
 
 class DocumentKind(enum.StrEnum):
     RISALAH = "risalah"
@@ -16,13 +18,13 @@ class DocumentKind(enum.StrEnum):
 
 
 DOCUMENT_KIND_LABELS = {
-    DocumentKind.RISALAH: "Risalah Rapat",
-    DocumentKind.BERITA_ACARA: "Berita Acara",
-    DocumentKind.RAPERDA: "Rancangan Peraturan Daerah",
-    DocumentKind.PERDA: "Peraturan Daerah",
-    DocumentKind.APBD: "APBD",
-    DocumentKind.KEPUTUSAN_DPRD: "Keputusan DPRD",
-    DocumentKind.LAINNYA: "Lainnya",
+    DocumentKind.RISALAH: N_("Risalah Rapat"),
+    DocumentKind.BERITA_ACARA: N_("Berita Acara"),
+    DocumentKind.RAPERDA: N_("Rancangan Peraturan Daerah"),
+    DocumentKind.PERDA: N_("Peraturan Daerah"),
+    DocumentKind.APBD: N_("APBD"),
+    DocumentKind.KEPUTUSAN_DPRD: N_("Keputusan DPRD"),
+    DocumentKind.LAINNYA: N_("Lainnya"),
 }
 
 
@@ -34,10 +36,10 @@ class DocumentStatus(enum.StrEnum):
 
 
 DOCUMENT_STATUS_LABELS = {
-    DocumentStatus.BERLAKU: "Berlaku",
-    DocumentStatus.DICABUT: "Dicabut",
-    DocumentStatus.DIUBAH: "Diubah",
-    DocumentStatus.RANCANGAN: "Rancangan",
+    DocumentStatus.BERLAKU: N_("Berlaku"),
+    DocumentStatus.DICABUT: N_("Dicabut"),
+    DocumentStatus.DIUBAH: N_("Diubah"),
+    DocumentStatus.RANCANGAN: N_("Rancangan"),
 }
 
 PDF_MAGIC = b"%PDF-"

@@ -3,9 +3,11 @@ layer maps each class to a status code in exactly one place (server/middlewares.
 
 from __future__ import annotations
 
+from server.i18n import N_
+
 
 class DomainError(Exception):
-    message: str = "Permintaan tidak dapat diproses."
+    message: str = N_("Permintaan tidak dapat diproses.")
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
@@ -13,23 +15,23 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    message = "Data tidak ditemukan."
+    message = N_("Data tidak ditemukan.")
 
 
 class NotAuthenticated(DomainError):
-    message = "Silakan masuk terlebih dahulu."
+    message = N_("Silakan masuk terlebih dahulu.")
 
 
 class PermissionDenied(DomainError):
-    message = "Anda tidak memiliki hak akses untuk tindakan ini."
+    message = N_("Anda tidak memiliki hak akses untuk tindakan ini.")
 
 
 class Conflict(DomainError):
-    message = "Permintaan bertentangan dengan keadaan data saat ini."
+    message = N_("Permintaan bertentangan dengan keadaan data saat ini.")
 
 
 class InvalidInput(DomainError):
-    message = "Data yang dikirim tidak valid."
+    message = N_("Data yang dikirim tidak valid.")
 
     def __init__(self, message: str | None = None, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -37,7 +39,7 @@ class InvalidInput(DomainError):
 
 
 class RateLimited(DomainError):
-    message = "Terlalu banyak percobaan. Coba lagi nanti."
+    message = N_("Terlalu banyak percobaan. Coba lagi nanti.")
 
     def __init__(self, message: str | None = None, retry_after_s: int = 60) -> None:
         super().__init__(message)
@@ -45,4 +47,4 @@ class RateLimited(DomainError):
 
 
 class StorageUnavailable(DomainError):
-    message = "Penyimpanan berkas sedang bermasalah."
+    message = N_("Penyimpanan berkas sedang bermasalah.")

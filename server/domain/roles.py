@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from server.i18n import N_
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
@@ -14,11 +16,11 @@ class Role(enum.StrEnum):
 
 
 ROLE_LABELS = {
-    Role.ADMIN: "Administrator",
-    Role.SEKRETARIAT: "Sekretariat",
-    Role.PIMPINAN: "Pimpinan",
-    Role.ANGGOTA: "Anggota",
-    Role.MODERATOR: "Moderator",
+    Role.ADMIN: N_("Administrator"),
+    Role.SEKRETARIAT: N_("Sekretariat"),
+    Role.PIMPINAN: N_("Pimpinan"),
+    Role.ANGGOTA: N_("Anggota"),
+    Role.MODERATOR: N_("Moderator"),
 }
 
 # Staff may run the console; admin may do everything staff can.

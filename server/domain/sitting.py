@@ -6,6 +6,7 @@ import enum
 import math
 
 from server.domain.errors import Conflict
+from server.i18n import N_
 
 
 class SittingType(enum.StrEnum):
@@ -19,13 +20,13 @@ class SittingType(enum.StrEnum):
 
 
 SITTING_TYPE_LABELS = {
-    SittingType.PARIPURNA: "Rapat Paripurna",
-    SittingType.KOMISI: "Rapat Komisi",
-    SittingType.BANGGAR: "Rapat Badan Anggaran",
-    SittingType.BANMUS: "Rapat Badan Musyawarah",
-    SittingType.BAPEMPERDA: "Rapat Bapemperda",
-    SittingType.PANSUS: "Rapat Pansus",
-    SittingType.RDP: "Rapat Dengar Pendapat",
+    SittingType.PARIPURNA: N_("Rapat Paripurna"),
+    SittingType.KOMISI: N_("Rapat Komisi"),
+    SittingType.BANGGAR: N_("Rapat Badan Anggaran"),
+    SittingType.BANMUS: N_("Rapat Badan Musyawarah"),
+    SittingType.BAPEMPERDA: N_("Rapat Bapemperda"),
+    SittingType.PANSUS: N_("Rapat Pansus"),
+    SittingType.RDP: N_("Rapat Dengar Pendapat"),
 }
 
 
@@ -38,11 +39,11 @@ class SittingStatus(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    SittingStatus.DRAFT: "Draf",
-    SittingStatus.SCHEDULED: "Terjadwal",
-    SittingStatus.LIVE: "Siaran langsung",
-    SittingStatus.ENDED: "Selesai",
-    SittingStatus.PUBLISHED: "Dipublikasikan",
+    SittingStatus.DRAFT: N_("Draf"),
+    SittingStatus.SCHEDULED: N_("Terjadwal"),
+    SittingStatus.LIVE: N_("Siaran langsung"),
+    SittingStatus.ENDED: N_("Selesai"),
+    SittingStatus.PUBLISHED: N_("Dipublikasikan"),
 }
 
 # Going back from scheduled to draft withdraws a sitting from the public schedule; everything
@@ -80,9 +81,9 @@ class QuorumRule(enum.StrEnum):
 
 
 QUORUM_RULE_LABELS = {
-    QuorumRule.HALF: "lebih dari 1/2 jumlah anggota",
-    QuorumRule.TWO_THIRDS: "paling sedikit 2/3 jumlah anggota",
-    QuorumRule.THREE_QUARTERS: "paling sedikit 3/4 jumlah anggota",
+    QuorumRule.HALF: N_("lebih dari 1/2 jumlah anggota"),
+    QuorumRule.TWO_THIRDS: N_("paling sedikit 2/3 jumlah anggota"),
+    QuorumRule.THREE_QUARTERS: N_("paling sedikit 3/4 jumlah anggota"),
 }
 
 

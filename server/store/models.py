@@ -106,6 +106,7 @@ class Sitting(Base):
     status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
     ingest_key: Mapped[str] = mapped_column(String(64))
     komisi: Mapped[str] = mapped_column(String(100), default="")
+    secret_ballot: Mapped[bool] = mapped_column(Boolean, default=False)
     live_started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
@@ -268,3 +269,151 @@ class CommentBan(Base):
     reason: Mapped[str] = mapped_column(String(300), default="")
     actor: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Attendance(Base):
+    """One stretch of a member's presence: remote (from the room) or in the hall (marked by
+    staff). `left_at` is empty while they are present; quorum counts distinct members."""
+
+    __tablename__ = "attendance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(10))
+    joined_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    marked_by: Mapped[str] = mapped_column(String(80), default="")
+
+    member: Mapped[Member] = relationship(lazy="joined")
+
+
+class Vote(Base):
+    """A vote on an agenda item. Totals are kept here, counted in the same transaction as each
+    ballot, so a secret ballot keeps nothing else."""
+
+    __tablename__ = "vote"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), index=True
+    )
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_item.id", ondelete="SET NULL"), nullable=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    opened_by: Mapped[str] = mapped_column(String(80))
+    present_at_open: Mapped[int] = mapped_column(Integer)
+    setuju: Mapped[int] = mapped_column(Integer, default=0)
+    tidak_setuju: Mapped[int] = mapped_column(Integer, default=0)
+    abstain: Mapped[int] = mapped_column(Integer, default=0)
+
+    ballots: Mapped[list[Ballot]] = relationship(
+        back_populates="vote", lazy="selectin", order_by="Ballot.id", cascade="all, delete-orphan"
+    )
+
+
+class Ballot(Base):
+    """One member's ballot. The unique constraint is the last word on "one vote per member";
+    in a secret ballot `choice` stays empty (the row only records that they voted)."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (UniqueConstraint("vote_id", "member_id", name="vote_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    choice: Mapped[str | None] = mapped_column(String(15), nullable=True)
+    via: Mapped[str] = mapped_column(String(10))
+    entered_by: Mapped[str] = mapped_column(String(80))
+    cast_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    vote: Mapped[Vote] = relationship(back_populates="ballots")
+    member: Mapped[Member] = relationship(lazy="joined")
+
+
+class RecordingEdit(Base):
+    """How the published recording was cut from the raw one. `kept` (raw seconds, on segment
+    edges, JSON) is the map between the two clocks: agenda offsets, comment offsets and caption
+    cues stay on the raw clock and are mapped through it when shown."""
+
+    __tablename__ = "recording_edit"
+
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True
+    )
+    trim_start: Mapped[float] = mapped_column(Float, default=0.0)
+    trim_end: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cuts: Mapped[str] = mapped_column(Text, default="[]")
+    poster_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    kept: Mapped[str] = mapped_column(Text, default="[]")
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    edited_by: Mapped[str] = mapped_column(String(80))
+    edited_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DocumentText(Base):
+    """Text extracted from a document's PDF for search; `scanned` flags a PDF with no text
+    layer, which staff should replace with an OCR'd copy."""
+
+    __tablename__ = "document_text"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("document.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text, default="")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    scanned: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class CaptionCue(Base):
+    """One cue of a sitting's captions or transcript, on the raw recording clock."""
+
+    __tablename__ = "caption_cue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class SearchEntry(Base):
+    """One searchable thing (a sitting, agenda item, document or caption cue), kept in step
+    with its source inside the same transaction (server/store/search_index.py).
+
+    `stemmed_title`/`stemmed_body` hold Sastrawi-stemmed words; the full-text index over them
+    lives outside the ORM (FTS5 on SQLite, a tsvector column with GIN on PostgreSQL; see
+    migration 0004_archive)."""
+
+    __tablename__ = "search_entry"
+    __table_args__ = (UniqueConstraint("kind", "ref_id", name="kind_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    ref_id: Mapped[int] = mapped_column(Integer)
+    sitting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text, default="")
+    stemmed_title: Mapped[str] = mapped_column(Text, default="")
+    stemmed_body: Mapped[str] = mapped_column(Text, default="")
+    offset_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    month: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    category: Mapped[str] = mapped_column(String(30), default="")
+    komisi: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

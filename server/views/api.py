@@ -14,6 +14,7 @@ from server.domain.roles import STAFF
 from server.domain.sitting import SittingStatus
 from server.middlewares import read_json
 from server.openapi import ApiRoutes
+from server.room import attendance_json, vote_json
 from server.schemas import (
     AgendaItemIn,
     AgendaOrder,
@@ -24,7 +25,9 @@ from server.schemas import (
     parse,
     provided,
 )
+from server.store import archive as archive_store
 from server.store import repo
+from server.store import room as room_store
 from server.store.models import AgendaItem, Document, Recording, Sitting
 from server.views.public import sitting_id
 
@@ -94,6 +97,7 @@ def sitting_detail(sitting: Sitting, *, staff: bool) -> dict[str, Any]:
         **sitting_summary(sitting),
         "is_public": sitting.is_public,
         "quorum_rule": sitting.quorum_rule,
+        "secret_ballot": sitting.secret_ballot,
         "komisi": sitting.komisi,
         "live_started_at": iso(sitting.live_started_at),
         "ended_at": iso(sitting.ended_at),
@@ -141,7 +145,14 @@ async def get_sitting(request: web.Request) -> web.Response:
     staff = _is_staff(request)
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sitting_id(request), public_only=not staff)
-    return web.json_response(sitting_detail(sitting, staff=staff))
+        detail = sitting_detail(sitting, staff=staff)
+        detail["attendance"] = attendance_json(
+            await room_store.list_attendance(session, sitting.id)
+        )
+        detail["votes"] = [
+            vote_json(v, live=True) for v in await room_store.list_votes(session, sitting.id)
+        ]
+    return web.json_response(detail)
 
 
 @routes.route(
@@ -350,6 +361,7 @@ async def upload_document(request: web.Request) -> web.Response:
             size=stored.size,
             original_filename=(upload.filename or "dokumen.pdf")[:300],
         )
+        await archive_store.save_document_text(session, document, stored.text, stored.pages)
         await repo.audit(session, user.username, "document.upload", f"document:{document.id}")
         body = document_json(document)
     return web.json_response(body, status=201)

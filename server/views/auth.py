@@ -9,6 +9,7 @@ from aiohttp import web
 from server import keys
 from server.auth import LoginThrottle, end_session, get_user, start_session
 from server.domain.errors import RateLimited
+from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY
 from server.passwords import DUMMY_HASH, verify_password
 from server.store import repo
@@ -59,7 +60,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             "login.html",
             {
                 "next": next_url,
-                "error": "Nama pengguna atau kata sandi salah.",
+                "error": N_("Nama pengguna atau kata sandi salah."),
                 "username": username,
             },
             status=401,

@@ -17,8 +17,8 @@ from media.encode import encoder_count
 from media.hls import PlaylistNotReady, ReloadTooFar, resolve_media_file
 from media.ingest import InvalidOffer
 from server import keys
-from server.auth import require_user, requires
-from server.domain.errors import InvalidInput, NotAuthenticated
+from server.auth import get_user, require_user, requires
+from server.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from server.domain.roles import STAFF
 from server.keys import LIVE
 from server.live import LAYOUTS, LiveService
@@ -113,9 +113,14 @@ def _sitting_dir(request: web.Request, sid: int) -> Path:
     return request.app[keys.CONFIG].media_dir / str(sid)
 
 
-async def _public_sitting_or_404(request: web.Request, sid: int) -> None:
+async def _raw_recording_or_404(request: web.Request, sid: int) -> None:
+    """Off air, the raw recording (closed-door parts included) is for staff only; the public
+    gets the published cut under /sidang/{id}/rekaman/ (server/views/archive.py)."""
+    user = get_user(request)
+    if user is None or not user.has(STAFF):
+        raise NotFound("Rekaman mentah hanya untuk sekretariat.")
     async with request.app[keys.STORE].read() as session:
-        await repo.get_sitting(session, sid, public_only=True)
+        await repo.get_sitting(session, sid, public_only=False)
 
 
 async def master_playlist(request: web.Request) -> web.StreamResponse:
@@ -123,7 +128,7 @@ async def master_playlist(request: web.Request) -> web.StreamResponse:
     live = request.app[LIVE].sittings.get(sid)
     if live is not None and live.packager is not None:
         return _playlist(live.packager.master_playlist(), live=True)
-    await _public_sitting_or_404(request, sid)
+    await _raw_recording_or_404(request, sid)
     return _file(_sitting_dir(request, sid) / "index.m3u8", PLAYLIST_TYPE, "public, max-age=60")
 
 
@@ -132,7 +137,7 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
     rendition = request.match_info["rendition"]
     live = request.app[LIVE].sittings.get(sid)
     if live is None or live.packager is None:
-        await _public_sitting_or_404(request, sid)
+        await _raw_recording_or_404(request, sid)
         path = _sitting_dir(request, sid) / rendition / "index.m3u8"
         return _file(path, PLAYLIST_TYPE, "public, max-age=60")
     packager = live.packager
@@ -174,7 +179,7 @@ async def media_file(request: web.Request) -> web.StreamResponse:
     if live is not None and live.packager is not None:
         path = await live.packager.wait_for_path(relative, BLOCKING_RELOAD_TIMEOUT_S)
     else:
-        await _public_sitting_or_404(request, sid)
+        await _raw_recording_or_404(request, sid)
         path = resolve_media_file(_sitting_dir(request, sid), relative, RENDITION_NAMES)
     if path is None:
         raise web.HTTPNotFound(text="Berkas media tidak ditemukan.")
@@ -183,7 +188,7 @@ async def media_file(request: web.Request) -> web.StreamResponse:
 
 async def recording_file(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
-    await _public_sitting_or_404(request, sid)
+    await _raw_recording_or_404(request, sid)
     name = request.match_info["name"]
     path = _sitting_dir(request, sid) / name
     return _file(

@@ -8,6 +8,7 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from server import keys
+from server.archive import page_context
 from server.documents import DocumentFiles
 from server.domain.errors import NotFound
 from server.domain.sitting import SITTING_TYPE_LABELS, SittingStatus, SittingType
@@ -86,10 +87,13 @@ async def sitting_page(request: web.Request) -> web.Response:
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sitting_id(request), public_only=True)
         institution = await _institution(session)
+        archive = await page_context(
+            session, sitting, request.app[keys.CONFIG].media_dir, request.query.get("t")
+        )
     return render(
         request,
         "sitting.html",
-        {"sitting": sitting, "institution": institution, **_stream(request, sitting)},
+        {"sitting": sitting, "institution": institution, **archive, **_stream(request, sitting)},
     )
 
 
@@ -99,7 +103,7 @@ def _stream(request: web.Request, sitting) -> dict[str, str | None]:
     published = sitting.status == SittingStatus.PUBLISHED.value and sitting.recording is not None
     if not (running or published):
         return {"stream_url": None, "audio_url": None}
-    base = f"/live/{sitting.id}"
+    base = f"/live/{sitting.id}" if running else f"/sidang/{sitting.id}/rekaman"
     return {"stream_url": f"{base}/index.m3u8", "audio_url": f"{base}/audio/index.m3u8"}
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from server import keys
+from server.archive import console_context
 from server.auth import require_user, requires
 from server.documents import DocumentFiles
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import TRANSITIONS, SittingStatus
+from server.i18n import N_
 from server.live import LAYOUTS
 from server.schemas import AgendaItemIn, DocumentMeta, SittingIn, StatusChange, parse
+from server.store import archive as archive_store
 from server.store import repo
 from server.templating import redirect, render
 from server.views.public import sitting_id
@@ -58,8 +61,10 @@ async def create_sitting(request: web.Request) -> web.Response:
 async def sitting_console(request: web.Request) -> web.Response:
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        archive = await console_context(session, sitting)
     targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
-    return render(request, "staff/sitting.html", _console_context(request, sitting, targets))
+    context = _console_context(request, sitting, targets)
+    return render(request, "staff/sitting.html", {**context, **archive})
 
 
 @requires(STAFF)
@@ -149,7 +154,7 @@ async def upload_document(request: web.Request) -> web.Response:
     form = await request.post()
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
-        raise InvalidInput("Pilih berkas PDF untuk diunggah.")
+        raise InvalidInput(N_("Pilih berkas PDF untuk diunggah."))
     meta = parse(DocumentMeta, {k: v for k, v in _form_dict(form).items()})
     data = upload.file.read()
     files = DocumentFiles(request.app[keys.CONFIG].documents_dir)
@@ -161,6 +166,7 @@ async def upload_document(request: web.Request) -> web.Response:
             size=stored.size,
             original_filename=(upload.filename or "dokumen.pdf")[:300],
         )
+        await archive_store.save_document_text(session, document, stored.text, stored.pages)
         await repo.audit(session, user.username, "document.upload", f"document:{document.id}")
     back = f"/konsol/rapat/{meta.sitting_id}#dokumen" if meta.sitting_id else "/konsol"
     return redirect(back)

@@ -1,0 +1,288 @@
+"""The archive's vocabulary: cut lists, WebVTT (captions in, chapters out) and chapters.
+
+Everything stored keeps the raw recording clock (the stream clock of `live_started_at`); a
+`media.archive.Timeline` maps it to the published recording when a page or file is served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from media.archive import POSTER, PUBLISHED, Range, Timeline, requested_ranges, vtt_time
+from media.archive import publish as publish_media
+from server.domain.errors import Conflict, InvalidInput
+from server.domain.sitting import SittingStatus
+from server.domain.votes import VoteStatus
+from server.room import vote_json
+from server.store import Store, repo
+from server.store import archive as archive_store
+from server.store import room as room_store
+from server.store.archive import CueIn
+from server.store.models import AgendaItem, RecordingEdit, Sitting
+
+MAX_CAPTION_BYTES = 5 * 1024 * 1024
+MAX_CUES = 50_000
+_TIMESTAMP = r"(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})"
+_TIMING = re.compile(rf"^{_TIMESTAMP}[ \t]+-->[ \t]+{_TIMESTAMP}(?:[ \t].*)?$")
+_TAG = re.compile(r"<[^>]*>")
+_VOICE = re.compile(r"<v(?:\.[^ >]*)?[ \t]+([^>]+)>")
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$")
+EDITABLE = (SittingStatus.ENDED.value, SittingStatus.PUBLISHED.value)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    position: int
+    title: str
+    start: float
+    end: float
+
+
+def parse_seconds(value: str, field: str) -> float:
+    """Seconds ("754.5") or a clock ("12:34", "1:02:03") as staff type them."""
+    value = value.strip()
+    try:
+        seconds = float(value.replace(",", "."))
+    except ValueError:
+        match = _CLOCK.match(value)
+        if not match:
+            raise InvalidInput(
+                f"{field}: tulis detik (754) atau jam:menit:detik (0:12:34).", {field: value}
+            ) from None
+        hours, minutes, rest = match.groups()
+        seconds = int(hours or 0) * 3600 + int(minutes) * 60 + float(rest.replace(",", "."))
+    if seconds < 0 or seconds != seconds:
+        raise InvalidInput(f"{field}: waktu tidak boleh negatif.", {field: value})
+    return seconds
+
+
+def parse_cuts(text: str) -> list[Range]:
+    """Closed-door parts, one per line: "start - end" (seconds or clock times)."""
+    cuts = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        start, sep, end = line.partition(" - ") if " - " in line else line.partition("-")
+        if not sep:
+            raise InvalidInput(f"Baris {number}: tulis bagian tertutup sebagai mulai - selesai.")
+        first, last = parse_seconds(start, "cuts"), parse_seconds(end, "cuts")
+        if last <= first:
+            raise InvalidInput(f"Baris {number}: waktu selesai harus setelah waktu mulai.")
+        cuts.append((first, last))
+    return sorted(cuts)
+
+
+def format_cuts(cuts: list[Range]) -> str:
+    return "\n".join(f"{clock(a)} - {clock(b)}" for a, b in cuts)
+
+
+def clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    text = f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    fraction = round(seconds - whole, 1)
+    return f"{text}.{int(fraction * 10)}" if fraction else text
+
+
+def parse_webvtt(data: bytes) -> list[CueIn]:
+    """Cues of a WebVTT file, judged by its content (the WEBVTT signature and cue timings)."""
+    if len(data) > MAX_CAPTION_BYTES:
+        raise InvalidInput("Berkas WebVTT terlalu besar (paling besar 5 MB).")
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise InvalidInput("Berkas WebVTT harus berenkode UTF-8.") from None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not re.match(r"^WEBVTT(?:[ \t].*)?$", lines[0]):
+        raise InvalidInput("Berkas bukan WebVTT: baris pertama harus 'WEBVTT'.")
+    cues: list[CueIn] = []
+    blocks = "\n".join(lines[1:]).split("\n\n")
+    for block in blocks:
+        rows = [row for row in block.split("\n") if row.strip()]
+        if not rows or rows[0].startswith(("NOTE", "STYLE", "REGION")):
+            continue
+        timing_at = 0 if "-->" in rows[0] else 1
+        if timing_at >= len(rows) or not (match := _TIMING.match(rows[timing_at].strip())):
+            raise InvalidInput(
+                f"Waktu isyarat WebVTT tidak sah: {rows[min(timing_at, len(rows) - 1)][:80]!r}."
+            )
+        start, end = _cue_time(match.groups()[:4]), _cue_time(match.groups()[4:])
+        if end <= start:
+            raise InvalidInput(f"Isyarat WebVTT berakhir sebelum mulai: {rows[timing_at][:80]!r}.")
+        body = " ".join(
+            _TAG.sub("", _VOICE.sub(r"\1: ", row)).strip() for row in rows[timing_at + 1 :]
+        )
+        if body:
+            cues.append(CueIn(start, end, body))
+        if len(cues) > MAX_CUES:
+            raise InvalidInput(f"Terlalu banyak isyarat (paling banyak {MAX_CUES}).")
+    if not cues:
+        raise InvalidInput("Berkas WebVTT tidak berisi isyarat teks.")
+    return cues
+
+
+def _cue_time(parts) -> float:
+    hours, minutes, seconds, millis = parts
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(millis) / 1000
+
+
+def to_raw_cues(cues: list[CueIn], timeline: Timeline | None) -> list[CueIn]:
+    """Captions made against the published recording go back onto the raw clock."""
+    if timeline is None:
+        return cues
+    out = []
+    for cue in cues:
+        start = timeline.to_raw(cue.start_s)
+        if start is not None:
+            out.append(CueIn(start, start + (cue.end_s - cue.start_s), cue.text))
+    return out
+
+
+def webvtt(cues: list[tuple[float, float, str]]) -> str:
+    blocks = ["WEBVTT", ""]
+    for start, end, text in cues:
+        blocks += [f"{vtt_time(start)} --> {vtt_time(end)}", text.replace("-->", "→"), ""]
+    return "\n".join(blocks)
+
+
+def chapters(items: list[AgendaItem], timeline: Timeline) -> list[Chapter]:
+    """Agenda items with a start offset, on the published clock; each ends where the next
+    begins unless staff set its end."""
+    timed = sorted(
+        (i for i in items if i.start_offset is not None), key=lambda i: (i.start_offset, i.position)
+    )
+    out = []
+    for index, item in enumerate(timed):
+        start = timeline.chapter_start(item.start_offset)
+        if item.end_offset is not None:
+            end = timeline.chapter_start(item.end_offset)
+        elif index + 1 < len(timed):
+            end = timeline.chapter_start(timed[index + 1].start_offset)
+        else:
+            end = timeline.duration
+        if end > start:
+            out.append(Chapter(item.position, item.title, start, end))
+    return out
+
+
+def chapters_vtt(found: list[Chapter]) -> str:
+    return webvtt([(c.start, c.end, f"{c.position}. {c.title}") for c in found])
+
+
+async def page_context(
+    session: AsyncSession, sitting: Sitting, media_dir: Path, start: str | None
+) -> dict[str, Any]:
+    """What the watch page adds: votes beside their agenda items and, once published,
+    chapters, captions, the poster and the `?t=` start time."""
+    votes_by_item: dict[int | None, list[dict]] = {}
+    for vote in await room_store.list_votes(session, sitting.id):
+        if vote.status == VoteStatus.CLOSED.value:
+            votes_by_item.setdefault(vote.agenda_item_id, []).append(vote_json(vote))
+    context: dict[str, Any] = {"votes_by_item": votes_by_item, "chapters": {}, "start_at": None}
+    published = sitting.status == SittingStatus.PUBLISHED.value
+    timeline = await archive_store.timeline(session, sitting) if published else None
+    if timeline is None:
+        return context
+    context["chapters"] = {c.position: c for c in chapters(sitting.agenda_items, timeline)}
+    context["archive"] = {
+        "base": f"/sidang/{sitting.id}/rekaman",
+        "duration": timeline.duration,
+        "captions": await archive_store.count_cues(session, sitting.id) > 0,
+        "poster": (media_dir / str(sitting.id) / PUBLISHED / POSTER).is_file(),
+    }
+    try:
+        at = float(start) if start else None
+    except ValueError:
+        at = None
+    if at is not None and 0 <= at < timeline.duration:
+        context["start_at"] = f"{at:.1f}"
+    return context
+
+
+async def console_context(session: AsyncSession, sitting: Sitting) -> dict[str, Any]:
+    """What the staff console's archive section shows: the current cut and the captions."""
+    edit = await archive_store.get_edit(session, sitting.id)
+    return {
+        "recording_edit": edit,
+        "edit_cuts": format_cuts(archive_store.cuts_of(edit)),
+        "clock": clock,
+        "cue_count": await archive_store.count_cues(session, sitting.id),
+    }
+
+
+class ArchiveService:
+    """Applies recording edits: builds the published media off the loop, then stores the cut
+    list. One edit at a time per sitting, since each rewrites `{sitting}/published/`."""
+
+    def __init__(self, store: Store, media_dir: Path) -> None:
+        self.store = store
+        self.media_dir = media_dir
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def apply(
+        self,
+        sitting_id: int,
+        *,
+        trim_start: float,
+        trim_end: float | None,
+        cuts: list[Range],
+        poster_s: float | None,
+        actor: str,
+    ) -> RecordingEdit:
+        async with self._locks.setdefault(sitting_id, asyncio.Lock()):
+            async with self.store.read() as session:
+                sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+            if sitting.status not in EDITABLE:
+                raise Conflict("Rekaman hanya dapat disunting setelah rapat selesai.")
+            if sitting.recording is None:
+                raise Conflict("Rapat ini tidak memiliki rekaman.")
+            keep = requested_ranges(sitting.recording.duration_s, trim_start, trim_end, cuts)
+            if not keep:
+                raise InvalidInput("Tidak ada bagian rekaman yang tersisa setelah dipotong.")
+            try:
+                result = await asyncio.to_thread(
+                    publish_media, self.media_dir / str(sitting_id), keep, poster_s
+                )
+            except FileNotFoundError:
+                raise Conflict("Berkas rekaman rapat ini tidak ditemukan.") from None
+            except ValueError:
+                raise InvalidInput("Potongan menghapus seluruh rekaman.") from None
+            async with self.store.transaction() as session:
+                edit = await archive_store.save_edit(
+                    session,
+                    sitting_id,
+                    trim_start=trim_start,
+                    trim_end=trim_end,
+                    cuts=[list(c) for c in cuts],
+                    poster_s=poster_s,
+                    kept=[list(r) for r in result.timeline.kept],
+                    duration_s=result.timeline.duration,
+                    sha256=result.recording.sha256,
+                    size=result.recording.size,
+                    edited_by=actor,
+                )
+                await repo.audit(
+                    session,
+                    actor,
+                    "recording.edit",
+                    f"sitting:{sitting_id}",
+                    f"{len(cuts)} potongan, {result.timeline.duration:.1f} s",
+                )
+            return edit
+
+    async def ensure_published_media(self, sitting_id: int, actor: str) -> None:
+        """Publishing without an edit publishes the whole recording as it is."""
+        async with self.store.read() as session:
+            edit = await archive_store.get_edit(session, sitting_id)
+            sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+        if edit is None and sitting.recording is not None:
+            await self.apply(
+                sitting_id, trim_start=0.0, trim_end=None, cuts=[], poster_s=None, actor=actor
+            )

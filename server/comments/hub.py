@@ -1,0 +1,301 @@
+"""The per-node hub: one bus subscription per live sitting, fanned out to this node's sockets.
+
+Each room reads its bus channel, turns every event into WebSocket frame bytes once, and writes
+them to every socket at most once per `flush_interval_s` (so 50 comments a second cost each socket
+20 writes, not 50). A socket's outgoing queue is its transport's write buffer, bounded by
+`max_pending_bytes`: a client that cannot keep up is closed with SLOW_CONSUMER_CLOSE and never
+slows the others. Viewer counts come from bus presence, so they are cluster-wide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+from aiohttp import web
+
+from server.bus import Bus
+from server.comments import frames
+from server.domain.moderation import Settings
+
+log = logging.getLogger(__name__)
+
+SLOW_CONSUMER_CLOSE = 4008  # private-use close code: "you fell too far behind"
+GOING_AWAY_CLOSE = 1001
+
+
+def channel_for(sitting_id: int) -> str:
+    return f"comments:{sitting_id}"
+
+
+def viewers_group(sitting_id: int) -> str:
+    return f"viewers:{sitting_id}"
+
+
+@dataclass(frozen=True)
+class FanoutLimits:
+    flush_interval_s: float = 0.05
+    max_pending_bytes: int = 256 * 1024
+    # The kernel's own send buffer per socket; without a cap it autotunes to megabytes, which
+    # hides a stalled reader for a long time and costs kernel memory times 5,000 sockets.
+    socket_send_buffer: int = 64 * 1024
+    evict_grace_s: float = 3.0
+    history: int = 50
+    viewer_refresh_s: float = 5.0
+    presence_ttl_s: float = 45.0
+
+
+@dataclass
+class Snapshot:
+    """A room's starting state, read from the store when the first socket on this node joins."""
+
+    settings: Settings
+    history: list[dict[str, Any]]
+    held: list[dict[str, Any]]
+
+
+class Listener:
+    __slots__ = ("moderator", "presence_id", "room", "transport", "ws")
+
+    def __init__(self, ws: web.WebSocketResponse, transport, moderator: bool, presence_id: str):
+        self.ws = ws
+        self.transport = transport
+        self.moderator = moderator
+        self.presence_id = presence_id
+        self.room: Room | None = None
+
+
+class Room:
+    def __init__(self, hub: CommentHub, sitting_id: int, snapshot: Snapshot) -> None:
+        self.hub = hub
+        self.sitting_id = sitting_id
+        self.settings = snapshot.settings
+        self.history: deque[dict[str, Any]] = deque(snapshot.history, maxlen=hub.limits.history)
+        self.held: dict[str, dict[str, Any]] = {r["id"]: r for r in snapshot.held}
+        self.listeners: set[Listener] = set()
+        self.viewers = 0
+        self._public: list[bytes] = []
+        self._moderators: list[bytes] = []
+        self._wake = asyncio.Event()
+        self._subscription = hub.bus.subscribe(channel_for(sitting_id), maxsize=10_000)
+        self._tasks = [
+            asyncio.create_task(self._read(), name=f"comments-{sitting_id}-read"),
+            asyncio.create_task(self._flush(), name=f"comments-{sitting_id}-flush"),
+            asyncio.create_task(self._count_viewers(), name=f"comments-{sitting_id}-viewers"),
+        ]
+
+    def welcome(self, moderator: bool) -> bytes:
+        """hello, the recent history, then (our extension) settings and, for moderators, the
+        queue of held comments."""
+        render = frames.moderator_comment if moderator else frames.public_comment
+        out = [frames.hello(self.viewers, self.settings.slow_mode_s)]
+        out += [render(record) for record in self.history]
+        out.append(self._settings_frame())
+        if moderator:
+            out += [frames.moderator_comment(r, "held") for r in self.held.values()]
+        return b"".join(frames.ws_text(frame) for frame in out)
+
+    def add(self, listener: Listener) -> None:
+        listener.transport.write(self.welcome(listener.moderator))
+        listener.room = self
+        self.listeners.add(listener)
+
+    async def _read(self) -> None:
+        async for event in self._subscription:
+            try:
+                self._apply(event)
+            except (KeyError, TypeError, ValueError):
+                log.warning("Ignored a malformed comment event on sitting %s", self.sitting_id)
+                continue
+            self._wake.set()
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind = event["kind"]
+        if kind == "comment":
+            record = event["c"]
+            self.held.pop(record["id"], None)
+            self.history.append(record)
+            self._queue(frames.public_comment(record), frames.moderator_comment(record))
+        elif kind == "held":
+            record = event["c"]
+            self.held[record["id"]] = record
+            self._queue(None, frames.moderator_comment(record, "held"))
+        elif kind == "hidden":
+            comment_id = str(event["id"])
+            self.held.pop(comment_id, None)
+            kept = [r for r in self.history if r["id"] != comment_id]
+            self.history = deque(kept, maxlen=self.hub.limits.history)
+            frame = {"type": "hidden", "id": comment_id}
+            self._queue(frame, frame)
+        elif kind == "settings":
+            self.settings = Settings(**event["settings"])
+            frame = self._settings_frame()
+            self._queue(frame, frame)
+        else:
+            raise ValueError(kind)
+
+    def _settings_frame(self) -> frames.Frame:
+        s = self.settings
+        return {
+            "type": "settings",
+            "slow_mode": s.slow_mode_s,
+            "links": s.allow_links,
+            "premoderation": s.premoderation,
+            "pinned": s.pinned,
+        }
+
+    def _queue(self, public: frames.Frame | None, moderator: frames.Frame | None) -> None:
+        if public is not None:
+            self._public.append(frames.ws_text(public))
+        if moderator is not None:
+            self._moderators.append(
+                self._public[-1] if moderator is public else frames.ws_text(moderator)
+            )
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.hub.limits.flush_interval_s
+        last = -interval
+        while True:
+            await self._wake.wait()
+            if (delay := last + interval - loop.time()) > 0:
+                await asyncio.sleep(delay)
+            self._wake.clear()
+            last = loop.time()
+            public, moderators = b"".join(self._public), b"".join(self._moderators)
+            self._public.clear()
+            self._moderators.clear()
+            self._deliver(public, moderators)
+
+    def _deliver(self, public: bytes, moderators: bytes) -> None:
+        limit = self.hub.limits.max_pending_bytes
+        for listener in tuple(self.listeners):
+            blob = moderators if listener.moderator else public
+            transport = listener.transport
+            if not blob or transport.is_closing():
+                continue
+            if transport.get_write_buffer_size() > limit:
+                self.hub.evict(listener)
+                continue
+            transport.write(blob)
+            self.hub.delivered += 1
+
+    async def _count_viewers(self) -> None:
+        bus, limits, group = self.hub.bus, self.hub.limits, viewers_group(self.sitting_id)
+        for tick in count():
+            if tick % 3 == 0:
+                for listener in tuple(self.listeners):
+                    await bus.presence_touch(group, listener.presence_id, limits.presence_ttl_s)
+            viewers = await bus.presence_count(group)
+            if viewers != self.viewers:
+                self.viewers = viewers
+                frame = {"type": "viewers", "count": viewers}
+                self._queue(frame, frame)
+                self._wake.set()
+            await asyncio.sleep(limits.viewer_refresh_s)
+
+    async def close(self) -> None:
+        self._subscription.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class CommentHub:
+    def __init__(
+        self,
+        bus: Bus,
+        load: Callable[[int], Awaitable[Snapshot]],
+        limits: FanoutLimits | None = None,
+    ) -> None:
+        self.bus = bus
+        self.limits = limits or FanoutLimits()
+        self.rooms: dict[int, Room] = {}
+        self.delivered = 0
+        self.evicted = 0
+        self._load = load
+        self._opening = asyncio.Lock()
+        self._node = secrets.token_hex(6)
+        self._serial = count()
+        self._background: set[asyncio.Task] = set()
+
+    async def join(
+        self, sitting_id: int, ws: web.WebSocketResponse, transport, *, moderator: bool
+    ) -> Listener:
+        room = await self._room(sitting_id)
+        listener = Listener(ws, transport, moderator, f"ws:{self._node}:{next(self._serial)}")
+        if (sock := transport.get_extra_info("socket")) is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.socket_send_buffer)
+        room.add(listener)
+        await self.bus.presence_touch(
+            viewers_group(sitting_id), listener.presence_id, self.limits.presence_ttl_s
+        )
+        return listener
+
+    async def leave(self, listener: Listener) -> None:
+        room = listener.room
+        if room is None:
+            return
+        self._detach(listener)
+        await self.bus.presence_leave(viewers_group(room.sitting_id), listener.presence_id)
+
+    def evict(self, listener: Listener) -> None:
+        """Close a socket that fell behind; its handler's `leave` finishes the bookkeeping."""
+        self.evicted += 1
+        self._detach(listener)
+        task = asyncio.create_task(self._close(listener, SLOW_CONSUMER_CLOSE, b"terlalu lambat"))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _detach(self, listener: Listener) -> None:
+        room = listener.room
+        if room is None or listener not in room.listeners:
+            return
+        room.listeners.discard(listener)
+        if not room.listeners and self.rooms.get(room.sitting_id) is room:
+            del self.rooms[room.sitting_id]
+            task = asyncio.create_task(room.close())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _close(self, listener: Listener, code: int, message: bytes) -> None:
+        try:
+            async with asyncio.timeout(self.limits.evict_grace_s):
+                await listener.ws.close(code=code, message=message, drain=False)
+        except TimeoutError:
+            log.info("A slow comment socket did not answer its close frame in time")
+        finally:
+            listener.transport.abort()
+
+    async def _room(self, sitting_id: int) -> Room:
+        if (room := self.rooms.get(sitting_id)) is not None:
+            return room
+        async with self._opening:  # one load per sitting even when many sockets arrive at once
+            if (room := self.rooms.get(sitting_id)) is None:
+                room = Room(self, sitting_id, await self._load(sitting_id))
+                self.rooms[sitting_id] = room
+            return room
+
+    def settings(self, sitting_id: int) -> Settings | None:
+        room = self.rooms.get(sitting_id)
+        return None if room is None else room.settings
+
+    async def close(self) -> None:
+        for room in list(self.rooms.values()):
+            for listener in tuple(room.listeners):
+                with contextlib.suppress(Exception):  # shutting down: a dead socket is fine
+                    await listener.ws.close(code=GOING_AWAY_CLOSE, drain=False)
+            await room.close()
+        self.rooms.clear()
+        for task in tuple(self._background):
+            task.cancel()

@@ -1,0 +1,284 @@
+"""Admit, store, publish and moderate comments. The socket and moderator views call this.
+
+Order of a post: validate, ask the moderation gate (bans, floods, slow mode, duplicates, words),
+persist, then publish on the bus; every node's room fans the event out to its own sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from server.bus import Bus
+from server.comments import frames
+from server.comments.hub import CommentHub, FanoutLimits, Snapshot, channel_for, viewers_group
+from server.domain.errors import RateLimited
+from server.domain.moderation import (
+    Ban,
+    Gate,
+    Limits,
+    Refused,
+    Sender,
+    Settings,
+    WordAction,
+    WordFilter,
+    check_name,
+    check_pattern,
+    check_text,
+    must_hold,
+)
+from server.signing import Signer
+from server.store import Store, repo
+from server.store import comments as repo_comments
+from server.store.models import BannedWord, Comment, CommentSettings, utcnow
+
+WORDS_CHANNEL = "comments:words"
+NAME_BINDING_S = 12 * 3600
+HEARTBEAT_TTL_S = 45.0
+HEARTBEATS_PER_IP_PER_MINUTE = 30
+
+
+@dataclass(frozen=True)
+class Posted:
+    record: dict[str, Any]
+    held: bool
+
+
+class CommentService:
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus,
+        signer: Signer,
+        *,
+        limits: Limits | None = None,
+        fanout: FanoutLimits | None = None,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.signer = signer
+        self.gate = Gate(bus, limits)
+        self.hub = CommentHub(bus, self._snapshot, fanout)
+        self.words = WordFilter([])
+        self._writer = GroupCommit(store)
+        self.watched: set[int] = set()  # sittings this node reports viewer counts for
+        self._words_task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Load the word list and re-arm live bans (a memory bus forgets them on restart)."""
+        await self._reload_words()
+        async with self.store.read() as session:
+            bans = await repo_comments.active_bans(session)
+        for ban in bans:
+            await self.gate.apply(ban)
+        subscription = self.bus.subscribe(WORDS_CHANNEL)
+        self._words_task = asyncio.create_task(self._follow_words(subscription))
+
+    async def close(self) -> None:
+        await self.hub.close()
+        if self._words_task is not None:
+            self._words_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._words_task
+
+    def sender(self, identity: str, ip: str) -> Sender:
+        return Sender(
+            self.signer.digest("comment-identity", identity), self.signer.digest("comment-ip", ip)
+        )
+
+    # Residents
+
+    async def post(
+        self, sitting_id: int, sender: Sender, name: object, text: object, question: bool
+    ) -> Posted:
+        text, name = check_text(text), check_name(name)
+        settings = await self.settings(sitting_id)
+        await self.gate.admit(f"sitting:{sitting_id}", sender, text, settings.slow_mode_s)
+        held = must_hold(settings, self.words.match(f"{name}\n{text}"))
+        name = await self._bound_name(sender, name)
+        comment = await self._writer.add(
+            sitting_id,
+            identity_hash=sender.identity,
+            ip_hash=sender.ip,
+            name=name,
+            text=text,
+            question=question,
+            held=held,
+        )
+        record = frames.comment_record(comment)
+        await self.bus.publish(
+            channel_for(sitting_id), {"kind": "held" if held else "comment", "c": record}
+        )
+        return Posted(record, held)
+
+    async def _bound_name(self, sender: Sender, name: str) -> str:
+        """The first name an identity uses sticks, so nobody can pose as someone else mid-sitting
+        by changing names, and a ban follows the person behind the name."""
+        key = f"comments:name:{sender.identity}"
+        bound = await self.bus.get_value(key)
+        if bound is None:
+            await self.bus.set_value(key, name, NAME_BINDING_S)
+        return bound or name
+
+    async def heartbeat(self, sitting_id: int, viewer: str, ip: str) -> int:
+        """A player without a socket says it is still watching; counted like a socket."""
+        if await self.bus.incr(f"viewers:ip:{ip}", 60) > HEARTBEATS_PER_IP_PER_MINUTE:
+            raise RateLimited("Terlalu banyak permintaan penonton dari alamat ini.", 60)
+        async with self.store.read() as session:
+            await repo.get_sitting(session, sitting_id, public_only=True)
+        self.watched.add(sitting_id)
+        group = viewers_group(sitting_id)
+        await self.bus.presence_touch(group, f"hls:{viewer}", HEARTBEAT_TTL_S)
+        return await self.bus.presence_count(group)
+
+    async def viewers(self, sitting_id: int) -> int:
+        return await self.bus.presence_count(viewers_group(sitting_id))
+
+    # Moderators: every action is audited in the same transaction as its change.
+
+    async def set_visibility(
+        self, sitting_id: int, comment_id: int, *, hidden: bool, actor: str
+    ) -> dict[str, Any]:
+        async with self.store.transaction() as session:
+            comment = await repo_comments.get_comment(session, sitting_id, comment_id)
+            if comment.hidden == hidden and not comment.held:
+                return frames.comment_record(comment)
+            await repo_comments.set_visibility(session, comment, hidden=hidden)
+            action = "comment.hide" if hidden else "comment.show"
+            await repo.audit(session, actor, action, f"comment:{comment.id}", comment.text[:200])
+        record = frames.comment_record(comment)
+        event = {"kind": "comment", "c": record}
+        if hidden:
+            event = {"kind": "hidden", "id": record["id"]}
+        await self.bus.publish(channel_for(sitting_id), event)
+        return record
+
+    async def ban(
+        self, sitting_id: int, comment_id: int, *, minutes: int, reason: str, actor: str
+    ) -> Ban:
+        async with self.store.transaction() as session:
+            comment = await repo_comments.get_comment(session, sitting_id, comment_id)
+            until = utcnow() + dt.timedelta(minutes=minutes)
+            ban = Ban(comment.identity_hash, comment.ip_hash, until)
+            await repo_comments.add_ban(session, ban, reason=reason[:300], actor=actor)
+            await repo.audit(
+                session,
+                actor,
+                "comment.ban",
+                f"identity:{comment.identity_hash[: frames.IDENTITY_TAG_CHARS]}",
+                f"{minutes} menit; komentar {comment.id}; {reason}",
+            )
+        await self.gate.apply(ban)
+        return ban
+
+    async def settings(self, sitting_id: int) -> Settings:
+        cached = self.hub.settings(sitting_id)
+        if cached is not None:
+            return cached
+        async with self.store.read() as session:
+            return _settings(await repo_comments.get_settings(session, sitting_id))
+
+    async def update_settings(self, sitting_id: int, changes: dict, *, actor: str) -> Settings:
+        async with self.store.transaction() as session:
+            row = await repo_comments.save_settings(session, sitting_id, **changes)
+            detail = ", ".join(f"{k}={v}" for k, v in changes.items())
+            await repo.audit(session, actor, "comment.settings", f"sitting:{sitting_id}", detail)
+        settings = _settings(row)
+        await self.bus.publish(
+            channel_for(sitting_id), {"kind": "settings", "settings": asdict(settings)}
+        )
+        return settings
+
+    async def list_words(self) -> list[BannedWord]:
+        async with self.store.read() as session:
+            return list(await repo_comments.banned_words(session))
+
+    async def add_word(self, pattern: object, action: WordAction, *, actor: str) -> BannedWord:
+        pattern = check_pattern(pattern)
+        async with self.store.transaction() as session:
+            word = await repo_comments.add_banned_word(session, pattern, action)
+            await repo.audit(session, actor, "banned_word.add", pattern, action.value)
+        await self._reload_words()  # this node at once, the others on the bus event
+        await self.bus.publish(WORDS_CHANNEL, {"kind": "words"})
+        return word
+
+    async def delete_word(self, word_id: int, *, actor: str) -> None:
+        async with self.store.transaction() as session:
+            word = await repo_comments.delete_banned_word(session, word_id)
+            await repo.audit(session, actor, "banned_word.delete", word.pattern)
+        await self._reload_words()  # this node at once, the others on the bus event
+        await self.bus.publish(WORDS_CHANNEL, {"kind": "words"})
+
+    async def _follow_words(self, subscription) -> None:
+        async for _event in subscription:
+            await self._reload_words()
+
+    async def _reload_words(self) -> None:
+        async with self.store.read() as session:
+            self.words = WordFilter(await repo_comments.banned_patterns(session))
+
+    async def _snapshot(self, sitting_id: int) -> Snapshot:
+        history_size = self.hub.limits.history
+        async with self.store.read() as session:
+            settings = await repo_comments.get_settings(session, sitting_id)
+            history = await repo_comments.recent_comments(session, sitting_id, history_size)
+            held = await repo_comments.held_comments(session, sitting_id)
+        return Snapshot(
+            _settings(settings),
+            [frames.comment_record(c) for c in history],
+            [frames.comment_record(c) for c in held],
+        )
+
+
+class GroupCommit:
+    """Stores the comments that arrive while the previous commit is running in one transaction.
+
+    At 50 comments a second one commit each would keep SQLite's single writer (and its fsync)
+    busy, and two nodes on one SQLite file would queue behind each other's locks for seconds.
+    An idle writer commits at once, so a lone comment waits for nothing.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: list[tuple[int, dict[str, Any], asyncio.Future[Comment]]] = []
+        self._running: asyncio.Task | None = None
+
+    async def add(self, sitting_id: int, **fields: Any) -> Comment:
+        done: asyncio.Future[Comment] = asyncio.get_running_loop().create_future()
+        self._pending.append((sitting_id, fields, done))
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            stored: list[tuple[asyncio.Future[Comment], Comment]] = []
+            try:
+                async with self._store.transaction() as session:
+                    for sitting_id, fields, done in batch:
+                        try:
+                            stored.append(
+                                (
+                                    done,
+                                    await repo_comments.add_comment(session, sitting_id, **fields),
+                                )
+                            )
+                        except Refused as exc:
+                            if not done.done():  # its socket may have closed meanwhile
+                                done.set_exception(exc)
+            except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
+                for _sitting_id, _fields, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for done, comment in stored:
+                if not done.done():
+                    done.set_result(comment)
+
+
+def _settings(row: CommentSettings) -> Settings:
+    return Settings(row.slow_mode_s, row.premoderation, row.allow_links, row.pinned)

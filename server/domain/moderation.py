@@ -1,0 +1,363 @@
+"""The rules for public text: length, banned words, floods, slow mode, duplicates and bans.
+
+Plain domain code (no aiohttp, no SQL), so live comments, the forum and Raperda input all apply
+the same rules. Counters and bans live on the bus, which makes every limit hold across nodes:
+a spammer who moves to another node, or clears cookies, meets the same counters and the IP ban.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Protocol
+
+from server.domain.errors import DomainError
+from server.i18n import N_
+
+MAX_TEXT_CHARS = 500
+MAX_NAME_CHARS = 40
+MAX_PATTERN_CHARS = 100
+MAX_SLOW_MODE_S = 600
+MAX_BAN_MINUTES = 30 * 24 * 60
+
+
+class RefusalCode(enum.StrEnum):
+    """The `code` of an error frame in the comment socket protocol (DESIGN.md)."""
+
+    RATE_LIMITED = "rate_limited"
+    SLOW_MODE = "slow_mode"
+    TOO_LONG = "too_long"
+    BANNED = "banned"
+    BLOCKED_WORD = "blocked_word"
+    CLOSED = "closed"
+    INVALID = "invalid"
+
+
+class Refused(DomainError):
+    """A text was not accepted. `code` is machine-readable; `message` is for the resident."""
+
+    def __init__(self, code: RefusalCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class WordAction(enum.StrEnum):
+    BLOCK = "block"  # refused outright, the sender is told
+    HOLD = "hold"  # kept for a moderator to approve or hide
+
+
+WORD_ACTION_LABELS = {
+    WordAction.BLOCK: N_("Tolak"),
+    WordAction.HOLD: N_("Tahan untuk moderasi"),
+}
+
+
+# Bidirectional overrides and other invisible format characters let a text display differently
+# from what moderators read; control characters break layouts. Both go.
+_INVISIBLE = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u2064\u2066-\u206f\ufeff]"
+)
+_SPACES = re.compile(r"[ \t]+")
+_NEWLINES = re.compile(r"\n{3,}")
+
+
+def clean_text(text: str) -> str:
+    """What is stored and shown: no invisible characters, tidy spaces, at most one blank line."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text.replace("\r\n", "\n")))
+    text = _SPACES.sub(" ", text)
+    return _NEWLINES.sub("\n\n", text).strip()
+
+
+def check_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise Refused(RefusalCode.INVALID, "Pesan harus berupa teks.")
+    text = clean_text(text)
+    if not text:
+        raise Refused(RefusalCode.INVALID, "Pesan tidak boleh kosong.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise Refused(
+            RefusalCode.TOO_LONG,
+            f"Pesan terlalu panjang (paling banyak {MAX_TEXT_CHARS} karakter).",
+        )
+    return text
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not (name := clean_text(name).replace("\n", " ")):
+        raise Refused(RefusalCode.INVALID, "Isi nama tampilan terlebih dahulu.")
+    if len(name) > MAX_NAME_CHARS:
+        raise Refused(
+            RefusalCode.TOO_LONG, f"Nama terlalu panjang (paling banyak {MAX_NAME_CHARS} karakter)."
+        )
+    return name
+
+
+# Banned words
+
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "i",
+        "€": "e",
+    }
+)
+_REPEATS = re.compile(r"(.)\1+")
+_NON_LETTER = re.compile(r"[^a-z]+")
+_NON_PATTERN = re.compile(r"[^a-z*?]+")
+# Below this length a pattern only matches whole words: "asu" must not catch "asuransi".
+MIN_COMPACT_MATCH = 5
+
+
+def normalise(text: str, leet: bool = True) -> str:
+    """Fold case, accents, leetspeak and stretched letters: 'B4NGS4TTT' and 'bangsat' meet."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return _REPEATS.sub(r"\1", folded.translate(_LEET) if leet else folded)
+
+
+def normalise_pattern(pattern: str) -> str:
+    return _NON_PATTERN.sub("", normalise(pattern.strip()))
+
+
+def check_pattern(pattern: object) -> str:
+    if not isinstance(pattern, str) or not _NON_PATTERN.sub("", normalise(pattern)).strip("*?"):
+        raise Refused(RefusalCode.INVALID, "Pola kata wajib berisi huruf.")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise Refused(RefusalCode.TOO_LONG, "Pola kata terlalu panjang.")
+    return pattern.strip().casefold()
+
+
+@dataclass(frozen=True)
+class BannedPattern:
+    """A word, or a word with `*` (any letters) and `?` (one letter), e.g. 'jan*cok'."""
+
+    pattern: str
+    action: WordAction
+
+    def __post_init__(self) -> None:
+        check_pattern(self.pattern)
+
+    @property
+    def letters(self) -> str:
+        return normalise_pattern(self.pattern)
+
+    def regex(self) -> str:
+        parts = {"*": "[a-z]*", "?": "[a-z]"}
+        return "".join(parts.get(c, re.escape(c)) for c in self.letters)
+
+
+class WordFilter:
+    """Matches whole normalised words, and long patterns also inside the text with separators
+    removed ('a.n.j.i.n.g'). Text is read with and without leetspeak, so 'g0bl0k' matches and
+    'goblok!' is not misread as 'gobloki'. The strictest action of all matches wins."""
+
+    def __init__(self, patterns: list[BannedPattern]) -> None:
+        self._by_action: list[tuple[WordAction, re.Pattern[str], re.Pattern[str] | None]] = []
+        for action in (WordAction.BLOCK, WordAction.HOLD):
+            chosen = [p for p in patterns if p.action is action]
+            if not chosen:
+                continue
+            words = re.compile(r"\b(?:" + "|".join(p.regex() for p in chosen) + r")\b")
+            long = [p.regex() for p in chosen if len(p.letters.strip("*?")) >= MIN_COMPACT_MATCH]
+            self._by_action.append((action, words, re.compile("|".join(long)) if long else None))
+
+    def match(self, text: str) -> WordAction | None:
+        forms = []
+        for leet in (False, True):
+            spaced = _NON_LETTER.sub(" ", normalise(text, leet))
+            forms.append((spaced, _REPEATS.sub(r"\1", spaced.replace(" ", ""))))
+        for action, words, long in self._by_action:
+            for spaced, compact in forms:
+                if words.search(spaced) or words.fullmatch(compact):
+                    return action
+                if long is not None and long.search(compact):
+                    return action
+        return None
+
+
+# Indonesian and Javanese profanity seeded into a fresh database; moderators edit the list.
+DEFAULT_BANNED_WORDS: tuple[tuple[str, WordAction], ...] = (
+    ("anjing", WordAction.HOLD),
+    ("anjir", WordAction.HOLD),
+    ("babi", WordAction.HOLD),
+    ("bangsat", WordAction.BLOCK),
+    ("bajingan", WordAction.BLOCK),
+    ("brengsek", WordAction.BLOCK),
+    ("goblok", WordAction.BLOCK),
+    ("tolol", WordAction.BLOCK),
+    ("idiot", WordAction.HOLD),
+    ("kampret", WordAction.BLOCK),
+    ("keparat", WordAction.BLOCK),
+    ("kontol", WordAction.BLOCK),
+    ("memek", WordAction.BLOCK),
+    ("ngentot", WordAction.BLOCK),
+    ("ngewe", WordAction.BLOCK),
+    ("pantek", WordAction.BLOCK),
+    ("pukimak", WordAction.BLOCK),
+    ("lonte", WordAction.BLOCK),
+    ("tai", WordAction.HOLD),
+    ("taik", WordAction.BLOCK),
+    ("jan*cok", WordAction.BLOCK),
+    ("jan*cuk", WordAction.BLOCK),
+    ("dian*cuk", WordAction.BLOCK),
+    ("asu", WordAction.BLOCK),
+    ("ndasmu", WordAction.BLOCK),
+    ("matamu", WordAction.HOLD),
+    ("raimu", WordAction.HOLD),
+    ("celeng", WordAction.HOLD),
+    ("gathel", WordAction.BLOCK),
+    ("kirik", WordAction.HOLD),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a moderator switches per sitting (or per forum thread)."""
+
+    slow_mode_s: int = 0
+    premoderation: bool = False
+    allow_links: bool = False
+    pinned: str = ""
+
+
+def must_hold(settings: Settings, word_action: WordAction | None) -> bool:
+    """Blocked words are refused before this; a held word or pre-moderation waits for approval."""
+    if word_action is WordAction.BLOCK:
+        raise Refused(RefusalCode.BLOCKED_WORD, "Pesan memuat kata yang tidak diizinkan.")
+    return settings.premoderation or word_action is WordAction.HOLD
+
+
+# Floods, slow mode, duplicates and bans
+
+
+class Counters(Protocol):
+    """The part of the bus the gate needs; the Redis bus shares it across nodes."""
+
+    async def incr(self, key: str, ttl_s: float) -> int: ...
+
+    async def set_value(self, key: str, value: str, ttl_s: float | None = None) -> None: ...
+
+    async def get_value(self, key: str) -> str | None: ...
+
+    async def delete_value(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per identity 3 texts in 5 s; an IP gets more room because a school or office shares one."""
+
+    per_identity: int = 3
+    per_ip: int = 6
+    window_s: float = 5.0
+    duplicate_window_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Keyed hashes, never the raw cookie or IP: the bus and the store see only these."""
+
+    identity: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Ban:
+    identity: str | None
+    ip: str | None
+    until: dt.datetime
+
+
+class Gate:
+    """Admits or refuses one text. `scope` keeps one sitting's slow mode from another's."""
+
+    def __init__(self, counters: Counters, limits: Limits | None = None) -> None:
+        self._counters = counters
+        self.limits = limits or Limits()
+
+    async def admit(self, scope: str, sender: Sender, text: str, slow_mode_s: int) -> None:
+        await self.check_ban(sender)
+        limits = self.limits
+        by_identity = await self._counters.incr(f"mod:rate:id:{sender.identity}", limits.window_s)
+        by_ip = await self._counters.incr(f"mod:rate:ip:{sender.ip}", limits.window_s)
+        if by_identity > limits.per_identity or by_ip > limits.per_ip:
+            raise Refused(
+                RefusalCode.RATE_LIMITED,
+                "Terlalu banyak pesan. Tunggu beberapa detik lalu coba lagi.",
+            )
+        if (
+            slow_mode_s > 0
+            and await self._counters.incr(f"mod:slow:{scope}:{sender.identity}", slow_mode_s) > 1
+        ):
+            raise Refused(
+                RefusalCode.SLOW_MODE,
+                f"Mode lambat aktif: satu pesan setiap {slow_mode_s} detik.",
+            )
+        fingerprint = hashlib.sha256(normalise(text).encode()).hexdigest()[:24]
+        if (
+            await self._counters.incr(
+                f"mod:dup:{scope}:{sender.identity}:{fingerprint}", limits.duplicate_window_s
+            )
+            > 1
+        ):
+            raise Refused(RefusalCode.RATE_LIMITED, "Pesan yang sama sudah Anda kirim.")
+
+    async def check_ban(self, sender: Sender) -> None:
+        """A banned identity taints its new IP, and a banned IP taints a fresh identity, so
+        neither clearing cookies nor changing networks escapes the ban."""
+        by_identity = await self._counters.get_value(_ban_key("id", sender.identity))
+        by_ip = await self._counters.get_value(_ban_key("ip", sender.ip))
+        if by_identity is None and by_ip is None:
+            return
+        until = max(dt.datetime.fromisoformat(v) for v in (by_identity, by_ip) if v is not None)
+        await self.apply(Ban(sender.identity, sender.ip, until))
+        raise Refused(
+            RefusalCode.BANNED,
+            "Anda diblokir dari kolom komentar sampai "
+            f"{until.astimezone(dt.UTC):%d-%m-%Y %H.%M} UTC.",
+        )
+
+    async def apply(self, ban: Ban, now: dt.datetime | None = None) -> None:
+        remaining = (ban.until - (now or dt.datetime.now(dt.UTC))).total_seconds()
+        if remaining <= 0:
+            return
+        for kind, value in (("id", ban.identity), ("ip", ban.ip)):
+            if value:
+                await self._counters.set_value(
+                    _ban_key(kind, value), ban.until.isoformat(), remaining
+                )
+
+    async def lift(self, ban: Ban) -> None:
+        for kind, value in (("id", ban.identity), ("ip", ban.ip)):
+            if value:
+                await self._counters.delete_value(_ban_key(kind, value))
+
+
+def _ban_key(kind: str, value: str) -> str:
+    return f"mod:ban:{kind}:{value}"
+
+
+def check_ban_minutes(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_BAN_MINUTES:
+        raise Refused(RefusalCode.INVALID, "Lama blokir harus 1 menit sampai 30 hari.")
+    return value
+
+
+def check_slow_mode(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SLOW_MODE_S:
+        raise Refused(RefusalCode.INVALID, f"Mode lambat harus 0 sampai {MAX_SLOW_MODE_S} detik.")
+    return value

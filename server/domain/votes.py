@@ -1,0 +1,130 @@
+"""Attendance, quorum and voting rules (UU 23/2014; PP 12/2018 on DPRD rules of procedure).
+
+Plain code, so the store, the room and the API agree on one reading of the rules:
+- a member present both in the hall and remotely counts once;
+- a vote (or any decision) cannot be opened without quorum;
+- one ballot per member per vote, none after the vote closes (by the chair or at its deadline);
+- with a secret ballot only the totals are kept, never who chose what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from server.domain.errors import Conflict, InvalidInput
+from server.domain.sitting import QuorumRule, quorum_required
+from server.i18n import N_
+
+MAX_VOTE_S = 60 * 60
+
+
+class AttendanceMode(enum.StrEnum):
+    REMOTE = "remote"
+    HALL = "hall"
+
+
+class Choice(enum.StrEnum):
+    SETUJU = "setuju"
+    TIDAK_SETUJU = "tidak_setuju"
+    ABSTAIN = "abstain"
+
+
+CHOICE_LABELS = {
+    Choice.SETUJU: N_("Setuju"),
+    Choice.TIDAK_SETUJU: N_("Tidak setuju"),
+    Choice.ABSTAIN: N_("Abstain"),
+}
+
+
+class VoteStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class NoQuorum(Conflict):
+    message = "Kuorum belum tercapai; keputusan atau pemungutan suara belum dapat dibuka."
+
+
+class VoteClosed(Conflict):
+    message = "Pemungutan suara sudah ditutup; suara Anda tidak dihitung."
+
+
+class AlreadyVoted(Conflict):
+    message = "Anggota ini sudah memberikan suara pada pemungutan suara ini."
+
+
+@dataclass(frozen=True)
+class Quorum:
+    rule: QuorumRule
+    seats: int
+    present: int
+
+    @property
+    def required(self) -> int:
+        return quorum_required(self.rule, self.seats)
+
+    @property
+    def reached(self) -> bool:
+        return self.present >= self.required
+
+
+def count_present(remote: Iterable[int], hall: Iterable[int]) -> int:
+    """Members present in either way; someone in both counts once."""
+    return len(set(remote) | set(hall))
+
+
+def check_can_open(quorum: Quorum, vote_already_open: bool) -> None:
+    if not quorum.reached:
+        raise NoQuorum(
+            f"Kuorum belum tercapai ({quorum.present}/{quorum.seats} hadir, "
+            f"syarat {quorum.required}); pemungutan suara belum dapat dibuka."
+        )
+    if vote_already_open:
+        raise Conflict("Masih ada pemungutan suara yang terbuka; tutup terlebih dahulu.")
+
+
+def deadline(opened_at: dt.datetime, duration_s: object) -> dt.datetime | None:
+    """None means the chair closes the vote by hand."""
+    if duration_s is None:
+        return None
+    if (
+        not isinstance(duration_s, int)
+        or isinstance(duration_s, bool)
+        or not 0 < duration_s <= MAX_VOTE_S
+    ):
+        raise InvalidInput(f"Lama pemungutan suara harus 1 sampai {MAX_VOTE_S} detik.")
+    return opened_at + dt.timedelta(seconds=duration_s)
+
+
+def check_ballot_allowed(
+    status: VoteStatus, closes_at: dt.datetime | None, now: dt.datetime
+) -> None:
+    if status is not VoteStatus.OPEN or (closes_at is not None and now >= closes_at):
+        raise VoteClosed()
+
+
+def parse_choice(value: object) -> Choice:
+    try:
+        return Choice(value)
+    except ValueError:
+        raise InvalidInput(
+            "Pilihan suara harus salah satu dari: " + ", ".join(c.value for c in Choice) + "."
+        ) from None
+
+
+@dataclass(frozen=True)
+class Totals:
+    setuju: int = 0
+    tidak_setuju: int = 0
+    abstain: int = 0
+
+    @property
+    def cast(self) -> int:
+        return self.setuju + self.tidak_setuju + self.abstain
+
+    def adopted(self, present: int) -> bool:
+        """Adopted by more than half of the members present when the vote opened."""
+        return self.setuju * 2 > present

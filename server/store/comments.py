@@ -1,0 +1,151 @@
+"""Repository functions for live comments, their moderation settings, banned words and bans."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.domain.errors import Conflict, NotFound
+from server.domain.moderation import Ban, BannedPattern, RefusalCode, Refused, WordAction
+from server.domain.sitting import SittingStatus
+from server.store.models import BannedWord, Comment, CommentBan, CommentSettings, Sitting, utcnow
+
+
+async def add_comment(
+    session: AsyncSession,
+    sitting_id: int,
+    *,
+    identity_hash: str,
+    ip_hash: str,
+    name: str,
+    text: str,
+    question: bool,
+    held: bool,
+    now: dt.datetime | None = None,
+) -> Comment:
+    """Store a comment on a live sitting, stamped with its offset into the live stream."""
+    sitting = await session.get(Sitting, sitting_id)
+    if sitting is None or sitting.status != SittingStatus.LIVE.value:
+        raise Refused(RefusalCode.CLOSED, "Kolom komentar hanya dibuka selama siaran langsung.")
+    now = now or utcnow()
+    started = sitting.live_started_at or now
+    comment = Comment(
+        sitting_id=sitting_id,
+        identity_hash=identity_hash,
+        ip_hash=ip_hash,
+        name=name,
+        text=text,
+        at=now,
+        offset_s=round(max(0.0, (now - started).total_seconds()), 3),
+        question=question,
+        held=held,
+        hidden=False,
+    )
+    session.add(comment)
+    await session.flush()
+    return comment
+
+
+async def get_comment(session: AsyncSession, sitting_id: int, comment_id: int) -> Comment:
+    comment = await session.get(Comment, comment_id)
+    if comment is None or comment.sitting_id != sitting_id:
+        raise NotFound(f"Komentar {comment_id} tidak ditemukan pada rapat ini.")
+    return comment
+
+
+async def recent_comments(
+    session: AsyncSession, sitting_id: int, limit: int, *, visible_only: bool = True
+) -> list[Comment]:
+    """The newest `limit` comments, oldest first."""
+    query = select(Comment).where(Comment.sitting_id == sitting_id)
+    if visible_only:
+        query = query.where(Comment.hidden.is_(False), Comment.held.is_(False))
+    rows = (await session.scalars(query.order_by(Comment.id.desc()).limit(limit))).all()
+    return list(reversed(rows))
+
+
+async def held_comments(session: AsyncSession, sitting_id: int) -> Sequence[Comment]:
+    query = select(Comment).where(
+        Comment.sitting_id == sitting_id, Comment.held.is_(True), Comment.hidden.is_(False)
+    )
+    return (await session.scalars(query.order_by(Comment.id))).all()
+
+
+async def set_visibility(session: AsyncSession, comment: Comment, *, hidden: bool) -> Comment:
+    """Hide keeps the row for audit; showing a held comment approves it."""
+    comment.hidden = hidden
+    if not hidden:
+        comment.held = False
+    await session.flush()
+    return comment
+
+
+# Settings
+
+
+async def get_settings(session: AsyncSession, sitting_id: int) -> CommentSettings:
+    settings = await session.get(CommentSettings, sitting_id)
+    return settings or CommentSettings(
+        sitting_id=sitting_id, slow_mode_s=0, premoderation=False, allow_links=False, pinned=""
+    )
+
+
+async def save_settings(session: AsyncSession, sitting_id: int, **changes) -> CommentSettings:
+    if await session.get(Sitting, sitting_id) is None:
+        raise NotFound(f"Rapat {sitting_id} tidak ditemukan.")
+    settings = await session.get(CommentSettings, sitting_id)
+    if settings is None:
+        settings = await get_settings(session, sitting_id)
+        session.add(settings)
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    await session.flush()
+    return settings
+
+
+# Banned words
+
+
+async def banned_words(session: AsyncSession) -> Sequence[BannedWord]:
+    return (await session.scalars(select(BannedWord).order_by(BannedWord.pattern))).all()
+
+
+async def banned_patterns(session: AsyncSession) -> list[BannedPattern]:
+    return [BannedPattern(w.pattern, WordAction(w.action)) for w in await banned_words(session)]
+
+
+async def add_banned_word(session: AsyncSession, pattern: str, action: WordAction) -> BannedWord:
+    if await session.scalar(select(BannedWord).where(BannedWord.pattern == pattern)):
+        raise Conflict(f"Pola '{pattern}' sudah ada.")
+    word = BannedWord(pattern=pattern, action=action.value)
+    session.add(word)
+    await session.flush()
+    return word
+
+
+async def delete_banned_word(session: AsyncSession, word_id: int) -> BannedWord:
+    word = await session.get(BannedWord, word_id)
+    if word is None:
+        raise NotFound(f"Pola {word_id} tidak ditemukan.")
+    await session.execute(delete(BannedWord).where(BannedWord.id == word_id))
+    return word
+
+
+# Bans
+
+
+async def add_ban(session: AsyncSession, ban: Ban, *, reason: str, actor: str) -> CommentBan:
+    row = CommentBan(
+        identity_hash=ban.identity, ip_hash=ban.ip, until=ban.until, reason=reason, actor=actor
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def active_bans(session: AsyncSession, now: dt.datetime | None = None) -> list[Ban]:
+    query = select(CommentBan).where(CommentBan.until > (now or utcnow()))
+    return [Ban(b.identity_hash, b.ip_hash, b.until) for b in await session.scalars(query)]

@@ -1,0 +1,212 @@
+"""Keeps `search_entry` in step with sittings, agenda items, documents and caption cues.
+
+A listener on every ORM flush re-reads the changed rows and rewrites their entries on the same
+connection, so the index commits or rolls back with the change that caused it, whichever code
+path (console, API, demo, CLI) made it. The full-text structures that sit over `search_entry`
+(FTS5 triggers, the PostgreSQL tsvector column) follow it inside the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete, event, insert, select, update
+from sqlalchemy.orm import Session
+
+from server.domain.documents import DOCUMENT_KIND_LABELS, DocumentKind
+from server.domain.sitting import SITTING_TYPE_LABELS, SittingType
+from server.stemming import stem_text
+from server.store.models import (
+    AgendaItem,
+    CaptionCue,
+    Document,
+    DocumentText,
+    SearchEntry,
+    Sitting,
+)
+from server.templating import local
+
+KINDS = ("sitting", "agenda", "document", "cue")
+BODY_LIMIT = 200_000  # characters of document text that are indexed and kept for snippets
+_S, _A, _D, _T, _C, _E = (
+    Sitting.__table__,
+    AgendaItem.__table__,
+    Document.__table__,
+    DocumentText.__table__,
+    CaptionCue.__table__,
+    SearchEntry.__table__,
+)
+_SOURCES = {
+    Sitting: ("sitting", "id"),
+    AgendaItem: ("agenda", "id"),
+    Document: ("document", "id"),
+    DocumentText: ("document", "document_id"),
+    CaptionCue: ("cue", "id"),
+}
+
+
+def _when(starts_at: dt.datetime | None) -> dict:
+    if starts_at is None:
+        return {"year": None, "month": None, "at": None}
+    if starts_at.tzinfo is None:
+        starts_at = starts_at.replace(tzinfo=dt.UTC)
+    day = local(starts_at)
+    return {"year": day.year, "month": day.month, "at": starts_at}
+
+
+def _sitting_fields(row) -> dict:
+    return {
+        "sitting_id": row.id,
+        "category": row.type,
+        "komisi": row.komisi,
+        **_when(row.starts_at),
+    }
+
+
+def _entry(kind: str, ref_id: int, title: str, body: str, **fields) -> dict:
+    return {
+        "kind": kind,
+        "ref_id": ref_id,
+        "title": title[:500],
+        "body": body,
+        "stemmed_title": stem_text(title),
+        "stemmed_body": stem_text(body),
+        "offset_s": None,
+        **fields,
+    }
+
+
+def _sitting_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    query = select(_S.c.id, _S.c.type, _S.c.title, _S.c.komisi, _S.c.location, _S.c.starts_at)
+    if ids is not None:
+        query = query.where(_S.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        label = SITTING_TYPE_LABELS.get(SittingType(row.type), row.type)
+        body = " ".join(part for part in (label, row.komisi, row.location) if part)
+        out.append(_entry("sitting", row.id, row.title, body, **_sitting_fields(row)))
+    return out
+
+
+def _agenda_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    query = select(_A, _S.c.type, _S.c.komisi, _S.c.starts_at).join(_S, _S.c.id == _A.c.sitting_id)
+    if ids is not None:
+        query = query.where(_A.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        fields = {
+            "sitting_id": row.sitting_id,
+            "category": row.type,
+            "komisi": row.komisi,
+            "offset_s": row.start_offset,
+            **_when(row.starts_at),
+        }
+        out.append(_entry("agenda", row.id, row.title, row.description, **fields))
+    return out
+
+
+def _document_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    query = select(_D, _T.c.text).outerjoin(_T, _T.c.document_id == _D.c.id)
+    if ids is not None:
+        query = query.where(_D.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        label = DOCUMENT_KIND_LABELS.get(DocumentKind(row.jenis), row.jenis)
+        number = f"{label} Nomor {row.nomor} Tahun {row.tahun}" if row.nomor else label
+        body = f"{number}\n{(row.text or '')[:BODY_LIMIT]}"
+        when = row.tanggal_penetapan
+        fields = {
+            "sitting_id": row.sitting_id,
+            "category": row.jenis,
+            "komisi": "",
+            "year": row.tahun,
+            "month": when.month if when else None,
+            "at": row.created_at,
+        }
+        out.append(_entry("document", row.id, row.judul, body, **fields))
+    return out
+
+
+def _cue_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    query = select(_C, _S.c.title, _S.c.type, _S.c.komisi, _S.c.starts_at).join(
+        _S, _S.c.id == _C.c.sitting_id
+    )
+    if ids is not None:
+        query = query.where(_C.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        entry = _entry("cue", row.id, "", row.text, offset_s=row.start_s)
+        entry.update(
+            title=row.title[:500],
+            sitting_id=row.sitting_id,
+            category=row.type,
+            komisi=row.komisi,
+            **_when(row.starts_at),
+        )
+        out.append(entry)
+    return out
+
+
+_BUILDERS = {
+    "sitting": _sitting_entries,
+    "agenda": _agenda_entries,
+    "document": _document_entries,
+    "cue": _cue_entries,
+}
+
+
+def reindex(conn: Connection, kind: str, ids: Iterable[int] | None = None) -> int:
+    """Rewrite the entries of `kind` for `ids` (all when None); gone rows lose their entry."""
+    wanted = None if ids is None else sorted(set(ids))
+    if wanted == []:
+        return 0
+    entries = _BUILDERS[kind](conn, wanted)
+    gone = delete(_E).where(_E.c.kind == kind)
+    if wanted is not None:
+        gone = gone.where(_E.c.ref_id.in_(wanted))
+    conn.execute(gone)
+    if entries:
+        conn.execute(insert(_E), entries)
+    if kind == "sitting" and entries:
+        _follow_sittings(conn, entries)
+    return len(entries)
+
+
+def _follow_sittings(conn: Connection, sittings: list[dict]) -> None:
+    """Agenda and cue entries carry their sitting's date, type and komisi for browsing."""
+    for entry in sittings:
+        shared = {k: entry[k] for k in ("category", "komisi", "year", "month", "at")}
+        conn.execute(
+            update(_E)
+            .where(_E.c.sitting_id == entry["ref_id"], _E.c.kind.in_(("agenda", "cue")))
+            .values(**shared)
+        )
+        conn.execute(
+            update(_E)
+            .where(_E.c.sitting_id == entry["ref_id"], _E.c.kind == "cue")
+            .values(title=entry["title"])
+        )
+
+
+def rebuild(conn: Connection) -> int:
+    """Index everything from scratch (migration backfill, benchmarks)."""
+    return sum(reindex(conn, kind) for kind in KINDS)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    changed: dict[str, set[int]] = {}
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        source = _SOURCES.get(type(instance))
+        if source is None:
+            continue
+        kind, key = source
+        value = getattr(instance, key, None)
+        if value is not None:
+            changed.setdefault(kind, set()).add(value)
+    if not changed:
+        return
+    conn = session.connection()
+    for kind, ids in changed.items():
+        reindex(conn, kind, ids)

@@ -1,0 +1,186 @@
+"""The public comment socket (DESIGN.md "Comment socket protocol") and the viewer heartbeat."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from server import keys
+from server.comments import frames
+from server.comments.hub import Listener
+from server.comments.service import CommentService
+from server.domain.errors import InvalidInput, PermissionDenied
+from server.domain.moderation import RefusalCode, Refused, Sender
+from server.metrics import Metrics
+from server.middlewares import CLIENT_IP_KEY, read_json
+from server.signing import BadSignature
+from server.store import repo
+from server.views.public import sitting_id
+
+COMMENTS = web.AppKey("comments", CommentService)
+
+IDENTITY_COOKIE = "sidang_warga"
+IDENTITY_MAX_AGE_S = 365 * 86400
+HEARTBEAT_S = 30.0
+MAX_FRAME_BYTES = 8 * 1024
+VIEWER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+HELD_MESSAGE = "Komentar Anda menunggu persetujuan moderator."
+
+
+def check_origin(request: web.Request) -> None:
+    """Browsers always send Origin on a WebSocket; a page on another site must not use ours
+    (it would ride the resident's identity cookie). Non-browser clients send none."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    parts = urlsplit(origin)
+    public = urlsplit(request.app[keys.CONFIG].public_url)
+    if parts.netloc != request.host and (parts.scheme, parts.netloc) != (
+        public.scheme,
+        public.netloc,
+    ):
+        raise PermissionDenied("Koneksi dari situs lain ditolak.")
+
+
+def open_socket(request: web.Request) -> web.WebSocketResponse:
+    """No per-message compression: a zlib context per socket would cost more memory than the
+    whole rest of the connection, and comments are short."""
+    return web.WebSocketResponse(
+        compress=False, heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES, timeout=5.0
+    )
+
+
+@asynccontextmanager
+async def joined(
+    request: web.Request, ws: web.WebSocketResponse, sitting: int, *, moderator: bool
+) -> AsyncIterator[Listener]:
+    """Hand the socket to this node's room for the sitting, and take it back however it ends."""
+    await ws.prepare(request)
+    service = request.app[COMMENTS]
+    service.watched.add(sitting)
+    hub = service.hub
+    listener = await hub.join(sitting, ws, request.transport, moderator=moderator)
+    try:
+        yield listener
+    finally:
+        await hub.leave(listener)
+
+
+async def comment_socket(request: web.Request) -> web.WebSocketResponse:
+    check_origin(request)
+    sitting = sitting_id(request)
+    async with request.app[keys.STORE].read() as session:
+        await repo.get_sitting(session, sitting, public_only=True)
+    service = request.app[COMMENTS]
+    ws = open_socket(request)
+    sender = service.sender(_identity(request, ws), request[CLIENT_IP_KEY])
+    metrics = request.app[keys.METRICS]
+    async with joined(request, ws, sitting, moderator=False):
+        async for message in ws:
+            if message.type is WSMsgType.TEXT:
+                reply = await _on_frame(service, sitting, sender, message.data)
+                metrics.inc("sidang_comments_total", outcome=_outcome(reply))
+                if reply is not None:
+                    await ws.send_str(frames.dumps(reply))
+    return ws
+
+
+def _identity(request: web.Request, ws: web.WebSocketResponse) -> str:
+    """The anonymous identity a display name is bound to; set on the socket handshake."""
+    signer = request.app[keys.SIGNER]
+    token = request.cookies.get(IDENTITY_COOKIE, "")
+    try:
+        return str(signer.unsign("comment-identity", token, IDENTITY_MAX_AGE_S))
+    except BadSignature:
+        identity = secrets.token_urlsafe(18)
+    ws.set_cookie(
+        IDENTITY_COOKIE,
+        signer.sign("comment-identity", identity),
+        max_age=IDENTITY_MAX_AGE_S,
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[keys.CONFIG].secure_cookies,
+        path="/",
+    )
+    return identity
+
+
+async def _on_frame(
+    service: CommentService, sitting: int, sender: Sender, raw: str
+) -> frames.Frame | None:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict) or data.get("type") != "post":
+        return frames.error(RefusalCode.INVALID, "Jenis pesan tidak dikenal.")
+    try:
+        posted = await service.post(
+            sitting, sender, data.get("name"), data.get("text"), data.get("question") is True
+        )
+    except Refused as exc:
+        return frames.error(exc.code, exc.message)
+    if posted.held:
+        return {"type": "held", "id": posted.record["id"], "message": HELD_MESSAGE}
+    return None
+
+
+def _outcome(reply: frames.Frame | None) -> str:
+    if reply is None:
+        return "published"
+    return reply["type"] if reply["type"] == "held" else reply["code"]
+
+
+async def heartbeat(request: web.Request) -> web.Response:
+    """POST /sidang/{id}/penonton {"viewer": "<random id>"} from a player with no socket."""
+    data = await read_json(request)
+    viewer = data.get("viewer")
+    if not isinstance(viewer, str) or not VIEWER_ID.fullmatch(viewer):
+        raise InvalidInput("Tanda penonton tidak valid.")
+    count = await request.app[COMMENTS].heartbeat(
+        sitting_id(request), viewer, request[CLIENT_IP_KEY]
+    )
+    return web.json_response({"viewers": count})
+
+
+async def _service(app: web.Application) -> AsyncIterator[None]:
+    service = CommentService(app[keys.STORE], app[keys.BUS], app[keys.SIGNER])
+    await service.start()
+    app[COMMENTS] = service
+    yield
+    await service.close()
+
+
+def _collector(app: web.Application):
+    async def collect(metrics: Metrics) -> None:
+        service = app.get(COMMENTS)
+        if service is None:
+            return
+        for sitting in sorted(service.watched):
+            room = service.hub.rooms.get(sitting)
+            metrics.set("sidang_viewers", await service.viewers(sitting), sitting=str(sitting))
+            sockets = 0 if room is None else len(room.listeners)
+            metrics.set("sidang_comment_sockets", sockets, sitting=str(sitting))
+        metrics.set("sidang_comment_slow_evictions_total", service.hub.evicted)
+
+    return collect
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_service)
+    metrics = app[keys.METRICS]
+    metrics.describe("sidang_viewers", "gauge", "Viewers of a sitting across all nodes")
+    metrics.describe("sidang_comment_sockets", "gauge", "Comment sockets open on this node")
+    metrics.describe(
+        "sidang_comment_slow_evictions_total", "counter", "Comment sockets closed for lagging"
+    )
+    metrics.describe("sidang_comments_total", "counter", "Comments posted, by outcome")
+    metrics.add_collector(_collector(app))
+    app.router.add_get("/sidang/{sitting_id}/komentar/ws", comment_socket, name="comment_socket")
+    app.router.add_post("/sidang/{sitting_id}/penonton", heartbeat, name="viewer_heartbeat")

@@ -1,0 +1,167 @@
+"""The moderator console for a sitting's comments, its live socket and its JSON actions.
+
+Actions are JSON POSTs carrying the X-CSRF-Token header; each is audited by the service.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server import keys
+from server.auth import require_user, requires
+from server.domain.errors import InvalidInput, NotFound
+from server.domain.moderation import (
+    WORD_ACTION_LABELS,
+    WordAction,
+    check_ban_minutes,
+    check_slow_mode,
+)
+from server.domain.roles import MODERATORS
+from server.middlewares import read_json
+from server.store import repo
+from server.templating import render
+from server.views.comments import COMMENTS, check_origin, joined, open_socket
+from server.views.public import sitting_id
+
+MAX_PINNED_CHARS = 300
+
+
+@requires(MODERATORS)
+async def console(request: web.Request) -> web.Response:
+    sitting = sitting_id(request)
+    async with request.app[keys.STORE].read() as session:
+        record = await repo.get_sitting(session, sitting, public_only=False)
+    service = request.app[COMMENTS]
+    return render(
+        request,
+        "moderation.html",
+        {
+            "sitting": record,
+            "settings": await service.settings(sitting),
+            "words": await service.list_words(),
+            "word_actions": WORD_ACTION_LABELS,
+        },
+    )
+
+
+@requires(MODERATORS)
+async def moderator_socket(request: web.Request) -> web.WebSocketResponse:
+    """Every comment with its identity tag, the held queue and the hidden events, live."""
+    check_origin(request)
+    sitting = sitting_id(request)
+    async with request.app[keys.STORE].read() as session:
+        await repo.get_sitting(session, sitting, public_only=False)
+    ws = open_socket(request)
+    async with joined(request, ws, sitting, moderator=True):
+        async for _message in ws:
+            pass  # actions arrive as audited JSON POSTs, never on the socket
+    return ws
+
+
+@requires(MODERATORS)
+async def hide(request: web.Request) -> web.Response:
+    return await _visibility(request, hidden=True)
+
+
+@requires(MODERATORS)
+async def show(request: web.Request) -> web.Response:
+    return await _visibility(request, hidden=False)
+
+
+async def _visibility(request: web.Request, *, hidden: bool) -> web.Response:
+    user = require_user(request)
+    record = await request.app[COMMENTS].set_visibility(
+        sitting_id(request), _int(request, "comment_id"), hidden=hidden, actor=user.username
+    )
+    return web.json_response({"comment": record})
+
+
+@requires(MODERATORS)
+async def ban(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = await read_json(request)
+    reason = data.get("reason", "")
+    if not isinstance(reason, str):
+        raise InvalidInput("Alasan harus berupa teks.")
+    result = await request.app[COMMENTS].ban(
+        sitting_id(request),
+        _int(request, "comment_id"),
+        minutes=check_ban_minutes(data.get("minutes")),
+        reason=reason.strip(),
+        actor=user.username,
+    )
+    return web.json_response({"until": result.until.isoformat()})
+
+
+@requires(MODERATORS)
+async def update_settings(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = await read_json(request)
+    changes: dict = {}
+    if "slow_mode_s" in data:
+        changes["slow_mode_s"] = check_slow_mode(data["slow_mode_s"])
+    for name in ("premoderation", "allow_links"):
+        if name in data:
+            if not isinstance(data[name], bool):
+                raise InvalidInput(f"{name} harus true atau false.")
+            changes[name] = data[name]
+    if "pinned" in data:
+        pinned = data["pinned"]
+        if not isinstance(pinned, str) or len(pinned.strip()) > MAX_PINNED_CHARS:
+            raise InvalidInput(f"Pesan sematan paling banyak {MAX_PINNED_CHARS} karakter.")
+        changes["pinned"] = pinned.strip()
+    if not changes:
+        raise InvalidInput("Tidak ada pengaturan yang diubah.")
+    settings = await request.app[COMMENTS].update_settings(
+        sitting_id(request), changes, actor=user.username
+    )
+    return web.json_response({"settings": vars(settings)})
+
+
+@requires(MODERATORS)
+async def list_words(request: web.Request) -> web.Response:
+    words = await request.app[COMMENTS].list_words()
+    return web.json_response(
+        {"items": [{"id": w.id, "pattern": w.pattern, "action": w.action} for w in words]}
+    )
+
+
+@requires(MODERATORS)
+async def add_word(request: web.Request) -> web.Response:
+    user = require_user(request)
+    data = await read_json(request)
+    try:
+        action = WordAction(data.get("action", WordAction.BLOCK))
+    except ValueError:
+        raise InvalidInput("Tindakan harus 'block' atau 'hold'.") from None
+    word = await request.app[COMMENTS].add_word(data.get("pattern"), action, actor=user.username)
+    return web.json_response(
+        {"id": word.id, "pattern": word.pattern, "action": word.action}, status=201
+    )
+
+
+@requires(MODERATORS)
+async def delete_word(request: web.Request) -> web.Response:
+    user = require_user(request)
+    await request.app[COMMENTS].delete_word(_int(request, "word_id"), actor=user.username)
+    return web.json_response({"deleted": True})
+
+
+def _int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise NotFound() from None
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/moderasi/kata-terlarang", list_words)
+    r.add_post("/moderasi/kata-terlarang", add_word)
+    r.add_post("/moderasi/kata-terlarang/{word_id}/hapus", delete_word)
+    r.add_get(r"/moderasi/{sitting_id:\d+}", console, name="moderation")
+    r.add_get(r"/moderasi/{sitting_id:\d+}/ws", moderator_socket)
+    r.add_post(r"/moderasi/{sitting_id:\d+}/pengaturan", update_settings)
+    r.add_post(r"/moderasi/{sitting_id:\d+}/komentar/{comment_id}/sembunyikan", hide)
+    r.add_post(r"/moderasi/{sitting_id:\d+}/komentar/{comment_id}/tampilkan", show)
+    r.add_post(r"/moderasi/{sitting_id:\d+}/komentar/{comment_id}/blokir", ban)

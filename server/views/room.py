@@ -1,0 +1,282 @@
+"""The member room over HTTP: the page, the signaling socket, hall data from staff, and the
+public quorum summary.
+
+The socket protocol (docs/ROOM_PROTOCOL.md has the full tables), JSON text frames:
+- server → client: `hello` (who you are, ICE servers), `answer` (SDP), `state` (members, queue,
+  floor and timer, quorum, the open vote; after every change), `error` (a refused command, with
+  a message), `removed` (close 4003), `ended` (close 4010); a newer socket of the same person
+  closes the older one with 4009.
+- client → server: `join` (an SDP offer with every candidate; again = reconnect), `hand`, `mic`,
+  `ballot`; the chair also `floor`, `next`, `take_floor`, `extend`, `mute`, `mute_all`, `allow`,
+  `remove`, `readmit`, `auto_mute`, `open_vote`, `close_vote`.
+
+Every route admits the same people (`admit`): logged-in members, pimpinan and sekretariat (and
+admin), and for a closed sitting only those who take part in it. Anyone else gets a 403 with a
+message, the socket too, before it is upgraded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from server import keys
+from server.auth import CurrentUser, get_user, require_user, requires
+from server.domain.chair import may_chair, takes_part
+from server.domain.errors import DomainError, InvalidInput, PermissionDenied
+from server.domain.roles import MEMBERS_ROOM, STAFF, Role
+from server.domain.votes import CHOICE_LABELS, AttendanceMode
+from server.middlewares import read_json
+from server.room import Participant, RoomService, public_summary
+from server.store import repo
+from server.store import room as room_store
+from server.store.models import Member, Sitting
+from server.templating import render
+from server.views.comments import check_origin
+from server.views.public import sitting_id
+
+log = logging.getLogger(__name__)
+
+ROOMS = web.AppKey("rooms", RoomService)
+HEARTBEAT_S = 10.0
+MAX_FRAME_BYTES = 64 * 1024  # an SDP offer with every candidate is a few kB
+
+
+async def admit(request: web.Request) -> tuple[CurrentUser, Sitting, Member | None]:
+    user = get_user(request)
+    if user is None:
+        raise PermissionDenied(
+            "Ruang rapat hanya untuk anggota DPRD, pimpinan dan sekretariat. "
+            "Silakan masuk terlebih dahulu."
+        )
+    if not user.has(MEMBERS_ROOM):
+        raise PermissionDenied("Ruang rapat hanya untuk anggota DPRD, pimpinan dan sekretariat.")
+    async with request.app[keys.STORE].read() as session:
+        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        member = await session.get(Member, user.member_id) if user.member_id else None
+    if user.role is Role.ANGGOTA and member is None:
+        raise PermissionDenied(
+            "Akun Anda belum ditautkan ke data anggota DPRD. Hubungi sekretariat."
+        )
+    if not takes_part(
+        role=user.role,
+        is_public=sitting.is_public,
+        sitting_type=sitting.type,
+        sitting_komisi=sitting.komisi,
+        member_komisi=member.komisi if member else None,
+    ):
+        raise PermissionDenied("Rapat ini tertutup; Anda tidak termasuk peserta rapat ini.")
+    return user, sitting, member
+
+
+def participant_for(user: CurrentUser, member: Member | None) -> Participant:
+    return Participant(
+        user.id,
+        user.username,
+        user.role,
+        member.id if member else None,
+        member.name if member else user.username,
+    )
+
+
+async def room_page(request: web.Request) -> web.Response:
+    user, sitting, member = await admit(request)
+    live = sitting.id in request.app[keys.LIVE].sittings
+    context: dict[str, Any] = {
+        "sitting": sitting,
+        "live": live,
+        "member": member,
+        "chair": may_chair(user.role),
+        "staff": user.has(STAFF),
+        "ice_servers": json.dumps(request.app[keys.CONFIG].ice_servers),
+        "choices": CHOICE_LABELS,
+    }
+    if user.has(STAFF):
+        async with request.app[keys.STORE].read() as session:
+            context["members"] = await repo.list_members(session)
+            context["in_hall"] = (await room_store.present_by_mode(session, sitting.id))[
+                AttendanceMode.HALL
+            ]
+    return render(request, "room.html", context)
+
+
+async def room_socket(request: web.Request) -> web.WebSocketResponse:
+    check_origin(request)
+    user, sitting, member = await admit(request)
+    if sitting.id not in request.app[keys.LIVE].sittings:
+        raise PermissionDenied("Rapat ini tidak sedang disiarkan; ruang rapat belum dibuka.")
+    rooms = request.app[ROOMS]
+    translate = request.app[keys.TRANSLATIONS].gettext
+    participant = participant_for(user, member)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES, compress=False)
+    await ws.prepare(request)
+    connection = SocketConnection(ws)
+    try:
+        session = await rooms.enter(sitting.id, participant, connection)
+    except DomainError as exc:
+        await connection.send({"type": "error", "message": translate(exc.message)})
+        await ws.close(code=4003, message=b"refused")
+        return ws
+    try:
+        await connection.send(
+            {
+                "type": "hello",
+                "you": {
+                    "key": participant.key,
+                    "member": participant.member_id,
+                    "name": participant.name,
+                    "chair": participant.chair,
+                },
+                "ice_servers": request.app[keys.CONFIG].ice_servers,
+            }
+        )
+        await connection.send(rooms.snapshot(session))
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            try:
+                frame = _parse(message.data)
+                if frame["type"] == "join":
+                    answer = await rooms.join_media(
+                        session, participant, _sdp(frame), frame.get("audio_only") is True
+                    )
+                    await connection.send({"type": "answer", "sdp": answer})
+                else:
+                    await rooms.command(session, participant, frame)
+            except DomainError as exc:
+                await connection.send({"type": "error", "message": translate(exc.message)})
+            except Exception:
+                log.exception("room %s: frame from %s failed", sitting.id, participant.key)
+                await connection.send(
+                    {"type": "error", "message": translate("Terjadi kesalahan di server.")}
+                )
+    finally:
+        await rooms.disconnected(session, participant, connection)
+    return ws
+
+
+class SocketConnection:
+    """The room's view of one socket: JSON frames out, a close with a reason."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if not self.ws.closed:
+            await self.ws.send_str(json.dumps(frame))
+
+    async def close(self, code: int, message: str) -> None:
+        await self.ws.close(code=code, message=message.encode()[:120])
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    try:
+        frame = json.loads(raw)
+    except json.JSONDecodeError:
+        frame = None
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise InvalidInput("Jenis pesan tidak dikenal.")
+    return frame
+
+
+def _sdp(frame: dict[str, Any]) -> str:
+    sdp = frame.get("sdp")
+    if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+        raise InvalidInput("SDP offer tidak valid.")
+    return sdp
+
+
+# -- staff: the hall -----------------------------------------------------------------------------
+
+
+@requires(STAFF)
+async def mark_hall(request: web.Request) -> web.Response:
+    """POST {"member_id": 12, "present": true}: a member seen in the hall (or gone from it)."""
+    user = require_user(request)
+    sid = sitting_id(request)
+    data = await read_json(request)
+    member_id = _member_id(data)
+    async with request.app[keys.STORE].transaction() as session:
+        await repo.get_sitting(session, sid, public_only=False)
+        await room_store.get_member(session, member_id)
+        if data.get("present") is False:
+            await room_store.mark_absent(session, sid, member_id, AttendanceMode.HALL)
+        else:
+            await room_store.mark_present(
+                session, sid, member_id, AttendanceMode.HALL, marked_by=user.username
+            )
+        await repo.audit(
+            session, user.username, "attendance.hall", f"sitting:{sid}", f"member:{member_id}"
+        )
+    await request.app[ROOMS].attendance_changed(sid)
+    return web.json_response({"ok": True, "present": data.get("present") is not False})
+
+
+@requires(STAFF)
+async def hall_ballot(request: web.Request) -> web.Response:
+    """POST {"member_id": 12, "choice": "setuju"}: staff enter a hall member's ballot."""
+    user = require_user(request)
+    data = await read_json(request)
+    try:
+        vote_id = int(request.match_info["vote_id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="Pemungutan suara tidak ditemukan.") from None
+    await request.app[ROOMS].cast(
+        sitting_id(request),
+        vote_id,
+        _member_id(data),
+        data.get("choice"),
+        via=AttendanceMode.HALL,
+        entered_by=user.username,
+    )
+    return web.json_response({"ok": True})
+
+
+def _member_id(data: dict[str, Any]) -> int:
+    value = data.get("member_id")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput("member_id harus berupa angka.", {"member_id": "wajib"})
+    return value
+
+
+# -- public --------------------------------------------------------------------------------------
+
+
+async def quorum_summary(request: web.Request) -> web.Response:
+    """GET /sidang/{id}/kuorum: what the watch page polls (quorum and vote results)."""
+    app = request.app
+    summary = await public_summary(app[keys.STORE], app[keys.BUS], sitting_id(request))
+    quorum = summary["quorum"]
+    text = app[keys.TRANSLATIONS].gettext("Kuorum: {present}/{seats} hadir, syarat {required}")
+    labels = {c.value: app[keys.TRANSLATIONS].gettext(label) for c, label in CHOICE_LABELS.items()}
+    return web.json_response(
+        {**summary, "text": text.format(**quorum), "labels": labels},
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+# -- wiring --------------------------------------------------------------------------------------
+
+
+async def _rooms(app: web.Application) -> AsyncIterator[None]:
+    service = RoomService(
+        app[keys.STORE], app[keys.BUS], app[keys.LIVE], app[keys.CONFIG].ice_servers
+    )
+    await service.start()
+    app[ROOMS] = service
+    yield
+    await service.close()
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_rooms)
+    r = app.router
+    r.add_get("/ruang/{sitting_id}", room_page, name="room")
+    r.add_get("/ruang/{sitting_id}/ws", room_socket, name="room_socket")
+    r.add_post("/ruang/{sitting_id}/hadir", mark_hall, name="room_hall_attendance")
+    r.add_post("/ruang/{sitting_id}/suara/{vote_id}", hall_ballot, name="room_hall_ballot")
+    r.add_get("/sidang/{sitting_id}/kuorum", quorum_summary, name="quorum_summary")

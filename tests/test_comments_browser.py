@@ -1,0 +1,86 @@
+"""Debian Chromium on the watch page: hostile text stays inert, and two nodes are one room."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from server.app import create_app
+from tests.conftest import REDIS_URL
+from tests.test_comments import outcome, post
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--autoplay-policy=no-user-gesture-required",
+]
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def browser():
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        yield instance
+        await instance.close()
+
+
+async def test_an_xss_payload_stays_plain_text(
+    aiohttp_server, aiohttp_client, config, store, live_sitting, browser
+):
+    server = await aiohttp_server(create_app(config))
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(str(server.make_url(f"/sidang/{live_sitting}")))
+    await expect(page.locator("[data-viewers]")).to_have_text("1")  # its own socket is open
+
+    resident = await aiohttp_client(server)
+    ws = await resident.ws_connect(f"/sidang/{live_sitting}/komentar/ws")
+    await post(ws, XSS, name='<b onmouseover="alert(1)">Budi</b>')
+    await outcome(ws, XSS)
+    item = page.locator("#komentar [data-list] li").first
+    await item.wait_for()
+    assert await item.locator("p").text_content() == XSS
+    assert await item.locator("strong").text_content() == '<b onmouseover="alert(1)">Budi</b>'
+    injected = page.locator("#komentar [data-list] img, #komentar [data-list] script")
+    assert await injected.count() == 0
+    assert await page.evaluate("window.__xss") is None
+    assert errors == []
+
+
+async def test_a_comment_posted_on_one_node_appears_on_the_other(
+    aiohttp_server, make_config, database_url, redis_prefix, store, live_sitting, browser
+):
+    servers = []
+    for _ in range(2):
+        config = make_config(
+            database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix
+        )
+        servers.append(await aiohttp_server(create_app(config)))
+    writer, reader = await browser.new_page(), await browser.new_page()
+    await writer.goto(str(servers[0].make_url(f"/sidang/{live_sitting}")))
+    await reader.goto(str(servers[1].make_url(f"/sidang/{live_sitting}")))
+    for page in (writer, reader):
+        await expect(page.locator("[data-viewers]")).to_have_text("2", timeout=10_000)
+
+    await writer.fill("#komentar [name=name]", "Siti")
+    await writer.fill("#komentar [name=text]", "Mohon penjelasan anggaran pendidikan")
+    await writer.check("#komentar [name=question]")
+    await writer.click("#komentar button[type=submit]")
+    item = reader.locator("#komentar [data-list] li.question")
+    await item.wait_for(timeout=5000)
+    assert await item.locator("strong").text_content() == "Siti"
+    assert await item.locator("p").text_content() == "Mohon penjelasan anggaran pendidikan"

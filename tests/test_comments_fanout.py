@@ -1,0 +1,107 @@
+"""Fan-out under pressure: a reader that stops reading is dropped, the others keep pace."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import time
+
+from server import keys
+from server.comments.hub import FanoutLimits, channel_for
+from server.views.comments import COMMENTS
+from tests.test_comments import connect, receive
+
+
+def stalled_reader(port: int, sitting_id: int) -> socket.socket:
+    """A raw client with a tiny receive window that completes the handshake, then never reads."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /sidang/{sitting_id}/komentar/ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert sock.recv(12) == b"HTTP/1.1 101"
+    return sock
+
+
+async def test_a_slow_client_is_dropped_while_the_others_keep_their_latency(client, live_sitting):
+    service = client.app[COMMENTS]
+    service.hub.limits = FanoutLimits(flush_interval_s=0.005, evict_grace_s=0.5)
+    healthy = await connect(client, live_sitting)
+    stalled = await asyncio.to_thread(stalled_reader, client.port, live_sitting)
+    while len(service.hub.rooms[live_sitting].listeners) < 2:
+        await asyncio.sleep(0.01)  # the raw client joins on the server's own schedule
+
+    async def read_all() -> int:
+        received = 0
+        while received < 3000:
+            received += (await receive(healthy))["type"] == "comment"
+        return received
+
+    reader = asyncio.create_task(read_all())  # the healthy client reads as fast as it can
+    bus, text = client.app[keys.BUS], "x" * 500
+    for n in range(3000):  # 1.6 MB: far more than the stalled socket's buffers can take
+        record = {
+            "id": str(n),
+            "name": "Beban",
+            "text": text,
+            "at": "2026-01-01T00:00:00+00:00",
+            "offset": 1.0,
+            "question": False,
+            "held": False,
+            "hidden": False,
+            "identity": "00000000",
+        }
+        await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+        if n % 20 == 0:
+            await asyncio.sleep(0.01)  # let the room flush, as a real stream of posts would
+    assert await reader == 3000
+    assert service.hub.evicted == 1
+    assert len(service.hub.rooms[live_sitting].listeners) == 1
+
+    started = time.monotonic()
+    record = dict(record, id="terakhir", text="masih lancar")
+    await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+    while (frame := await receive(healthy))["type"] != "comment":
+        pass
+    assert frame["text"] == "masih lancar" and time.monotonic() - started < 0.25
+    metrics = await (await client.get("/metrics")).text()
+    assert "sidang_comment_slow_evictions_total 1" in metrics
+    stalled.close()
+
+
+async def test_history_is_sent_once_and_pruned_to_the_recent_comments(client, live_sitting):
+    service = client.app[COMMENTS]
+    first = await connect(client, live_sitting)
+    bus = client.app[keys.BUS]
+    for n in range(service.hub.limits.history + 10):
+        record = {
+            "id": str(n),
+            "name": "A",
+            "text": f"no {n}",
+            "at": "2026-01-01T00:00:00+00:00",
+            "offset": float(n),
+            "question": False,
+            "held": False,
+            "hidden": False,
+            "identity": "00000000",
+        }
+        await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+    while (await receive(first)).get("text") != f"no {n}":
+        pass
+    late = await client.ws_connect(f"/sidang/{live_sitting}/komentar/ws")
+    frames = []
+    while (frame := json.loads((await late.receive()).data))["type"] != "settings":
+        frames.append(frame)
+    assert frames[0]["type"] == "hello"
+    assert [f["text"] for f in frames[1:]] == [
+        f"no {i}" for i in range(10, service.hub.limits.history + 10)
+    ]

@@ -1,0 +1,162 @@
+"""Moderation: banned words, pre-moderation, slow mode, bans, pins, the console and its rules."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from server.app import create_app
+from server.domain.moderation import BannedPattern, WordAction, WordFilter, normalise
+from tests.test_comments import connect, outcome, post, receive_until
+
+
+def moderated(client, token):
+    async def call(path: str, body: dict | None = None):
+        response = await client.post(path, json=body or {}, headers={"X-CSRF-Token": token})
+        return response.status, await response.json()
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("dasar G0BL0K!", WordAction.BLOCK),
+        ("gooooblok", WordAction.BLOCK),
+        ("b.a.n.g.s.a.t", WordAction.BLOCK),
+        ("JANCOOOK", WordAction.BLOCK),
+        ("a n j i n g", WordAction.HOLD),
+        ("asuransi kesehatan gratis", None),
+        ("kasur di rumah sakit", None),
+        ("100 anggota hadir", None),
+    ],
+)
+def test_word_filter_sees_through_leetspeak_stretching_and_spacing(text, expected):
+    patterns = [
+        BannedPattern("goblok", WordAction.BLOCK),
+        BannedPattern("bangsat", WordAction.BLOCK),
+        BannedPattern("jan*cok", WordAction.BLOCK),
+        BannedPattern("asu", WordAction.BLOCK),
+        BannedPattern("anjing", WordAction.HOLD),
+    ]
+    assert WordFilter(patterns).match(text) is expected
+
+
+def test_normalise_folds_case_accents_and_repeats():
+    assert normalise("Bángsaaat") == "bangsat"
+
+
+async def test_banned_words_block_or_hold_and_moderators_edit_the_list(client, login, live_sitting):
+    call = moderated(client, await login("moderator"))
+    status, word = await call("/moderasi/kata-terlarang", {"pattern": "bangsat", "action": "block"})
+    assert status == 201
+    assert (await call("/moderasi/kata-terlarang", {"pattern": "tolol", "action": "hold"}))[
+        0
+    ] == 201
+    ws = await connect(client, live_sitting)
+    await post(ws, "dasar b4ngs4tt")
+    error = await outcome(ws, "dasar b4ngs4tt")
+    assert error["code"] == "blocked_word"
+    await post(ws, "kebijakan t0lol")
+    held = await outcome(ws, "kebijakan t0lol")
+    assert held["type"] == "held" and "menunggu" in held["message"]
+
+    assert (await call(f"/moderasi/kata-terlarang/{word['id']}/hapus"))[0] == 200
+    await post(ws, "bangsat itu kata kasar")
+    assert (await outcome(ws, "bangsat itu kata kasar"))["type"] == "comment"
+
+
+async def test_premoderation_holds_until_a_moderator_approves(client, login, live_sitting):
+    call = moderated(client, await login("sekretariat"))
+    status, body = await call(f"/moderasi/{live_sitting}/pengaturan", {"premoderation": True})
+    assert status == 200 and body["settings"]["premoderation"] is True
+    moderator = await client.ws_connect(f"/moderasi/{live_sitting}/ws")
+    resident = await connect(client, live_sitting)
+    await post(resident, "Mohon jalan Sapuro diperbaiki")
+    assert (await outcome(resident, "Mohon jalan Sapuro diperbaiki"))["type"] == "held"
+    queued = await receive_until(moderator, "held")
+    assert queued["text"] == "Mohon jalan Sapuro diperbaiki" and len(queued["identity"]) == 8
+
+    assert (await call(f"/moderasi/{live_sitting}/komentar/{queued['id']}/tampilkan"))[0] == 200
+    shown = await receive_until(resident, "comment")
+    assert (shown["id"], shown["text"]) == (queued["id"], "Mohon jalan Sapuro diperbaiki")
+
+
+async def test_slow_mode_and_pinned_message_reach_open_sockets(client, login, live_sitting):
+    call = moderated(client, await login("moderator"))
+    ws = await connect(client, live_sitting)
+    await call(
+        f"/moderasi/{live_sitting}/pengaturan", {"slow_mode_s": 30, "pinned": "Agenda: APBD"}
+    )
+    assert (await receive_until(ws, "settings"))["pinned"] == ""  # the state on joining
+    settings = await receive_until(ws, "settings")
+    assert (settings["slow_mode"], settings["pinned"]) == (30, "Agenda: APBD")
+    await post(ws, "pertama")
+    assert (await outcome(ws, "pertama"))["type"] == "comment"
+    await post(ws, "kedua")
+    assert (await outcome(ws, "kedua"))["code"] == "slow_mode"
+    late = await client.ws_connect(f"/sidang/{live_sitting}/komentar/ws")
+    assert (await receive_until(late, "hello"))["slow_mode"] == 30
+
+
+async def test_settings_are_validated(client, login, live_sitting):
+    call = moderated(client, await login("moderator"))
+    assert (await call(f"/moderasi/{live_sitting}/pengaturan", {"slow_mode_s": -1}))[0] == 400
+    assert (await call(f"/moderasi/{live_sitting}/pengaturan", {"premoderation": "ya"}))[0] == 400
+
+
+@pytest.fixture
+async def proxied_client(aiohttp_client, make_config, database_url, store):
+    config = make_config(
+        database_url=database_url, trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),)
+    )
+    return await aiohttp_client(create_app(config))
+
+
+async def test_a_ban_sticks_to_the_identity_and_to_the_ip(proxied_client, store, live_sitting):
+    from server.passwords import hash_password
+    from server.store import repo
+    from tests.conftest import TEST_PASSWORD, csrf_token_for
+
+    client = proxied_client
+    async with store.transaction() as session:
+        await repo.create_user(session, "mod", hash_password(TEST_PASSWORD), "moderator", None)
+    spammer = await connect(client, live_sitting, ip="203.0.113.66")
+    await post(spammer, "BELI PULSA MURAH")
+    comment = await outcome(spammer, "BELI PULSA MURAH")
+    spammer_cookies = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+
+    client.session.cookie_jar.clear()
+    token = await csrf_token_for(client)
+    await client.post(
+        "/masuk", data={"username": "mod", "password": TEST_PASSWORD, "csrf_token": token}
+    )
+    token = await csrf_token_for(client)
+    call = moderated(client, token)
+    status, body = await call(
+        f"/moderasi/{live_sitting}/komentar/{comment['id']}/blokir", {"minutes": 60}
+    )
+    assert status == 200 and body["until"]
+
+    await post(spammer, "BELI PULSA LAGI")
+    assert (await outcome(spammer, "BELI PULSA LAGI"))["code"] == "banned"
+    client.session.cookie_jar.clear()  # cookies cleared: a fresh identity, same IP
+    fresh = await connect(client, live_sitting, ip="203.0.113.66")
+    await post(fresh, "akun baru")
+    assert (await outcome(fresh, "akun baru"))["code"] == "banned"
+    client.session.cookie_jar.update_cookies(spammer_cookies)  # same identity, new network
+    moved = await connect(client, live_sitting, ip="198.51.100.20")
+    await post(moved, "dari jaringan lain")
+    assert (await outcome(moved, "dari jaringan lain"))["code"] == "banned"
+
+
+async def test_console_is_for_moderators_only(client, login, live_sitting):
+    anonymous = await client.get(f"/moderasi/{live_sitting}", allow_redirects=False)
+    assert anonymous.status == 303
+    await login("anggota")
+    assert (await client.get(f"/moderasi/{live_sitting}")).status == 403
+    await login("moderator")
+    page = await client.get(f"/moderasi/{live_sitting}")
+    html = await page.text()
+    assert page.status == 200 and "Kata terlarang" in html and "Mode lambat" in html

@@ -1,0 +1,625 @@
+"""The member room's store, glue and HTTP: attendance, quorum, votes, permissions, chair commands.
+
+Media is a stand-in here (the glue's contract with media/room.py is plain calls); the real
+WebRTC path is in test_room_media.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from media.program import Layout, LayoutKind
+from server.bus import MemoryBus
+from server.domain.errors import Conflict, PermissionDenied
+from server.domain.roles import Role
+from server.domain.sitting import SittingStatus
+from server.domain.votes import AlreadyVoted, AttendanceMode, Choice, NoQuorum, VoteClosed
+from server.room import Participant, RoomService
+from server.store import repo
+from server.store import room as room_store
+from server.store.models import utcnow
+from tests.room_helpers import Clients, add_member, log_in_as, set_seats
+
+NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+
+
+async def new_sitting(store, *, status=SittingStatus.LIVE, **fields) -> int:
+    values = {"type": "paripurna", "title": "Rapat Uji", "starts_at": utcnow(), "is_public": True}
+    async with store.transaction() as session:
+        sitting = await repo.create_sitting(session, **{**values, **fields})
+        await repo.add_agenda_item(session, sitting, title="Raperda Uji")
+        for target in (SittingStatus.SCHEDULED, SittingStatus.LIVE, SittingStatus.ENDED):
+            if sitting.status == status.value:
+                break
+            await repo.change_status(session, sitting, target)
+        return sitting.id
+
+
+async def present(store, sid: int, *member_ids: int, mode=AttendanceMode.HALL) -> None:
+    async with store.transaction() as session:
+        for member_id in member_ids:
+            await room_store.mark_present(session, sid, member_id, mode)
+
+
+async def open_vote(store, sid: int, **kwargs):
+    async with store.transaction() as session:
+        sitting = await repo.get_sitting(session, sid, public_only=False)
+        return await room_store.open_vote(
+            session,
+            sitting,
+            title=kwargs.get("title", "Persetujuan Raperda"),
+            agenda_item_id=None,
+            closes_at=kwargs.get("closes_at"),
+            opened_by="pimpinan",
+            now=NOW,
+        )
+
+
+async def cast(store, sid: int, vote_id: int, member_id: int, choice=Choice.SETUJU, now=NOW):
+    async with store.transaction() as session:
+        vote = await room_store.get_vote(session, sid, vote_id)
+        await room_store.cast_ballot(
+            session, vote, member_id, choice, via=AttendanceMode.HALL, entered_by="staf", now=now
+        )
+
+
+# -- store: attendance and quorum ----------------------------------------------------------------
+
+
+async def test_a_member_in_the_hall_and_online_counts_once(store):
+    sid = await new_sitting(store)
+    a, b = await add_member(store, "A"), await add_member(store, "B")
+    await present(store, sid, a, b, mode=AttendanceMode.HALL)
+    await present(store, sid, a, mode=AttendanceMode.REMOTE)
+    await present(store, sid, a, mode=AttendanceMode.REMOTE)  # a rejoin adds no second row
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, sid, public_only=False)
+        quorum = await room_store.quorum(session, sitting)
+        rows = await room_store.list_attendance(session, sid)
+    assert (quorum.present, quorum.seats, quorum.required) == (2, 35, 18)
+    assert len(rows) == 3
+
+
+async def test_leaving_closes_the_stretch_and_the_quorum_drops(store):
+    sid = await new_sitting(store)
+    a = await add_member(store, "A")
+    await present(store, sid, a, mode=AttendanceMode.REMOTE)
+    async with store.transaction() as session:
+        await room_store.mark_absent(session, sid, a, AttendanceMode.REMOTE, now=NOW)
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, sid, public_only=False)
+        assert (await room_store.quorum(session, sitting)).present == 0
+        [row] = await room_store.list_attendance(session, sid)
+    assert row.left_at == NOW
+
+
+# -- store: votes --------------------------------------------------------------------------------
+
+
+async def test_no_vote_opens_without_quorum(store):
+    sid = await new_sitting(store)
+    await set_seats(store, 5)
+    await present(store, sid, await add_member(store, "A"), await add_member(store, "B"))
+    with pytest.raises(NoQuorum):
+        await open_vote(store, sid)
+    await present(store, sid, await add_member(store, "C"))
+    assert (await open_vote(store, sid)).present_at_open == 3
+
+
+async def test_one_ballot_per_member_and_totals_follow(store):
+    sid = await new_sitting(store)
+    await set_seats(store, 3)
+    members = [await add_member(store, n) for n in "ABC"]
+    await present(store, sid, *members)
+    vote = await open_vote(store, sid)
+    await cast(store, sid, vote.id, members[0], Choice.SETUJU)
+    with pytest.raises(AlreadyVoted):
+        await cast(store, sid, vote.id, members[0], Choice.TIDAK_SETUJU)
+    await cast(store, sid, vote.id, members[1], Choice.ABSTAIN)
+    async with store.read() as session:
+        vote = await room_store.get_vote(session, sid, vote.id)
+        assert (vote.setuju, vote.tidak_setuju, vote.abstain) == (1, 0, 1)
+        assert [b.choice for b in vote.ballots] == ["setuju", "abstain"]
+
+
+async def test_concurrent_double_ballots_count_once(store):
+    sid = await new_sitting(store)
+    await set_seats(store, 1)
+    member = await add_member(store, "A")
+    await present(store, sid, member)
+    vote = await open_vote(store, sid)
+    results = await asyncio.gather(
+        *(cast(store, sid, vote.id, member) for _ in range(4)), return_exceptions=True
+    )
+    assert sum(r is None for r in results) == 1
+    assert all(isinstance(r, AlreadyVoted | Conflict) for r in results if r is not None)
+    async with store.read() as session:
+        assert (await room_store.get_vote(session, sid, vote.id)).setuju == 1
+
+
+async def test_no_ballot_after_close_or_deadline(store):
+    sid = await new_sitting(store)
+    await set_seats(store, 2)
+    a, b = await add_member(store, "A"), await add_member(store, "B")
+    await present(store, sid, a, b)
+    vote = await open_vote(store, sid, closes_at=NOW + dt.timedelta(seconds=30))
+    with pytest.raises(VoteClosed):
+        await cast(store, sid, vote.id, a, now=NOW + dt.timedelta(seconds=30))
+    async with store.transaction() as session:
+        vote = await room_store.get_vote(session, sid, vote.id)
+        assert await room_store.close_vote(session, vote, NOW)
+        assert not await room_store.close_vote(session, vote, NOW)
+    with pytest.raises(VoteClosed):
+        await cast(store, sid, vote.id, b)
+
+
+async def test_a_secret_ballot_keeps_only_totals(store):
+    sid = await new_sitting(store, secret_ballot=True)
+    await set_seats(store, 1)
+    member = await add_member(store, "A")
+    await present(store, sid, member)
+    vote = await open_vote(store, sid)
+    await cast(store, sid, vote.id, member, Choice.TIDAK_SETUJU)
+    async with store.read() as session:
+        vote = await room_store.get_vote(session, sid, vote.id)
+    assert vote.secret and vote.tidak_setuju == 1
+    assert [b.choice for b in vote.ballots] == [None]
+
+
+# -- the glue, with stand-ins for media ----------------------------------------------------------
+
+
+class FakeMedia:
+    def __init__(self, live, ice_servers) -> None:
+        self.on_state = None
+        self.allowed: dict[str, bool] = {}
+        self.joined: list[str] = []
+        self.left: list[str] = []
+        self.closed = False
+
+    async def join(self, key: str, offer_sdp: str, options=None) -> str:
+        self.joined.append(key)
+        self.allowed[key] = False  # every join starts muted, as media/room.py promises
+        return "v=0\r\nanswer"
+
+    async def leave(self, key: str) -> None:
+        self.left.append(key)
+
+    def set_audio_allowed(self, key: str, allowed: bool) -> None:
+        self.allowed[key] = allowed
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class FakeLive:
+    def __init__(self) -> None:
+        self.layouts: list[Layout] = []
+
+    def set_layout(self, layout: Layout) -> None:
+        self.layouts.append(layout)
+
+
+class FakeLiveService:
+    def __init__(self) -> None:
+        self.sittings: dict[int, FakeLive] = {}
+
+
+class FakeConnection:
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.closed: tuple[int, str] | None = None
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        self.frames.append(frame)
+
+    async def close(self, code: int, message: str) -> None:
+        self.closed = (code, message)
+
+    def last_state(self) -> dict[str, Any]:
+        return [f for f in self.frames if f["type"] == "state"][-1]
+
+
+@pytest.fixture
+async def rooms(store) -> AsyncIterator[RoomService]:
+    bus = MemoryBus()
+    await bus.start()
+    service = RoomService(
+        store, bus, FakeLiveService(), [], room_factory=FakeMedia, grace_s=0.3, tick_s=0.05
+    )
+    await service.start()
+    yield service
+    await service.close()
+    await bus.close()
+
+
+def person(member_id: int | None, role: str = "anggota", user_id: int = 0) -> Participant:
+    user_id = user_id or (member_id or 0) + 1000
+    return Participant(user_id, f"u{user_id}", Role(role), member_id, f"M{member_id}")
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0.02)
+
+
+async def live_room(rooms: RoomService, store) -> tuple[int, FakeLive]:
+    sid = await new_sitting(store)
+    rooms.live.sittings[sid] = FakeLive()
+    return sid, rooms.live.sittings[sid]
+
+
+async def test_joining_logs_attendance_and_starts_muted(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member = await add_member(store, "Anggota Satu")
+    who = person(member)
+    session = await rooms.enter(sid, who, FakeConnection())
+    await rooms.join_media(session, who, "v=0 offer", audio_only=False)
+    assert session.media.allowed == {str(member): False}
+    async with store.read() as db:
+        rows = await room_store.list_attendance(db, sid)
+    assert [(r.member_id, r.mode, r.left_at) for r in rows] == [(member, "remote", None)]
+
+
+async def test_hard_mute_is_enforced_through_the_media_room(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    who, chair = person(member), person(None, "pimpinan", user_id=1)
+    session = await rooms.enter(sid, who, FakeConnection())
+    await rooms.join_media(session, who, "v=0 offer", audio_only=False)
+    await rooms.command(session, who, {"type": "mic", "open": True})
+    assert session.media.allowed[str(member)] is True
+    await rooms.command(session, chair, {"type": "mute", "member": member})
+    assert session.media.allowed[str(member)] is False
+    with pytest.raises(PermissionDenied):
+        await rooms.command(session, who, {"type": "mic", "open": True})
+    assert session.media.allowed[str(member)] is False
+    await rooms.command(session, chair, {"type": "allow", "member": member})
+    await rooms.command(session, who, {"type": "mic", "open": True})
+    assert session.media.allowed[str(member)] is True
+
+
+async def test_members_cannot_run_the_chair_commands(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    a, b = await add_member(store, "A"), await add_member(store, "B")
+    session = await rooms.enter(sid, person(a), FakeConnection())
+    await rooms.enter(sid, person(b), FakeConnection())
+    with pytest.raises(PermissionDenied):
+        await rooms.command(session, person(a), {"type": "mute", "member": b})
+
+
+async def test_the_floor_puts_the_member_on_the_program_and_back(rooms, store):
+    sid, live = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    chair = person(None, "pimpinan", user_id=1)
+    connection = FakeConnection()
+    session = await rooms.enter(sid, person(member), connection)
+    await rooms.command(session, person(member), {"type": "hand", "raise": True})
+    await rooms.command(session, chair, {"type": "next", "limit_s": 60})
+    assert live.layouts[-1] == Layout(LayoutKind.FLOOR, floor=f"member:{member}")
+    assert session.media.allowed[str(member)] is True
+    state = connection.last_state()
+    assert state["floor"]["member"] == member and state["floor"]["limit_s"] == 60
+    await rooms.command(session, chair, {"type": "take_floor"})
+    assert live.layouts[-1] == Layout(LayoutKind.HALL)
+    assert session.media.allowed[str(member)] is False
+
+
+async def test_interupsi_jumps_the_queue_in_the_state_frame(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    a, b = await add_member(store, "A"), await add_member(store, "B")
+    connection = FakeConnection()
+    session = await rooms.enter(sid, person(a), connection)
+    await rooms.enter(sid, person(b), FakeConnection())
+    await rooms.command(session, person(a), {"type": "hand", "raise": True})
+    await rooms.command(session, person(b), {"type": "hand", "raise": True, "interupsi": True})
+    assert connection.last_state()["queue"] == [b, a]
+
+
+async def test_the_chair_sees_the_limit_and_auto_mute_cuts_the_speaker(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    chair = person(None, "pimpinan", user_id=1)
+    connection = FakeConnection()
+    session = await rooms.enter(sid, person(member), connection)
+    await rooms.command(session, chair, {"type": "auto_mute", "on": True})
+    await rooms.command(session, chair, {"type": "floor", "member": member, "limit_s": 10})
+    session.state.floor.granted_at -= 11  # ten seconds pass
+    await settle()
+    assert connection.last_state()["floor"]["overtime"] is True
+    assert session.media.allowed[str(member)] is False
+
+
+async def test_a_reconnection_within_the_grace_keeps_everything(rooms, store):
+    sid, live = await live_room(rooms, store)
+    member, other = await add_member(store, "A"), await add_member(store, "B")
+    chair = person(None, "pimpinan", user_id=1)
+    first = FakeConnection()
+    session = await rooms.enter(sid, person(member), first)
+    await rooms.enter(sid, person(other), FakeConnection())
+    await rooms.command(session, person(other), {"type": "hand", "raise": True})
+    await rooms.command(session, chair, {"type": "floor", "member": member})
+    await rooms.disconnected(session, person(member), first)
+    assert session.state.seats[member].connected is False
+    second = FakeConnection()
+    await rooms.enter(sid, person(member), second)
+    await rooms.join_media(session, person(member), "v=0 offer", audio_only=True)
+    await settle()
+    await settle()
+    state = second.last_state()
+    mine = next(m for m in state["members"] if m["id"] == member)
+    assert mine["connected"] and mine["floor"] and mine["mic"]
+    assert session.media.allowed[str(member)] is True, "the floor's mic is re-applied"
+    assert state["queue"] == [other]
+    async with store.read() as db:
+        rows = await room_store.list_attendance(db, sid)
+    assert [(r.member_id, r.left_at) for r in rows if r.member_id == member] == [(member, None)]
+
+
+async def test_after_the_grace_the_member_has_left(rooms, store):
+    sid, live = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    chair = person(None, "pimpinan", user_id=1)
+    connection = FakeConnection()
+    session = await rooms.enter(sid, person(member), connection)
+    await rooms.command(session, chair, {"type": "floor", "member": member})
+    await rooms.disconnected(session, person(member), connection)
+    await asyncio.sleep(0.5)
+    assert member not in session.state.seats
+    assert session.media.left == [str(member)]
+    assert live.layouts[-1] == Layout(LayoutKind.HALL)
+    async with store.read() as db:
+        [row] = await room_store.list_attendance(db, sid)
+    assert row.left_at is not None
+
+
+async def test_a_replaced_connection_is_closed_and_not_counted_as_a_drop(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    old, new = FakeConnection(), FakeConnection()
+    session = await rooms.enter(sid, person(member), old)
+    await rooms.enter(sid, person(member), new)
+    assert old.closed and old.closed[0] == 4009
+    await rooms.disconnected(session, person(member), old)
+    assert session.state.seats[member].connected
+
+
+async def test_removing_a_member_closes_their_socket_and_bars_them(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    chair = person(None, "pimpinan", user_id=1)
+    connection = FakeConnection()
+    session = await rooms.enter(sid, person(member), connection)
+    await rooms.command(session, chair, {"type": "remove", "member": member})
+    assert connection.closed[0] == 4003 and connection.frames[-1]["type"] == "removed"
+    assert session.media.left == [str(member)]
+    with pytest.raises(PermissionDenied):
+        await rooms.enter(sid, person(member), FakeConnection())
+
+
+async def test_votes_in_the_room(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    await set_seats(store, 3)
+    a, b, c = [await add_member(store, n) for n in "ABC"]
+    chair = person(None, "pimpinan", user_id=1)
+    watcher = FakeConnection()
+    session = await rooms.enter(sid, person(a), watcher)
+    with pytest.raises(NoQuorum):
+        await rooms.command(session, chair, {"type": "open_vote", "title": "Raperda"})
+    await rooms.enter(sid, person(b), FakeConnection())
+    await present(store, sid, c)
+    await rooms.attendance_changed(sid)
+    await settle()
+    await rooms.command(session, chair, {"type": "open_vote", "title": "Raperda"})
+    await settle()
+    vote = watcher.last_state()["vote"]
+    assert vote["title"] == "Raperda" and "totals" not in vote
+    await rooms.command(
+        session, person(a), {"type": "ballot", "vote": vote["id"], "choice": "setuju"}
+    )
+    with pytest.raises(AlreadyVoted):
+        await rooms.command(
+            session, person(a), {"type": "ballot", "vote": vote["id"], "choice": "abstain"}
+        )
+    with pytest.raises(Conflict, match="tidak tercatat hadir"):
+        await rooms.cast(sid, vote["id"], b, "setuju", via=AttendanceMode.HALL, entered_by="staf")
+    await rooms.cast(sid, vote["id"], c, "tidak_setuju", via=AttendanceMode.HALL, entered_by="staf")
+    await settle()
+    assert {m["id"]: m["voted"] for m in watcher.last_state()["members"]} == {a: True, b: False}
+    await rooms.command(session, chair, {"type": "close_vote", "vote": vote["id"]})
+    with pytest.raises(VoteClosed):
+        await rooms.command(
+            session, person(b), {"type": "ballot", "vote": vote["id"], "choice": "setuju"}
+        )
+    await settle()
+    assert watcher.last_state()["vote"] is None
+
+
+async def test_a_vote_closes_itself_at_its_deadline(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    await set_seats(store, 1)
+    member = await add_member(store, "A")
+    session = await rooms.enter(sid, person(member), FakeConnection())
+    await rooms.command(
+        session, person(None, "pimpinan", 1), {"type": "open_vote", "title": "X", "duration_s": 1}
+    )
+    await asyncio.sleep(1.3)
+    async with store.read() as db:
+        assert await room_store.current_vote(db, sid) is None
+
+
+async def test_the_room_closes_when_the_sitting_ends(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    connection = FakeConnection()
+    session = await rooms.enter(sid, person(member), connection)
+    del rooms.live.sittings[sid]
+    await settle()
+    assert connection.closed[0] == 4010 and session.media.closed
+    async with store.read() as db:
+        [row] = await room_store.list_attendance(db, sid)
+    assert row.left_at is not None
+
+
+# -- HTTP: permissions, pages, hall data, public summary, API ------------------------------------
+
+
+async def test_the_room_refuses_anonymous_visitors_with_a_message(client, store):
+    sid = await new_sitting(store)
+    response = await client.get(f"/ruang/{sid}")
+    assert response.status == 403
+    assert "Silakan masuk" in await response.text()
+
+
+async def test_the_room_refuses_other_roles(client, store, login):
+    sid = await new_sitting(store)
+    await login("moderator")
+    response = await client.get(f"/ruang/{sid}")
+    assert response.status == 403
+    assert "hanya untuk anggota DPRD" in await response.text()
+
+
+async def test_an_anggota_needs_a_member_record(client, store, login):
+    sid = await new_sitting(store)
+    await login("anggota")
+    response = await client.get(f"/ruang/{sid}")
+    assert response.status == 403
+    assert "belum ditautkan" in await response.text()
+
+
+async def test_a_closed_komisi_sitting_admits_its_own_members_only(client, store):
+    sid = await new_sitting(store, type="komisi", komisi="Komisi B", is_public=False)
+    outsider = await add_member(store, "Luar", komisi="Komisi A")
+    await log_in_as(client, store, "anggota", outsider)
+    response = await client.get(f"/ruang/{sid}")
+    assert response.status == 403
+    assert "tertutup" in await response.text()
+    clients = Clients(client)
+    try:
+        insider = await clients.new()
+        await log_in_as(insider, store, "anggota", await add_member(store, "Dalam", "Komisi B"))
+        assert (await insider.get(f"/ruang/{sid}")).status == 200
+        staff = await clients.new()
+        await log_in_as(staff, store, "sekretariat")
+        assert (await staff.get(f"/ruang/{sid}")).status == 200
+    finally:
+        await clients.close()
+
+
+async def test_the_page_explains_when_the_sitting_is_not_live(client, store):
+    sid = await new_sitting(store, status=SittingStatus.SCHEDULED)
+    await log_in_as(client, store, "anggota", await add_member(store, "A"))
+    response = await client.get(f"/ruang/{sid}")
+    assert response.status == 200
+    assert "tidak sedang disiarkan" in await response.text()
+
+
+async def test_the_socket_refuses_anonymous_and_cross_origin(client, store):
+    sid = await new_sitting(store)
+    response = await client.get(f"/ruang/{sid}/ws", headers={"Accept": "application/json"})
+    assert response.status == 403
+    assert "Silakan masuk" in (await response.json())["error"]
+    await log_in_as(client, store, "anggota", await add_member(store, "A"))
+    response = await client.get(
+        f"/ruang/{sid}/ws",
+        headers={"Origin": "https://jahat.example", "Accept": "application/json"},
+    )
+    assert response.status == 403
+    assert "situs lain" in (await response.json())["error"]
+
+
+async def test_staff_mark_hall_attendance_and_the_public_sees_quorum(client, store):
+    sid = await new_sitting(store)
+    await set_seats(store, 3)
+    token = await log_in_as(client, store, "sekretariat")
+    members = [await add_member(store, n) for n in "AB"]
+    for member in members:
+        response = await client.post(
+            f"/ruang/{sid}/hadir",
+            json={"member_id": member, "present": True},
+            headers={"X-CSRF-Token": token},
+        )
+        assert response.status == 200, await response.text()
+    summary = await (await client.get(f"/sidang/{sid}/kuorum")).json()
+    assert summary["text"] == "Kuorum: 2/3 hadir, syarat 2"
+    assert summary["quorum"]["reached"] is True
+    response = await client.post(
+        f"/ruang/{sid}/hadir", json={"member_id": members[0], "present": False}
+    )
+    assert response.status == 403, "no CSRF token, no change"
+    await client.post(
+        f"/ruang/{sid}/hadir",
+        json={"member_id": members[0], "present": False},
+        headers={"X-CSRF-Token": token},
+    )
+    summary = await (await client.get(f"/sidang/{sid}/kuorum")).json()
+    assert summary["quorum"]["present"] == 1 and not summary["quorum"]["reached"]
+
+
+async def test_only_staff_enter_hall_data(client, store):
+    sid = await new_sitting(store)
+    token = await log_in_as(client, store, "anggota", await add_member(store, "A"))
+    response = await client.post(
+        f"/ruang/{sid}/hadir", json={"member_id": 1}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status == 403
+
+
+async def test_staff_enter_hall_ballots_and_results_reach_the_api(client, store):
+    sid = await new_sitting(store)
+    await set_seats(store, 2)
+    token = await log_in_as(client, store, "sekretariat")
+    a, b = await add_member(store, "Ani"), await add_member(store, "Budi")
+    await present(store, sid, a, b)
+    vote = await open_vote(store, sid)
+    headers = {"X-CSRF-Token": token}
+    url = f"/ruang/{sid}/suara/{vote.id}"
+    ok = await client.post(url, json={"member_id": a, "choice": "setuju"}, headers=headers)
+    assert ok.status == 200, await ok.text()
+    again = await client.post(url, json={"member_id": a, "choice": "abstain"}, headers=headers)
+    assert again.status == 409
+    assert "sudah memberikan suara" in (await again.json())["error"]
+    async with store.transaction() as session:
+        await room_store.close_vote(session, await room_store.get_vote(session, sid, vote.id), NOW)
+    late = await client.post(url, json={"member_id": b, "choice": "setuju"}, headers=headers)
+    assert late.status == 409
+    assert "sudah ditutup" in (await late.json())["error"]
+
+    detail = await (await client.get(f"/api/v1/sittings/{sid}")).json()
+    [result] = detail["votes"]
+    assert result["totals"] == {"setuju": 1, "tidak_setuju": 0, "abstain": 0}
+    assert result["adopted"] is False, "1 of 2 present is not more than half"
+    assert result["ballots"] == [{"member_id": a, "name": "Ani", "choice": "setuju", "via": "hall"}]
+    assert {(r["name"], r["mode"]) for r in detail["attendance"]} == {
+        ("Ani", "hall"),
+        ("Budi", "hall"),
+    }
+    summary = await (await client.get(f"/sidang/{sid}/kuorum")).json()
+    assert summary["votes"][0]["totals"]["setuju"] == 1
+
+
+async def test_the_public_summary_of_a_closed_sitting_is_not_found(client, store):
+    sid = await new_sitting(store, is_public=False)
+    assert (await client.get(f"/sidang/{sid}/kuorum")).status == 404
+
+
+async def test_the_watch_page_includes_the_quorum_panel(client, store):
+    sid = await new_sitting(store)
+    html = await (await client.get(f"/sidang/{sid}")).text()
+    assert f'data-summary="/sidang/{sid}/kuorum"' in html
+    assert "js/quorum.js" in html
+
+
+async def test_staff_mark_a_sitting_secret_ballot_through_the_api(client, store, login):
+    sid = await new_sitting(store)
+    token = await login("sekretariat")
+    response = await client.patch(
+        f"/api/v1/sittings/{sid}", json={"secret_ballot": True}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status == 200, await response.text()
+    assert (await response.json())["secret_ballot"] is True

@@ -1,0 +1,83 @@
+"""A member joins the room in Debian Chromium with a fake camera: the server receives their video
+and the page decodes the program."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from media.source import SyntheticAudioTrack, SyntheticVideoTrack
+from server import keys
+from server.app import create_app
+from server.domain.roles import Role
+from server.passwords import hash_password
+from server.room import Participant
+from server.store import repo
+from server.views.room import ROOMS
+from tests.browser import chromium
+from tests.conftest import TEST_PASSWORD
+from tests.live_helpers import eventually, scheduled_sitting
+from tests.room_helpers import add_member
+
+pytestmark = pytest.mark.browser
+
+FRAMES_DECODED = """async () => {
+  const pc = window.sidangRoom && window.sidangRoom.pc;
+  if (!pc) return 0;
+  let frames = 0;
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded || 0;
+  });
+  return frames;
+}"""
+
+
+async def frames_decoded_above(page, count: int, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while await page.evaluate(FRAMES_DECODED) <= count:
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+def database_url(sqlite_url):
+    """The browser test exercises WebRTC, not the store: SQLite is enough."""
+    return sqlite_url
+
+
+async def test_a_member_joins_from_chromium(
+    aiohttp_server, make_config, database_url, store, loopback_ice
+):
+    app = create_app(make_config(database_url=database_url))
+    server = await aiohttp_server(app)
+    sitting_id, _ = await scheduled_sitting(store, "Paripurna Ruang Uji")
+    live = await app[keys.LIVE].start(sitting_id, actor="test")
+    await live.attach_hall(SyntheticVideoTrack("Aula", 640, 360), SyntheticAudioTrack())
+    member_id = await add_member(store, "Anggota Peramban")
+    async with store.transaction() as session:
+        await repo.create_user(
+            session, "anggota-peramban", hash_password(TEST_PASSWORD), "anggota", member_id
+        )
+
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(str(server.make_url("/masuk")))
+        await page.fill("input[name=username]", "anggota-peramban")
+        await page.fill("input[name=password]", TEST_PASSWORD)
+        await page.click("form button[type=submit]")
+        await page.wait_for_load_state()
+        await page.goto(str(server.make_url(f"/ruang/{sitting_id}")))
+        await page.wait_for_function(
+            "() => document.querySelector('[data-preview]').srcObject !== null", timeout=10_000
+        )
+        await page.click("[data-join=video]")
+        await frames_decoded_above(page, 30)
+
+        rooms = app[ROOMS]
+        session = rooms.rooms[sitting_id]
+        chair = Participant(0, "pimpinan", Role.PIMPINAN, None, "Pimpinan")
+        await rooms.command(session, chair, {"type": "floor", "member": member_id})
+        program_input = f"member:{member_id}"
+        await eventually(lambda: live.program.input_frames().get(program_input, 0) > 10)
+        await page.wait_for_selector(f"[data-member-id='{member_id}'] .badge-floor")
+        assert await page.is_visible("[data-countdown]")

@@ -1,0 +1,452 @@
+// The member room: device check, WebRTC with the server (aiortc), the signaling socket, the
+// member list, the floor countdown, votes, the chair's controls and the hall panel for staff.
+// Protocol: docs/ROOM_PROTOCOL.md. All user text is set with textContent.
+"use strict";
+
+(function () {
+  const root = document.getElementById("ruang");
+  if (!root || !root.querySelector("[data-check]")) return;
+
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const label = (name) => root.dataset["label" + name.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())] || "";
+  const $ = (selector) => root.querySelector(selector);
+  const myMember = root.dataset.member ? Number(root.dataset.member) : null;
+  const isChair = root.dataset.chair === "yes";
+  const iceServers = JSON.parse(root.dataset.ice || "[]");
+  const FINAL_CLOSES = new Set([4003, 4009, 4010]);
+  const MAX_BACKOFF_MS = 2000;
+
+  const room = {
+    pc: null,
+    ws: null,
+    stream: null,
+    audioOnly: false,
+    state: null,
+    backoff: 250,
+    retry: null,
+    finished: false,
+    floorDeadline: null,
+  };
+  window.sidangRoom = room;
+
+  // -- device check ------------------------------------------------------------------------------
+
+  const preview = $("[data-preview]");
+  const meter = $("[data-level]");
+  const deviceStatus = $("[data-device-status]");
+
+  async function openDevices() {
+    try {
+      room.stream = await navigator.mediaDevices.getUserMedia({
+        audio: true,
+        video: { width: 1280, height: 720 },
+      });
+    } catch (error) {
+      try {
+        room.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch (audioError) {
+        deviceStatus.textContent = label("no-device") + " " + audioError.message;
+        return;
+      }
+      deviceStatus.textContent = label("no-device") + " " + error.message;
+    }
+    preview.srcObject = room.stream;
+    watchLevel(room.stream);
+  }
+
+  function watchLevel(stream) {
+    if (!stream.getAudioTracks().length) return;
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 512;
+    context.createMediaStreamSource(stream).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    const draw = () => {
+      analyser.getFloatTimeDomainData(samples);
+      let sum = 0;
+      for (const s of samples) sum += s * s;
+      meter.value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
+      requestAnimationFrame(draw);
+    };
+    draw();
+  }
+
+  root.querySelectorAll("[data-join]").forEach((button) =>
+    button.addEventListener("click", () => {
+      room.audioOnly = button.dataset.join === "audio";
+      if (room.audioOnly && room.stream) {
+        room.stream.getVideoTracks().forEach((t) => t.stop());
+      }
+      $("[data-check]").hidden = true;
+      $("[data-room]").hidden = false;
+      connect();
+    }),
+  );
+
+  // -- connection and reconnection -----------------------------------------------------------------
+
+  function status(text) {
+    $("[data-connection]").textContent = text;
+  }
+
+  function showError(text) {
+    const box = $("[data-error]");
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  function send(frame) {
+    if (room.ws && room.ws.readyState === WebSocket.OPEN) room.ws.send(JSON.stringify(frame));
+  }
+
+  function teardown() {
+    if (room.pc) {
+      room.pc.onconnectionstatechange = null;
+      room.pc.close();
+      room.pc = null;
+    }
+    if (room.ws) {
+      room.ws.onclose = null;
+      room.ws.close();
+      room.ws = null;
+    }
+  }
+
+  function scheduleReconnect() {
+    if (room.finished || room.retry) return;
+    teardown();
+    status(label("reconnecting"));
+    room.retry = setTimeout(() => {
+      room.retry = null;
+      connect();
+    }, room.backoff);
+    room.backoff = Math.min(room.backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  window.addEventListener("online", () => {
+    if (room.retry) {
+      clearTimeout(room.retry);
+      room.retry = null;
+      room.backoff = 250;
+      connect();
+    }
+  });
+
+  function connect() {
+    teardown();
+    status(label("connecting"));
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + location.host + root.dataset.socket);
+    room.ws = ws;
+    ws.onmessage = (event) => onFrame(JSON.parse(event.data));
+    ws.onclose = (event) => {
+      if (FINAL_CLOSES.has(event.code)) {
+        room.finished = true;
+        teardown();
+        status(label("ended"));
+        return;
+      }
+      scheduleReconnect();
+    };
+  }
+
+  async function startPeer() {
+    const pc = new RTCPeerConnection({ iceServers });
+    room.pc = pc;
+    const tracks = room.stream ? room.stream.getTracks().filter((t) => t.readyState === "live") : [];
+    const audio = tracks.find((t) => t.kind === "audio");
+    const video = room.audioOnly ? null : tracks.find((t) => t.kind === "video");
+    // The server expects audio then video; "audio only" means no camera up, the program down.
+    pc.addTransceiver(audio || "audio", { direction: audio ? "sendrecv" : "recvonly" });
+    const transceiver = pc.addTransceiver(video || "video", {
+      direction: video ? "sendrecv" : "recvonly",
+    });
+    preferH264(transceiver);
+    const program = $("[data-program]");
+    const received = new MediaStream();
+    program.srcObject = received;
+    pc.ontrack = (event) => received.addTrack(event.track);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected") {
+        room.backoff = 250;
+        status(label("connected"));
+      } else if (pc.connectionState === "failed" || pc.connectionState === "closed") {
+        scheduleReconnect();
+      }
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await iceGathered(pc);
+    applyMic();
+    send({ type: "join", sdp: pc.localDescription.sdp, audio_only: room.audioOnly });
+  }
+
+  function preferH264(transceiver) {
+    // aiortc packetizes H.264 in mode 1 only; the program is H.264, so no transcoding either.
+    const codecs = RTCRtpReceiver.getCapabilities("video").codecs.filter(
+      (c) => c.mimeType === "video/H264" && /packetization-mode=1/.test(c.sdpFmtpLine || ""),
+    );
+    if (codecs.length && transceiver.setCodecPreferences) transceiver.setCodecPreferences(codecs);
+  }
+
+  function iceGathered(pc) {
+    // aiortc does not trickle: the offer goes out with every candidate in it.
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (pc.iceGatheringState === "complete") resolve();
+      };
+      pc.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, 2000);
+    });
+  }
+
+  // -- frames from the server ----------------------------------------------------------------------
+
+  function onFrame(frame) {
+    if (frame.type === "hello") {
+      startPeer().catch((error) => showError(error.message));
+    } else if (frame.type === "answer") {
+      if (room.pc) room.pc.setRemoteDescription({ type: "answer", sdp: frame.sdp });
+    } else if (frame.type === "state") {
+      room.state = frame;
+      render(frame);
+    } else if (frame.type === "error") {
+      showError(frame.message);
+    } else if (frame.type === "removed" || frame.type === "ended") {
+      room.finished = true;
+      showError(frame.message);
+    }
+  }
+
+  function me() {
+    return room.state && room.state.members.find((m) => m.id === myMember);
+  }
+
+  function applyMic() {
+    // The server drops audio it does not allow; this only spares the bandwidth and shows it.
+    const seat = me();
+    const open = !!(seat && seat.mic && !seat.muted);
+    if (room.stream) room.stream.getAudioTracks().forEach((t) => (t.enabled = open));
+  }
+
+  function render(state) {
+    showError("");
+    applyMic();
+    renderMembers(state);
+    renderMine(state);
+    renderFloor(state);
+    renderVote(state);
+    const q = state.quorum;
+    if (q) {
+      $("[data-quorum]").textContent = label("quorum")
+        .replace("{present}", q.present)
+        .replace("{seats}", q.seats)
+        .replace("{required}", q.required);
+      $("[data-quorum]").classList.toggle("short", !q.reached);
+    }
+    if (isChair) $("[data-auto-mute]").checked = state.auto_mute;
+  }
+
+  function badge(text, kind) {
+    const span = document.createElement("span");
+    span.className = "badge badge-" + kind;
+    span.textContent = text;
+    return span;
+  }
+
+  function chairButton(text, frame) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = text;
+    button.addEventListener("click", () => send(frame));
+    return button;
+  }
+
+  function renderMembers(state) {
+    const list = $("[data-members]");
+    list.replaceChildren();
+    for (const m of state.members) {
+      const li = document.createElement("li");
+      li.dataset.memberId = m.id;
+      const name = document.createElement("span");
+      name.textContent = m.name;
+      li.append(name);
+      if (!m.connected) li.append(badge(label("offline"), "offline"));
+      if (m.floor) li.append(badge(label("floor"), "floor"));
+      if (m.hand) li.append(badge(m.hand === "interupsi" ? label("interupsi") : label("hand"), "hand"));
+      if (m.muted) li.append(badge(label("muted"), "muted"));
+      else if (m.mic) li.append(badge(label("mic"), "mic"));
+      if (isChair) {
+        const actions = document.createElement("span");
+        actions.className = "actions";
+        actions.append(chairButton(label("give"), { type: "floor", member: m.id, limit_s: limit() }));
+        actions.append(
+          m.muted
+            ? chairButton(label("allow"), { type: "allow", member: m.id })
+            : chairButton(label("mute"), { type: "mute", member: m.id }),
+        );
+        actions.append(chairButton(label("remove"), { type: "remove", member: m.id }));
+        li.append(actions);
+      }
+      list.append(li);
+    }
+    const queue = $("[data-queue]");
+    queue.replaceChildren();
+    for (const id of state.queue) {
+      const m = state.members.find((x) => x.id === id);
+      const li = document.createElement("li");
+      li.textContent = m ? m.name : String(id);
+      if (m && m.hand === "interupsi") li.append(" ", badge(label("interupsi"), "hand"));
+      queue.append(li);
+    }
+  }
+
+  function renderMine() {
+    const seat = me();
+    const mic = $("[data-mic]");
+    if (!mic || !seat) return;
+    mic.textContent = seat.mic ? label("mic-open") : label("mic-closed");
+    mic.disabled = seat.muted;
+    mic.title = seat.muted ? label("muted") : "";
+    $("[data-hand]").textContent = seat.hand ? label("hand-up") : label("hand-down");
+    $("[data-hand]").disabled = seat.floor;
+    $("[data-interupsi]").disabled = seat.floor || seat.hand === "interupsi";
+  }
+
+  function renderFloor(state) {
+    const box = $("[data-countdown]");
+    if (!state.floor) {
+      box.hidden = true;
+      room.floorDeadline = null;
+      return;
+    }
+    const speaker = state.members.find((m) => m.id === state.floor.member);
+    $("[data-speaker]").textContent = speaker ? speaker.name + ":" : "";
+    room.floorDeadline = performance.now() + state.floor.remaining_s * 1000;
+    box.hidden = false;
+    tick();
+  }
+
+  function tick() {
+    if (room.floorDeadline === null) return;
+    const left = Math.round((room.floorDeadline - performance.now()) / 1000);
+    const box = $("[data-countdown]");
+    box.classList.toggle("overtime", left <= 0);
+    const abs = Math.abs(left);
+    const clock = Math.floor(abs / 60) + ":" + String(abs % 60).padStart(2, "0");
+    $("[data-remaining]").textContent = left <= 0 ? label("overtime") + " (−" + clock + ")" : clock;
+  }
+  setInterval(tick, 250);
+
+  function renderVote(state) {
+    const box = $("[data-vote]");
+    const vote = state.vote;
+    box.hidden = !vote;
+    if (!vote) return;
+    $("[data-vote-title]").textContent = vote.title;
+    $("[data-vote-deadline]").textContent = vote.closes_at
+      ? "(" + new Date(vote.closes_at).toLocaleTimeString() + ")"
+      : "";
+    const seat = me();
+    const buttons = $("[data-vote-buttons]");
+    if (buttons) {
+      buttons.hidden = !!(seat && seat.voted);
+      $("[data-vote-status]").textContent = seat && seat.voted ? label("voted") : "";
+    }
+    root.querySelectorAll("[data-hall-vote]").forEach((b) => (b.disabled = false));
+  }
+
+  function limit() {
+    const input = $("[data-limit]");
+    const minutes = input ? Number(input.value) : 5;
+    return Math.max(10, Math.min(3600, Math.round(minutes * 60)));
+  }
+
+  // -- the member's and the chair's controls --------------------------------------------------------
+
+  const on = (selector, handler) => {
+    const el = $(selector);
+    if (el) el.addEventListener("click", handler);
+  };
+  on("[data-mic]", () => {
+    const seat = me();
+    send({ type: "mic", open: !(seat && seat.mic) });
+  });
+  on("[data-hand]", () => {
+    const seat = me();
+    send({ type: "hand", raise: !(seat && seat.hand) });
+  });
+  on("[data-interupsi]", () => send({ type: "hand", raise: true, interupsi: true }));
+  root.querySelectorAll("[data-choice]").forEach((button) =>
+    button.addEventListener("click", () => {
+      if (room.state && room.state.vote) {
+        send({ type: "ballot", vote: room.state.vote.id, choice: button.dataset.choice });
+      }
+    }),
+  );
+  root.querySelectorAll("[data-chair-action]").forEach((button) =>
+    button.addEventListener("click", () => {
+      const action = button.dataset.chairAction;
+      if (action === "next") send({ type: "next", limit_s: limit() });
+      else if (action === "extend") send({ type: "extend", seconds: 60 });
+      else send({ type: action });
+    }),
+  );
+  const autoMute = $("[data-auto-mute]");
+  if (autoMute) {
+    autoMute.addEventListener("change", () =>
+      send({ type: "auto_mute", on: autoMute.checked, default_limit_s: limit() }),
+    );
+  }
+  on("[data-close-vote]", () => {
+    if (room.state && room.state.vote) send({ type: "close_vote", vote: room.state.vote.id });
+  });
+  const voteForm = $("[data-open-vote]");
+  if (voteForm) {
+    voteForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const data = new FormData(voteForm);
+      send({
+        type: "open_vote",
+        agenda_item: data.get("agenda_item") ? Number(data.get("agenda_item")) : null,
+        title: data.get("title") || "",
+        duration_s: data.get("duration_s") ? Number(data.get("duration_s")) : null,
+      });
+    });
+  }
+
+  // -- staff: the hall --------------------------------------------------------------------------------
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const data = await response.json().catch(() => ({}));
+      throw new Error(data.error || response.statusText);
+    }
+    return response.json();
+  }
+
+  document.querySelectorAll("[data-hall-member]").forEach((row) => {
+    const memberId = Number(row.dataset.hallMember);
+    const present = row.querySelector("[data-hall-present]");
+    present.addEventListener("change", () =>
+      post(root.dataset.hall, { member_id: memberId, present: present.checked }).catch((error) => {
+        present.checked = !present.checked;
+        showError(error.message);
+      }),
+    );
+    row.querySelector("[data-hall-vote]").addEventListener("click", (event) => {
+      const choice = row.querySelector("[data-hall-choice]").value;
+      if (!choice || !room.state || !room.state.vote) return;
+      post(root.dataset.ballot + room.state.vote.id, { member_id: memberId, choice })
+        .then(() => (event.target.disabled = true))
+        .catch((error) => showError(error.message));
+    });
+  });
+
+  openDevices();
+})();
