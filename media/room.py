@@ -45,7 +45,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from media.forward import Camera, DecodedCamera, PacketTrack
 from media.ingest import InvalidOffer, check_offer, to_rtc_ice_servers
 from media.live import LiveSitting
-from media.mixminus import MixMinus, MixMinusTrack, VoiceGate
+from media.mixminus import OPUS_FRAME, MixMinus, MixMinusTrack, VoiceGate
 from media.packets import (
     receive_packets,
     request_keyframe_from,
@@ -95,13 +95,15 @@ class RoomStats:
     """`video_encoders` counts senders that built a video encoder (0 by design);
     `opus_encoders` the mix-minus feeds (one Opus encode each); `packets_forwarded` and
     `drops` count video packets sent to, and withheld from (keyframe gating, overflow),
-    members since the room opened; `decoding` the cameras decoded for the program now."""
+    members since the room opened; `audio_drops` 20 ms mix-minus frames dropped because a
+    member's Opus encode fell behind; `decoding` the cameras decoded for the program now."""
 
     peers: int
     video_encoders: int
     opus_encoders: int
     packets_forwarded: int
     drops: int
+    audio_drops: int
     cameras: int
     decoding: int
 
@@ -266,6 +268,7 @@ class MemberRoom:
             opus_encoders=self._mix.listeners,
             packets_forwarded=self._forwarded_before + sum(t.delivered for t in tracks),
             drops=self._drops_before + sum(t.dropped for t in tracks),
+            audio_drops=sum(p.mix.dropped for p in peers if p.mix is not None) // OPUS_FRAME,
             cameras=sum(1 for p in peers if p.camera is not None),
             decoding=sum(1 for p in peers if p.decoded is not None and p.decoded.decoding),
         )

@@ -18,6 +18,10 @@ from pypdf.errors import PdfReadError
 from server.domain.documents import looks_like_pdf
 from server.domain.errors import InvalidInput, StorageUnavailable
 from server.i18n import N_
+from server.schemas import DocumentMeta
+from server.store import Store, repo
+from server.store import archive as archive_store
+from server.store.models import Document
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,21 @@ class DocumentFiles:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+
+
+async def save_upload(
+    store: Store, root: Path, actor: str, meta: DocumentMeta, data: bytes, filename: str | None
+) -> Document:
+    """Check, store and index an uploaded PDF with its JDIH metadata: all of it or nothing."""
+    files = DocumentFiles(root)
+    async with files.staged(data) as stored, store.transaction() as session:
+        document = await repo.create_document(
+            session,
+            **vars(meta),
+            sha256=stored.sha256,
+            size=stored.size,
+            original_filename=(filename or "dokumen.pdf")[:300],
+        )
+        await archive_store.save_document_text(session, document, stored.text, stored.pages)
+        await repo.audit(session, actor, "document.upload", f"document:{document.id}")
+    return document

@@ -21,6 +21,7 @@ from server.store.repo import PUBLIC_STATUSES
 KINDS = ("sitting", "agenda", "document", "cue")
 SNIPPET_SCAN = 20_000  # characters of a body searched for the snippet's matching word
 SNIPPET_CONTEXT = 90
+RANK_CANDIDATES = 500  # PostgreSQL ranks at most this many matches (see PostgresSearch)
 _COLUMNS = (
     f"e.id, e.kind, e.ref_id, e.sitting_id, e.title, substr(e.body, 1, {SNIPPET_SCAN}) AS body,"
     " e.offset_s, e.year, e.month, e.category, e.at"
@@ -78,22 +79,29 @@ def _filters(query: SearchQuery) -> tuple[list[str], dict]:
 
 
 class _Backend:
-    """The SQL shared by both databases; subclasses supply the match and the rank."""
+    """The SQL shared by both databases; subclasses pick the matching entries and their rank.
 
-    def _matching(self, where: list[str], stems: list[str], params: dict) -> str:
+    The inner query returns only ids and ranks, so sorting thousands of matches moves narrow
+    rows; titles and body excerpts are read for the one page of results."""
+
+    def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
         raise NotImplementedError
 
     async def search(self, session: AsyncSession, query: SearchQuery) -> list[Hit]:
         where, params = _filters(query)
         stems = stem_query(query.text)
         if stems:
-            sql = self._matching(where, stems, params)
+            hits = self._hits(where, stems, params)
         else:
-            sql = (
-                f"SELECT {_COLUMNS} FROM search_entry e LEFT JOIN sitting s ON s.id = e.sitting_id"
-                f" WHERE {' AND '.join(where)} ORDER BY e.at DESC, e.id DESC"
-                " LIMIT :limit OFFSET :offset"
+            hits = (
+                "SELECT e.id AS hit, 0.0 AS rank FROM search_entry e"
+                f" LEFT JOIN sitting s ON s.id = e.sitting_id WHERE {' AND '.join(where)}"
+                " ORDER BY e.at DESC, e.id DESC LIMIT :limit OFFSET :offset"
             )
+        sql = (
+            f"SELECT {_COLUMNS} FROM ({hits}) r JOIN search_entry e ON e.id = r.hit"
+            " ORDER BY r.rank DESC, e.at DESC, e.id DESC"
+        )
         rows = (await session.execute(text(sql), params)).all()
         wanted = set(stems)
         return [
@@ -114,24 +122,36 @@ class _Backend:
 
 
 class SqliteSearch(_Backend):
-    def _matching(self, where: list[str], stems: list[str], params: dict) -> str:
+    def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
         params["match"] = " ".join(f'"{stem}"' for stem in stems)
         return (
-            f"SELECT {_COLUMNS} FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid"
+            "SELECT e.id AS hit, -bm25(search_fts, 4.0, 1.0) AS rank FROM search_fts"
+            " JOIN search_entry e ON e.id = search_fts.rowid"
             " LEFT JOIN sitting s ON s.id = e.sitting_id"
             f" WHERE search_fts MATCH :match AND {' AND '.join(where)}"
-            " ORDER BY bm25(search_fts, 4.0, 1.0), e.at DESC LIMIT :limit OFFSET :offset"
+            " ORDER BY rank DESC, e.at DESC LIMIT :limit OFFSET :offset"
         )
 
 
 class PostgresSearch(_Backend):
-    def _matching(self, where: list[str], stems: list[str], params: dict) -> str:
+    """ts_rank reads a matching row's whole tsvector, which is slow when a common word
+    matches thousands of documents; so the newest title matches (then body matches) are
+    gathered first from small columns, and only those candidates are ranked."""
+
+    def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
         params["match"] = " ".join(stems)
+        params["candidates"] = RANK_CANDIDATES
+        candidates = (
+            "SELECT e.id FROM search_entry e LEFT JOIN sitting s ON s.id = e.sitting_id,"
+            " plainto_tsquery('simple', :match) AS q(q)"
+            f" WHERE e.tsv @@ q.q AND {' AND '.join(where)}"
+            " ORDER BY (e.tsv_title @@ q.q) DESC, e.at DESC LIMIT :candidates"
+        )
         return (
-            f"SELECT {_COLUMNS} FROM search_entry e LEFT JOIN sitting s ON s.id = e.sitting_id,"
-            " plainto_tsquery('simple', :match) AS q"
-            f" WHERE e.tsv @@ q AND {' AND '.join(where)}"
-            " ORDER BY ts_rank(e.tsv, q) DESC, e.at DESC LIMIT :limit OFFSET :offset"
+            "SELECT x.id AS hit, ts_rank(x.tsv, q.q) AS rank"
+            f" FROM ({candidates}) c JOIN search_entry x ON x.id = c.id,"
+            " plainto_tsquery('simple', :match) AS q(q)"
+            " ORDER BY rank DESC, x.at DESC, x.id DESC LIMIT :limit OFFSET :offset"
         )
 
 

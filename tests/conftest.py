@@ -149,11 +149,14 @@ async def csrf_token_for(client) -> str:
     return match.group(1)
 
 
-async def log_in(client, store, role: str, username: str | None = None) -> str:
-    """Create a user with `role`, log `client` in, and return the CSRF token to send."""
+async def log_in(
+    client, store, role: str, username: str | None = None, member_id: int | None = None
+) -> str:
+    """Create a user with `role` (optionally linked to a member), log `client` in, and return
+    the CSRF token to send."""
     username = username or f"{role}-{uuid.uuid4().hex[:6]}"
     async with store.transaction() as session:
-        await repo.create_user(session, username, hash_password(TEST_PASSWORD), role, None)
+        await repo.create_user(session, username, hash_password(TEST_PASSWORD), role, member_id)
     token = await csrf_token_for(client)
     response = await client.post(
         "/masuk",

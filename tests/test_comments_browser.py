@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from server.app import create_app
+from tests.browser import chromium
 from tests.conftest import REDIS_URL
 from tests.test_comments import outcome, post
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--password-store=basic",
-    "--use-mock-keychain",
-    "--autoplay-policy=no-user-gesture-required",
-]
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 pytestmark = pytest.mark.browser
@@ -31,10 +17,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 async def browser():
-    async with async_playwright() as playwright:
-        instance = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+    async with chromium() as instance:
         yield instance
-        await instance.close()
 
 
 async def test_an_xss_payload_stays_plain_text(

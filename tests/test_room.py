@@ -23,7 +23,8 @@ from server.room import Participant, RoomService
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import utcnow
-from tests.room_helpers import Clients, add_member, log_in_as, set_seats
+from tests.conftest import log_in
+from tests.room_helpers import Clients, add_member, set_seats
 
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
@@ -495,17 +496,19 @@ async def test_an_anggota_needs_a_member_record(client, store, login):
 async def test_a_closed_komisi_sitting_admits_its_own_members_only(client, store):
     sid = await new_sitting(store, type="komisi", komisi="Komisi B", is_public=False)
     outsider = await add_member(store, "Luar", komisi="Komisi A")
-    await log_in_as(client, store, "anggota", outsider)
+    await log_in(client, store, "anggota", member_id=outsider)
     response = await client.get(f"/ruang/{sid}")
     assert response.status == 403
     assert "tertutup" in await response.text()
     clients = Clients(client)
     try:
         insider = await clients.new()
-        await log_in_as(insider, store, "anggota", await add_member(store, "Dalam", "Komisi B"))
+        await log_in(
+            insider, store, "anggota", member_id=await add_member(store, "Dalam", "Komisi B")
+        )
         assert (await insider.get(f"/ruang/{sid}")).status == 200
         staff = await clients.new()
-        await log_in_as(staff, store, "sekretariat")
+        await log_in(staff, store, "sekretariat")
         assert (await staff.get(f"/ruang/{sid}")).status == 200
     finally:
         await clients.close()
@@ -513,7 +516,7 @@ async def test_a_closed_komisi_sitting_admits_its_own_members_only(client, store
 
 async def test_the_page_explains_when_the_sitting_is_not_live(client, store):
     sid = await new_sitting(store, status=SittingStatus.SCHEDULED)
-    await log_in_as(client, store, "anggota", await add_member(store, "A"))
+    await log_in(client, store, "anggota", member_id=await add_member(store, "A"))
     response = await client.get(f"/ruang/{sid}")
     assert response.status == 200
     assert "tidak sedang disiarkan" in await response.text()
@@ -524,7 +527,7 @@ async def test_the_socket_refuses_anonymous_and_cross_origin(client, store):
     response = await client.get(f"/ruang/{sid}/ws", headers={"Accept": "application/json"})
     assert response.status == 403
     assert "Silakan masuk" in (await response.json())["error"]
-    await log_in_as(client, store, "anggota", await add_member(store, "A"))
+    await log_in(client, store, "anggota", member_id=await add_member(store, "A"))
     response = await client.get(
         f"/ruang/{sid}/ws",
         headers={"Origin": "https://jahat.example", "Accept": "application/json"},
@@ -536,7 +539,7 @@ async def test_the_socket_refuses_anonymous_and_cross_origin(client, store):
 async def test_staff_mark_hall_attendance_and_the_public_sees_quorum(client, store):
     sid = await new_sitting(store)
     await set_seats(store, 3)
-    token = await log_in_as(client, store, "sekretariat")
+    token = await log_in(client, store, "sekretariat")
     members = [await add_member(store, n) for n in "AB"]
     for member in members:
         response = await client.post(
@@ -563,7 +566,7 @@ async def test_staff_mark_hall_attendance_and_the_public_sees_quorum(client, sto
 
 async def test_only_staff_enter_hall_data(client, store):
     sid = await new_sitting(store)
-    token = await log_in_as(client, store, "anggota", await add_member(store, "A"))
+    token = await log_in(client, store, "anggota", member_id=await add_member(store, "A"))
     response = await client.post(
         f"/ruang/{sid}/hadir", json={"member_id": 1}, headers={"X-CSRF-Token": token}
     )
@@ -573,7 +576,7 @@ async def test_only_staff_enter_hall_data(client, store):
 async def test_staff_enter_hall_ballots_and_results_reach_the_api(client, store):
     sid = await new_sitting(store)
     await set_seats(store, 2)
-    token = await log_in_as(client, store, "sekretariat")
+    token = await log_in(client, store, "sekretariat")
     a, b = await add_member(store, "Ani"), await add_member(store, "Budi")
     await present(store, sid, a, b)
     vote = await open_vote(store, sid)

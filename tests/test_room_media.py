@@ -16,8 +16,9 @@ from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.store import room as room_store
 from server.views.room import ROOMS
+from tests.conftest import log_in
 from tests.live_helpers import eventually, scheduled_sitting
-from tests.room_helpers import Clients, add_member, log_in_as
+from tests.room_helpers import Clients, add_member
 
 pytestmark = pytest.mark.slow
 
@@ -75,12 +76,12 @@ async def test_join_floor_hard_mute_and_reconnect(client, store, loopback_ice, m
     live = await app[keys.LIVE].start(sid, "test")
     await live.attach_hall(SyntheticVideoTrack("Aula", 640, 360), SyntheticAudioTrack(440.0))
     member_id = await add_member(store, "Anggota Uji")
-    await log_in_as(client, store, "anggota", member_id)
+    await log_in(client, store, "anggota", member_id=member_id)
     clients = Clients(client)
     members: list[AiortcMember] = []
     try:
         chair = await clients.new()
-        await log_in_as(chair, store, "pimpinan")
+        await log_in(chair, store, "pimpinan")
         chair_ws = await chair.ws_connect(f"/ruang/{sid}/ws")
         ws = await client.ws_connect(f"/ruang/{sid}/ws")
         hello = await until(ws, lambda f: f["type"] == "hello")

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from server import keys
 from server.auth import get_user, require_user
-from server.documents import DocumentFiles
+from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import SittingStatus
@@ -25,7 +25,6 @@ from server.schemas import (
     parse,
     provided,
 )
-from server.store import archive as archive_store
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import AgendaItem, Document, Recording, Sitting
@@ -349,21 +348,16 @@ async def upload_document(request: web.Request) -> web.Response:
     if not isinstance(upload, web.FileField):
         raise InvalidInput("Kolom 'file' berisi PDF wajib diisi.")
     meta = parse(DocumentMeta, {k: v for k, v in form.items() if isinstance(v, str)})
-    files = DocumentFiles(request.app[keys.CONFIG].documents_dir)
-    async with (
-        files.staged(upload.file.read()) as stored,
-        request.app[keys.STORE].transaction() as session,
-    ):
-        document = await repo.create_document(
-            session,
-            **vars(meta),
-            sha256=stored.sha256,
-            size=stored.size,
-            original_filename=(upload.filename or "dokumen.pdf")[:300],
-        )
-        await archive_store.save_document_text(session, document, stored.text, stored.pages)
-        await repo.audit(session, user.username, "document.upload", f"document:{document.id}")
-        body = document_json(document)
+    config = request.app[keys.CONFIG]
+    document = await save_upload(
+        request.app[keys.STORE],
+        config.documents_dir,
+        user.username,
+        meta,
+        upload.file.read(),
+        upload.filename,
+    )
+    body = document_json(document)
     return web.json_response(body, status=201)
 
 

@@ -7,14 +7,13 @@ from aiohttp import web
 from server import keys
 from server.archive import console_context
 from server.auth import require_user, requires
-from server.documents import DocumentFiles
+from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import TRANSITIONS, SittingStatus
 from server.i18n import N_
 from server.live import LAYOUTS
 from server.schemas import AgendaItemIn, DocumentMeta, SittingIn, StatusChange, parse
-from server.store import archive as archive_store
 from server.store import repo
 from server.templating import redirect, render
 from server.views.public import sitting_id
@@ -156,18 +155,14 @@ async def upload_document(request: web.Request) -> web.Response:
     if not isinstance(upload, web.FileField):
         raise InvalidInput(N_("Pilih berkas PDF untuk diunggah."))
     meta = parse(DocumentMeta, {k: v for k, v in _form_dict(form).items()})
-    data = upload.file.read()
-    files = DocumentFiles(request.app[keys.CONFIG].documents_dir)
-    async with files.staged(data) as stored, request.app[keys.STORE].transaction() as session:
-        document = await repo.create_document(
-            session,
-            **vars(meta),
-            sha256=stored.sha256,
-            size=stored.size,
-            original_filename=(upload.filename or "dokumen.pdf")[:300],
-        )
-        await archive_store.save_document_text(session, document, stored.text, stored.pages)
-        await repo.audit(session, user.username, "document.upload", f"document:{document.id}")
+    await save_upload(
+        request.app[keys.STORE],
+        request.app[keys.CONFIG].documents_dir,
+        user.username,
+        meta,
+        upload.file.read(),
+        upload.filename,
+    )
     back = f"/konsol/rapat/{meta.sitting_id}#dokumen" if meta.sitting_id else "/konsol"
     return redirect(back)
 

@@ -22,6 +22,7 @@ from aiortc.codecs import h264
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media.encode import RENDITIONS, encoder_count
+from media.ingest import InvalidOffer
 from media.live import LiveSitting
 from media.program import Layout, LayoutKind
 from media.room import MemberRoom, PeerOptions
@@ -264,3 +265,14 @@ async def test_gallery_forwards_cameras_as_packets(room: MemberRoom, member_fact
     assert galleries["b"] == [None, None]
     with contextlib.suppress(MediaStreamError):
         await publisher.close()
+
+
+async def test_offer_without_h264_is_refused(room: MemberRoom) -> None:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"]
+    pc.addTransceiver("video", direction="recvonly").setCodecPreferences(vp8)
+    await pc.setLocalDescription(await pc.createOffer())
+    with pytest.raises(InvalidOffer):
+        await room.join("9", pc.localDescription.sdp)
+    await pc.close()
+    assert room.members() == [] and room.stats().opus_encoders == 0

@@ -41,6 +41,8 @@ POSTGRES_FTS = [
         setweight(to_tsvector('simple', stemmed_title), 'A')
         || setweight(to_tsvector('simple', stemmed_body), 'B')) STORED""",
     "CREATE INDEX ix_search_entry_tsv ON search_entry USING gin (tsv)",
+    """ALTER TABLE search_entry ADD COLUMN tsv_title tsvector GENERATED ALWAYS AS (
+        to_tsvector('simple', stemmed_title)) STORED""",
 ]
 
 
