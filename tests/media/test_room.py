@@ -48,6 +48,8 @@ async def live(tmp_path: Path, loopback_ice) -> AsyncIterator[LiveSitting]:
         SyntheticVideoTrack("Rapat Paripurna", 640, 360), SyntheticAudioTrack(HALL_TONE)
     )
     yield sitting
+    # LiveSitting cannot finish a recording that has no complete segment yet.
+    await sitting.wait_ready(10)
     await sitting.stop()
 
 
