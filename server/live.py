@@ -149,6 +149,8 @@ class LiveService:
                     info = await live.stop()
                 except MediaStorageError as exc:
                     log.error("sitting %s ended with a storage error: %s", sitting_id, exc)
+                except Exception:  # the sitting must end even if finishing the recording fails
+                    log.exception("sitting %s: the recording could not be finished", sitting_id)
             async with self.store.transaction() as session:
                 sitting = await repo.get_sitting(session, sitting_id, public_only=False)
                 await repo.change_status(session, sitting, SittingStatus.ENDED)
