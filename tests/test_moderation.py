@@ -7,7 +7,13 @@ import ipaddress
 import pytest
 
 from server.app import create_app
-from server.domain.moderation import BannedPattern, WordAction, WordFilter, normalise
+from server.domain.moderation import (
+    DEFAULT_BANNED_WORDS,
+    BannedPattern,
+    WordAction,
+    WordFilter,
+    normalise,
+)
 from tests.test_comments import connect, outcome, post, receive_until
 
 
@@ -41,6 +47,16 @@ def test_word_filter_sees_through_leetspeak_stretching_and_spacing(text, expecte
         BannedPattern("anjing", WordAction.HOLD),
     ]
     assert WordFilter(patterns).match(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text", ["Pasal 741 ayat 5", "pukul 17.41 WIB", "anggaran 4.5 miliar", "1764445741.25"]
+)
+def test_plain_numbers_never_spell_a_banned_word(text):
+    """'741' reads as 't-a-i' in leetspeak; inside a word it is caught, as a number it is not."""
+    word_filter = WordFilter([BannedPattern(p, a) for p, a in DEFAULT_BANNED_WORDS])
+    assert word_filter.match(text) is None
+    assert word_filter.match("dasar 7a1") is WordAction.HOLD
 
 
 def test_normalise_folds_case_accents_and_repeats():

@@ -123,11 +123,23 @@ _NON_PATTERN = re.compile(r"[^a-z*?]+")
 MIN_COMPACT_MATCH = 5
 
 
+_WORD = re.compile(r"\w+")
+
+
 def normalise(text: str, leet: bool = True) -> str:
     """Fold case, accents, leetspeak and stretched letters: 'B4NGS4TTT' and 'bangsat' meet."""
     folded = unicodedata.normalize("NFKD", text.casefold())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return _REPEATS.sub(r"\1", folded.translate(_LEET) if leet else folded)
+    if leet:
+        folded = _WORD.sub(_unleet, folded)
+    return _REPEATS.sub(r"\1", folded)
+
+
+def _unleet(match: re.Match[str]) -> str:
+    """Read digits as letters only inside words ('g0bl0k'); plain numbers such as a date,
+    a price or 'Pasal 741' stay numbers, so they never spell a banned word."""
+    word = match.group(0)
+    return word.translate(_LEET) if any(c.isalpha() for c in word) else word
 
 
 def normalise_pattern(pattern: str) -> str:
