@@ -1,6 +1,7 @@
 """Live comment benchmark: thousands of sockets on one node, then on two nodes sharing Redis.
 
-The servers run as `sidang serve` subprocesses on a temporary SQLite database; the load generator
+The servers run as `sidang serve` subprocesses: one node on a temporary SQLite database, two nodes
+on a throwaway PostgreSQL database (as a cluster would be deployed); the load generator
 runs in separate worker processes with a minimal WebSocket client on asyncio's Protocol (aiohttp's
 client costs several times more CPU per message, and the client side shares the 2 cores with the
 server). Every simulated resident comes from its own address through X-Forwarded-For, and rate
@@ -30,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIDANG = ROOT / ".venv" / "bin" / "sidang"
 REDIS_URL = os.environ.get("SIDANG_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+# Several nodes share a network database in production; a throwaway one is made from this.
+PG_ADMIN_DSN = os.environ.get("SIDANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 MARK = b'"text":"bench '
 
 
@@ -242,12 +245,26 @@ def seed(database_url: str) -> int:
     return asyncio.run(create())
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+def pg_admin(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    # The log goes to a file: an unread pipe fills up and then blocks the server's loop.
     server = subprocess.Popen(
         [str(SIDANG), "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log.open("w"),
         text=True,
     )
     deadline = time.monotonic() + 20
@@ -258,11 +275,16 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.1)
     server.kill()
-    raise SystemExit(f"server on port {port} did not start: {server.stderr.read()[-2000:]}")
+    raise SystemExit(f"server on port {port} did not start: {log.read_text()[-2000:]}")
 
 
 def scenario(nodes: int, clients: int, rate: float, duration: float, tmp: Path) -> dict:
     database_url = f"sqlite+aiosqlite:///{tmp / f'bench-{nodes}.db'}"
+    pg_name = f"sidang_bench_{uuid.uuid4().hex[:8]}"
+    if nodes > 1:
+        pg_admin(f'CREATE DATABASE "{pg_name}"')
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        database_url = f"{base}/{pg_name}"
     env = {
         **os.environ,
         "SIDANG_DATABASE_URL": database_url,
@@ -277,7 +299,7 @@ def scenario(nodes: int, clients: int, rate: float, duration: float, tmp: Path) 
     subprocess.run([str(SIDANG), "db", "upgrade"], env=env, check=True, capture_output=True)
     sitting = seed(database_url)
     ports = [free_port() for _ in range(nodes)]
-    servers = [start_server(env, port) for port in ports]
+    servers = [start_server(env, port, tmp / f"server-{port}.log") for port in ports]
     try:
         time.sleep(1.0)
         baseline = [rss_kb(s.pid) for s in servers]
@@ -334,6 +356,8 @@ def scenario(nodes: int, clients: int, rate: float, duration: float, tmp: Path) 
         for server in servers:
             server.terminate()
             server.wait()
+        if nodes > 1:
+            pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return summarise(results, clients, baseline, connected, cpu_before, cpu_after, wall)
 
 
