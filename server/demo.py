@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -18,6 +20,7 @@ from server.passwords import hash_password
 from server.store import Store, repo
 from server.store.models import User
 from server.templating import LOCAL_TZ
+from server.views.archive import ARCHIVE
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,13 @@ NAMES = [
     "Rudi Hartono",
 ]
 KOMISI = ["Komisi A", "Komisi B", "Komisi C"]
+ARCHIVE_DEMO_TITLE = "Rapat Paripurna Pengesahan Raperda Pengelolaan Sampah"
+ARCHIVE_DEMO_AGENDA = [
+    "Pembukaan",
+    "Laporan Pansus tentang penganggaran pengelolaan sampah",
+    "Pengambilan keputusan",
+]
+ARCHIVE_CHAPTER_S = 8.0
 DEMO_AGENDA = [
     "Pembukaan",
     "Penyampaian Nota Keuangan oleh Wali Kota",
@@ -175,38 +185,78 @@ async def _seed_sittings(session) -> None:
 
 
 async def demo_live_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Make the demo sitting live, fed by the synthetic hall source (no camera needed).
+    """Make the demo sitting live, fed by the synthetic hall source (no camera needed), and
+    record a short sitting for the archive in the background on the first run.
 
     Each `sidang demo` run ends the previous demo broadcast at shutdown, so a fresh scheduled
     sitting is created when none is waiting.
     """
     store, live = app[keys.STORE], app[keys.LIVE]
     async with store.transaction() as session:
-        waiting = [
-            s
-            for s in await repo.list_sittings(
-                session, status=SittingStatus.SCHEDULED, public_only=False
-            )
-            if s.title == LIVE_DEMO_TITLE
-        ]
-        if waiting:
-            sitting = waiting[0]
-        else:
-            sitting = await repo.create_sitting(
-                session,
-                type=SittingType.PARIPURNA,
-                title=LIVE_DEMO_TITLE,
-                starts_at=dt.datetime.now(dt.UTC),
-                location="Ruang Paripurna DPRD Kota Pekalongan",
-                is_public=True,
-                quorum_rule=QuorumRule.TWO_THIRDS,
-                komisi="",
-            )
-            for title in DEMO_AGENDA:
-                await repo.add_agenda_item(session, sitting, title=title, description="")
-            await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
-        sitting_id = sitting.id
+        waiting = [s for s in await _titled(session, LIVE_DEMO_TITLE) if s.status == "scheduled"]
+        sitting_id = (
+            waiting[0].id
+            if waiting
+            else await _new_scheduled(session, LIVE_DEMO_TITLE, DEMO_AGENDA, chapter_s=None)
+        )
     broadcast = await live.start(sitting_id, actor="demo")
     await broadcast.attach_hall(SyntheticVideoTrack(LIVE_DEMO_TITLE), SyntheticAudioTrack())
     log.info("demo sitting %s is live at /sidang/%s", sitting_id, sitting_id)
+    archive_demo = asyncio.create_task(_record_archive_demo(app), name="demo-archive")
     yield
+    archive_demo.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await archive_demo
+
+
+async def _record_archive_demo(app: web.Application) -> None:
+    """Broadcast ARCHIVE_DEMO_TITLE for a short while, end it and publish it, so the archive,
+    chapters and downloads have something real to show."""
+    store, live = app[keys.STORE], app[keys.LIVE]
+    async with store.transaction() as session:
+        existing = await _titled(session, ARCHIVE_DEMO_TITLE)
+        if any(s.status in ("published", "live") for s in existing):
+            return
+        ended = [s for s in existing if s.status == "ended" and s.recording is not None]
+        sitting_id = (
+            ended[0].id
+            if ended
+            else await _new_scheduled(
+                session, ARCHIVE_DEMO_TITLE, ARCHIVE_DEMO_AGENDA, chapter_s=ARCHIVE_CHAPTER_S
+            )
+        )
+    if not ended:
+        broadcast = await live.start(sitting_id, actor="demo")
+        await broadcast.attach_hall(
+            SyntheticVideoTrack(ARCHIVE_DEMO_TITLE), SyntheticAudioTrack(freq=330.0)
+        )
+        await asyncio.sleep(ARCHIVE_CHAPTER_S * len(ARCHIVE_DEMO_AGENDA))
+        await live.end(sitting_id, actor="demo")
+    await app[ARCHIVE].ensure_published_media(sitting_id, "demo")
+    await live.transition(sitting_id, SittingStatus.PUBLISHED, "demo")
+    log.info("demo archive sitting %s is published at /sidang/%s", sitting_id, sitting_id)
+
+
+async def _titled(session, title: str) -> list:
+    sittings = await repo.list_sittings(session, public_only=False, limit=1000)
+    return [s for s in sittings if s.title == title]
+
+
+async def _new_scheduled(session, title: str, agenda: list[str], chapter_s: float | None) -> int:
+    sitting = await repo.create_sitting(
+        session,
+        type=SittingType.PARIPURNA,
+        title=title,
+        starts_at=dt.datetime.now(dt.UTC),
+        location="Ruang Paripurna DPRD Kota Pekalongan",
+        is_public=True,
+        quorum_rule=QuorumRule.TWO_THIRDS,
+        komisi="",
+    )
+    for index, item in enumerate(agenda):
+        offsets = {}
+        if chapter_s is not None:
+            offsets = {"start_offset": index * chapter_s, "end_offset": (index + 1) * chapter_s}
+        await repo.add_agenda_item(session, sitting, title=item, description="", **offsets)
+    await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
+    return sitting.id

@@ -43,3 +43,25 @@ def test_unknown_role_and_bad_settings_stop_with_one_line(tmp_path):
     assert bad_url.returncode != 0
     assert "SIDANG_DATABASE_URL" in bad_url.stderr
     assert len(bad_url.stderr.strip().splitlines()) == 1
+
+
+async def test_demo_seed_runs_once_with_a_full_dprd(tmp_path):
+    from server.config import Config
+    from server.demo import seed_demo
+    from server.store import Store, repo
+    from server.store.migrate import upgrade_async
+
+    config = Config(database_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", data_dir=tmp_path)
+    await upgrade_async(config.database_url)
+    assert await seed_demo(config) is True
+    assert await seed_demo(config) is False, "a second run leaves the data alone"
+    store = Store(config.database_url)
+    try:
+        async with store.read() as session:
+            institution = await repo.get_institution(session)
+            assert (institution.name, institution.seats) == ("DPRD Kota Pekalongan", 35)
+            assert len(await repo.list_members(session)) == 35
+            assert await repo.get_user_by_username(session, "sekretariat") is not None
+            assert await repo.list_sittings(session, status=None, public_only=True)
+    finally:
+        await store.close()
