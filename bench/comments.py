@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SIDANG = ROOT / ".venv" / "bin" / "sidang"
 REDIS_URL = os.environ.get("SIDANG_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 # Several nodes share a network database in production; a throwaway one is made from this.
+# A receiver counts as drained after this long without a new comment; it must exceed the worst
+# delivery delay, or late deliveries would be miscounted as lost.
+DRAIN_QUIET_S = 8.0
 PG_ADMIN_DSN = os.environ.get("SIDANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 MARK = b'"text":"bench '
 
@@ -182,7 +185,7 @@ async def run_worker(args) -> None:
     print("POSTED", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # all workers posted: drain, then report
     last, quiet_since = -1, time.monotonic()
-    while time.monotonic() - quiet_since < 2.0:
+    while time.monotonic() - quiet_since < DRAIN_QUIET_S:
         total = sum(r.received for r in residents)
         if total != last:
             last, quiet_since = total, time.monotonic()
