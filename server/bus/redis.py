@@ -74,8 +74,12 @@ class RedisBus(Bus):
                 backoff = 0.1
                 while True:
                     raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if raw is not None and raw["type"] == "pmessage":
-                        self._on_remote(raw["channel"], raw["data"])
+                    # Under load, read everything already buffered before yielding again: one
+                    # loop turn per message falls behind a busy node.
+                    while raw is not None:
+                        if raw["type"] == "pmessage":
+                            self._on_remote(raw["channel"], raw["data"])
+                        raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
             except DOWN_ERRORS as exc:
                 if self.connected:
                     log.warning("Redis bus lost (%s); reconnecting", exc)
