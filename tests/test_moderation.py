@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import pytest
 
@@ -176,3 +177,27 @@ async def test_console_is_for_moderators_only(client, login, live_sitting):
     page = await client.get(f"/moderasi/{live_sitting}")
     html = await page.text()
     assert page.status == 200 and "Kata terlarang" in html and "Mode lambat" in html
+
+
+async def test_a_moderator_lists_and_lifts_a_ban(client, login, live_sitting):
+    call = moderated(client, await login("moderator"))
+    resident = await connect(client, live_sitting)
+    await post(resident, "iklan pinjol")
+    comment = await outcome(resident, "iklan pinjol")
+    status, _ = await call(
+        f"/moderasi/{live_sitting}/komentar/{comment['id']}/blokir",
+        {"minutes": 60, "reason": "spam"},
+    )
+    assert status == 200
+    await post(resident, "masih di sini")
+    assert (await outcome(resident, "masih di sini"))["code"] == "banned"
+
+    page = await (await client.get(f"/moderasi/{live_sitting}")).text()
+    ban_id = re.search(r'data-lift-ban="(\d+)"', page).group(1)
+    assert "spam" in page
+    assert (await call(f"/moderasi/blokir/{ban_id}/cabut"))[0] == 200
+    await post(resident, "maaf, saya warga biasa")
+    assert (await outcome(resident, "maaf, saya warga biasa"))["type"] == "comment"
+    assert (await call(f"/moderasi/blokir/{ban_id}/cabut"))[0] == 404, "already lifted"
+    page = await (await client.get(f"/moderasi/{live_sitting}")).text()
+    assert "data-lift-ban" not in page

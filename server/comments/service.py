@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from server.domain.moderation import (
 from server.signing import Signer
 from server.store import Store, repo
 from server.store import comments as repo_comments
-from server.store.models import BannedWord, Comment, CommentSettings, utcnow
+from server.store.models import BannedWord, Comment, CommentBan, CommentSettings, utcnow
 
 WORDS_CHANNEL = "comments:words"
 NAME_BINDING_S = 12 * 3600
@@ -173,6 +174,19 @@ class CommentService:
             )
         await self.gate.apply(ban)
         return ban
+
+    async def lift_ban(self, ban_id: int, *, actor: str) -> None:
+        """Lift a ban early. It clears the banned identity and IP; a taint the ban spread to
+        a further address or identity runs out at the original end."""
+        async with self.store.transaction() as session:
+            row = await repo_comments.end_ban(session, ban_id)
+            await repo.audit(session, actor, "comment.unban", f"ban:{row.id}", row.reason)
+            lifted = Ban(row.identity_hash, row.ip_hash, row.until)
+        await self.gate.lift(lifted)
+
+    async def active_bans(self) -> Sequence[CommentBan]:
+        async with self.store.read() as session:
+            return await repo_comments.active_ban_rows(session)
 
     async def settings(self, sitting_id: int) -> Settings:
         cached = self.hub.settings(sitting_id)

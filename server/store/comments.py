@@ -146,6 +146,23 @@ async def add_ban(session: AsyncSession, ban: Ban, *, reason: str, actor: str) -
     return row
 
 
-async def active_bans(session: AsyncSession, now: dt.datetime | None = None) -> list[Ban]:
+async def active_ban_rows(
+    session: AsyncSession, now: dt.datetime | None = None
+) -> Sequence[CommentBan]:
     query = select(CommentBan).where(CommentBan.until > (now or utcnow()))
-    return [Ban(b.identity_hash, b.ip_hash, b.until) for b in await session.scalars(query)]
+    return (await session.scalars(query.order_by(CommentBan.until))).all()
+
+
+async def active_bans(session: AsyncSession, now: dt.datetime | None = None) -> list[Ban]:
+    return [Ban(b.identity_hash, b.ip_hash, b.until) for b in await active_ban_rows(session, now)]
+
+
+async def end_ban(session: AsyncSession, ban_id: int) -> CommentBan:
+    """End a ban now; the row stays, with its new end, for the audit trail."""
+    row = await session.get(CommentBan, ban_id)
+    now = utcnow()
+    if row is None or row.until <= now:
+        raise NotFound("Blokir tidak ditemukan atau sudah berakhir.")
+    row.until = now
+    await session.flush()
+    return row

@@ -40,6 +40,7 @@ async def console(request: web.Request) -> web.Response:
             "settings": await service.settings(sitting),
             "words": await service.list_words(),
             "word_actions": WORD_ACTION_LABELS,
+            "bans": await service.active_bans(),
         },
     )
 
@@ -91,6 +92,13 @@ async def ban(request: web.Request) -> web.Response:
         actor=user.username,
     )
     return web.json_response({"until": result.until.isoformat()})
+
+
+@requires(MODERATORS)
+async def lift_ban(request: web.Request) -> web.Response:
+    user = require_user(request)
+    await request.app[COMMENTS].lift_ban(_int(request, "ban_id"), actor=user.username)
+    return web.json_response({"ok": True})
 
 
 @requires(MODERATORS)
@@ -165,3 +173,4 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/moderasi/{sitting_id:\d+}/komentar/{comment_id}/sembunyikan", hide)
     r.add_post(r"/moderasi/{sitting_id:\d+}/komentar/{comment_id}/tampilkan", show)
     r.add_post(r"/moderasi/{sitting_id:\d+}/komentar/{comment_id}/blokir", ban)
+    r.add_post(r"/moderasi/blokir/{ban_id:\d+}/cabut", lift_ban)

@@ -140,6 +140,14 @@
       });
   });
 
+  root.querySelectorAll("[data-lift-ban]").forEach(function (lift) {
+    lift.addEventListener("click", function () {
+      post("/moderasi/blokir/" + lift.dataset.liftBan + "/cabut").then(function () {
+        lift.closest("tr").remove();
+      });
+    });
+  });
+
   function deleteWord(id) {
     post("/moderasi/kata-terlarang/" + id + "/hapus").then(function () {
       var row = words.querySelector('[data-word="' + id + '"]');
