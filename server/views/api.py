@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server import keys
+from server import keys, sittings
 from server.auth import get_user, require_user
 from server.documents import save_upload
 from server.domain.errors import InvalidInput
@@ -165,12 +165,11 @@ async def get_sitting(request: web.Request) -> web.Response:
 async def create_sitting(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(SittingIn, await read_json(request))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.create_sitting(session, **vars(data))
-        await repo.audit(session, user.username, "sitting.create", f"sitting:{sitting.id}")
-        body = sitting_detail(sitting, staff=True)
+    sitting = await sittings.create_sitting(request.app[keys.STORE], user.username, vars(data))
     return web.json_response(
-        body, status=201, headers={"Location": f"/api/v1/sittings/{sitting.id}"}
+        sitting_detail(sitting, staff=True),
+        status=201,
+        headers={"Location": f"/api/v1/sittings/{sitting.id}"},
     )
 
 
@@ -180,18 +179,10 @@ async def create_sitting(request: web.Request) -> web.Response:
 async def update_sitting(request: web.Request) -> web.Response:
     user = require_user(request)
     changes = provided(parse(SittingPatch, await read_json(request), partial=True))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        await repo.update_sitting(session, sitting, changes)
-        await repo.audit(
-            session,
-            user.username,
-            "sitting.update",
-            f"sitting:{sitting.id}",
-            ", ".join(sorted(changes)),
-        )
-        body = sitting_detail(sitting, staff=True)
-    return web.json_response(body)
+    sitting = await sittings.update_sitting(
+        request.app[keys.STORE], user.username, sitting_id(request), changes
+    )
+    return web.json_response(sitting_detail(sitting, staff=True))
 
 
 @routes.route(
@@ -203,10 +194,7 @@ async def update_sitting(request: web.Request) -> web.Response:
 )
 async def delete_sitting(request: web.Request) -> web.Response:
     user = require_user(request)
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        await repo.delete_sitting(session, sitting)
-        await repo.audit(session, user.username, "sitting.delete", f"sitting:{sitting.id}")
+    await sittings.delete_sitting(request.app[keys.STORE], user.username, sitting_id(request))
     return web.Response(status=204)
 
 
@@ -234,11 +222,9 @@ async def change_status(request: web.Request) -> web.Response:
 )
 async def rotate_ingest_key(request: web.Request) -> web.Response:
     user = require_user(request)
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        key = await repo.rotate_ingest_key(session, sitting)
-        await repo.audit(session, user.username, "sitting.ingest_key", f"sitting:{sitting.id}")
-    return web.json_response({"ingest_key": key, "whip_url": f"/whip/{sitting.id}"})
+    sid = sitting_id(request)
+    key = await sittings.rotate_ingest_key(request.app[keys.STORE], user.username, sid)
+    return web.json_response({"ingest_key": key, "whip_url": f"/whip/{sid}"})
 
 
 @routes.route(
@@ -252,12 +238,10 @@ async def rotate_ingest_key(request: web.Request) -> web.Response:
 async def add_agenda_item(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(AgendaItemIn, await read_json(request))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        item = await repo.add_agenda_item(session, sitting, **vars(data))
-        await repo.audit(session, user.username, "agenda.add", f"agenda:{item.id}", item.title)
-        body = agenda_json(item)
-    return web.json_response(body, status=201)
+    item = await sittings.add_agenda_item(
+        request.app[keys.STORE], user.username, sitting_id(request), vars(data)
+    )
+    return web.json_response(agenda_json(item), status=201)
 
 
 @routes.route(
@@ -273,13 +257,14 @@ async def update_agenda_item(request: web.Request) -> web.Response:
     changes = {
         k: v for k, v in vars(parse(AgendaItemIn, payload, partial=True)).items() if k in payload
     }
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        item = await repo.get_agenda_item(session, sitting, _int(request, "item_id"))
-        await repo.update_agenda_item(session, item, changes)
-        await repo.audit(session, user.username, "agenda.update", f"agenda:{item.id}")
-        body = agenda_json(item)
-    return web.json_response(body)
+    item = await sittings.update_agenda_item(
+        request.app[keys.STORE],
+        user.username,
+        sitting_id(request),
+        _int(request, "item_id"),
+        changes,
+    )
+    return web.json_response(agenda_json(item))
 
 
 @routes.route(
@@ -291,11 +276,9 @@ async def update_agenda_item(request: web.Request) -> web.Response:
 )
 async def delete_agenda_item(request: web.Request) -> web.Response:
     user = require_user(request)
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        item = await repo.get_agenda_item(session, sitting, _int(request, "item_id"))
-        await repo.delete_agenda_item(session, sitting, item)
-        await repo.audit(session, user.username, "agenda.delete", f"agenda:{item.id}")
+    await sittings.delete_agenda_item(
+        request.app[keys.STORE], user.username, sitting_id(request), _int(request, "item_id")
+    )
     return web.Response(status=204)
 
 
@@ -309,12 +292,10 @@ async def delete_agenda_item(request: web.Request) -> web.Response:
 async def reorder_agenda(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(AgendaOrder, await read_json(request))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        await repo.reorder_agenda(session, sitting, data.item_ids)
-        await repo.audit(session, user.username, "agenda.reorder", f"sitting:{sitting.id}")
-        body = [agenda_json(i) for i in sitting.agenda_items]
-    return web.json_response({"items": body})
+    items = await sittings.reorder_agenda(
+        request.app[keys.STORE], user.username, sitting_id(request), data.item_ids
+    )
+    return web.json_response({"items": [agenda_json(i) for i in items]})
 
 
 @routes.route("GET", "/api/v1/documents", summary="Daftar dokumen")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import keys
+from server import keys, sittings
 from server.archive import console_context
 from server.auth import require_user, requires
 from server.documents import save_upload
@@ -50,9 +50,7 @@ async def create_sitting(request: web.Request) -> web.Response:
             {"sitting": None, "values": form, "errors": exc.fields},
             status=400,
         )
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.create_sitting(session, **vars(data))
-        await repo.audit(session, user.username, "sitting.create", f"sitting:{sitting.id}")
+    sitting = await sittings.create_sitting(request.app[keys.STORE], user.username, vars(data))
     return redirect(f"/konsol/rapat/{sitting.id}")
 
 
@@ -71,18 +69,18 @@ async def update_sitting(request: web.Request) -> web.Response:
     user = require_user(request)
     form = _form_dict(await request.post())
     form.setdefault("is_public", "off")
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        try:
-            data = parse(SittingIn, form)
-        except InvalidInput as exc:
-            targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
-            context = _console_context(request, sitting, targets)
-            context.update(values=form, errors=exc.fields)
-            return render(request, "staff/sitting.html", context, status=400)
-        await repo.update_sitting(session, sitting, vars(data))
-        await repo.audit(session, user.username, "sitting.update", f"sitting:{sitting.id}")
-    return redirect(f"/konsol/rapat/{sitting.id}")
+    sid = sitting_id(request)
+    try:
+        data = parse(SittingIn, form)
+    except InvalidInput as exc:
+        async with request.app[keys.STORE].read() as session:
+            sitting = await repo.get_sitting(session, sid, public_only=False)
+        targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
+        context = _console_context(request, sitting, targets)
+        context.update(values=form, errors=exc.fields)
+        return render(request, "staff/sitting.html", context, status=400)
+    await sittings.update_sitting(request.app[keys.STORE], user.username, sid, vars(data))
+    return redirect(f"/konsol/rapat/{sid}")
 
 
 @requires(STAFF)
@@ -97,54 +95,50 @@ async def change_status(request: web.Request) -> web.Response:
 @requires(STAFF)
 async def rotate_key(request: web.Request) -> web.Response:
     user = require_user(request)
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        await repo.rotate_ingest_key(session, sitting)
-        await repo.audit(session, user.username, "sitting.ingest_key", f"sitting:{sitting.id}")
-    return redirect(f"/konsol/rapat/{sitting.id}#ingest")
+    sid = sitting_id(request)
+    await sittings.rotate_ingest_key(request.app[keys.STORE], user.username, sid)
+    return redirect(f"/konsol/rapat/{sid}#ingest")
 
 
 @requires(STAFF)
 async def add_agenda_item(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(AgendaItemIn, _form_dict(await request.post()))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        item = await repo.add_agenda_item(session, sitting, **vars(data))
-        await repo.audit(session, user.username, "agenda.add", f"agenda:{item.id}", item.title)
-    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+    sid = sitting_id(request)
+    await sittings.add_agenda_item(request.app[keys.STORE], user.username, sid, vars(data))
+    return redirect(f"/konsol/rapat/{sid}#acara")
 
 
 @requires(STAFF)
 async def edit_agenda_item(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(AgendaItemIn, _form_dict(await request.post()))
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        item = await repo.get_agenda_item(session, sitting, _item_id(request))
-        await repo.update_agenda_item(session, item, vars(data))
-        await repo.audit(session, user.username, "agenda.update", f"agenda:{item.id}")
-    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+    sid = sitting_id(request)
+    await sittings.update_agenda_item(
+        request.app[keys.STORE], user.username, sid, _item_id(request), vars(data)
+    )
+    return redirect(f"/konsol/rapat/{sid}#acara")
 
 
 @requires(STAFF)
 async def delete_agenda_item(request: web.Request) -> web.Response:
     user = require_user(request)
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        item = await repo.get_agenda_item(session, sitting, _item_id(request))
-        await repo.delete_agenda_item(session, sitting, item)
-        await repo.audit(session, user.username, "agenda.delete", f"agenda:{item.id}")
-    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+    sid = sitting_id(request)
+    await sittings.delete_agenda_item(
+        request.app[keys.STORE], user.username, sid, _item_id(request)
+    )
+    return redirect(f"/konsol/rapat/{sid}#acara")
 
 
 @requires(STAFF)
 async def move_agenda_item(request: web.Request) -> web.Response:
+    user = require_user(request)
     step = -1 if request.match_info["direction"] == "naik" else 1
-    async with request.app[keys.STORE].transaction() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
-        await repo.move_agenda_item(session, sitting, _item_id(request), step)
-    return redirect(f"/konsol/rapat/{sitting.id}#acara")
+    sid = sitting_id(request)
+    await sittings.move_agenda_item(
+        request.app[keys.STORE], user.username, sid, _item_id(request), step
+    )
+    return redirect(f"/konsol/rapat/{sid}#acara")
 
 
 @requires(STAFF)
