@@ -45,6 +45,16 @@ class LiveStats:
     last_error: str | None
 
 
+RATE_WINDOW_S = 1.0
+
+
+@dataclass
+class _Rates:
+    input_fps: float = 0.0
+    output_fps: float = 0.0
+    bitrate_kbps: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass
 class _Sample:
     at: float
@@ -79,6 +89,7 @@ class LiveSitting:
         self._audio: dict[str, AudioEncoder] = {}
         self._fanouts: dict[str, PacketFanout] = {}
         self._sample: _Sample | None = None
+        self._rates = _Rates()
         self._hall_tracks: tuple[MediaStreamTrack, ...] = ()
         self._recording: RecordingInfo | None = None
 
@@ -202,20 +213,26 @@ class LiveSitting:
         return self._fanouts[name]
 
     def stats(self) -> LiveStats:
-        now = asyncio.get_running_loop().time()
-        sample = self._take_sample(now)
-        prev = self._sample or sample
-        self._sample = sample
-        dt = max(sample.at - prev.at, 1e-6)
-        bitrate = {
-            name: (sample.bytes[name] - prev.bytes.get(name, 0)) * 8 / dt / 1000
-            for name in sample.bytes
-        }
+        """Counters now, rates over the last window of at least RATE_WINDOW_S: several
+        readers (the staff console, /metrics) may call this without skewing each other."""
+        sample = self._take_sample(asyncio.get_running_loop().time())
+        base = self._sample or sample
+        if sample.at - base.at >= RATE_WINDOW_S:
+            dt = sample.at - base.at
+            self._rates = _Rates(
+                input_fps=(sample.hall_frames - base.hall_frames) / dt,
+                output_fps=(sample.ticks - base.ticks) / dt,
+                bitrate_kbps={
+                    name: (sample.bytes[name] - base.bytes.get(name, 0)) * 8 / dt / 1000
+                    for name in sample.bytes
+                },
+            )
+            self._sample = sample
         return LiveStats(
             input_connected=self.program.has_live_video(HALL),
-            input_fps=(sample.hall_frames - prev.hall_frames) / dt if dt > 1e-3 else 0.0,
-            output_fps=(sample.ticks - prev.ticks) / dt if dt > 1e-3 else 0.0,
-            bitrate_kbps=bitrate,
+            input_fps=self._rates.input_fps,
+            output_fps=self._rates.output_fps,
+            bitrate_kbps=self._rates.bitrate_kbps,
             dropped_frames=self.program.stats.skipped_ticks,
             encoders=encoder_count(),
             subscribers={name: f.subscribers for name, f in self._fanouts.items()},
