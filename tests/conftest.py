@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from server.app import create_app
 from server.bus import MemoryBus, RedisBus
 from server.config import Config
+from server.domain.sitting import SittingStatus
 from server.passwords import hash_password
 from server.store import Store, repo
 from server.store.migrate import upgrade
-from server.store.models import Base
+from server.store.models import Base, utcnow
+from tests.factories import new_sitting
 
 PG_ADMIN_DSN = os.environ.get("SIDANG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SIDANG_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -178,16 +180,11 @@ def login(client, store):
 
 
 async def seed_live_sitting(store: Store, title: str = "Rapat Paripurna Uji") -> int:
-    """A public sitting that is live now (used by the comment tests and the comment bench)."""
-    from server.domain.sitting import SittingStatus
-    from server.store.models import utcnow
-
+    """A public sitting that is live now (in the database only: no media pipeline runs)."""
     async with store.transaction() as session:
-        sitting = await repo.create_sitting(
-            session, type="paripurna", title=title, starts_at=utcnow(), is_public=True
+        sitting = await new_sitting(
+            session, title=title, starts_at=utcnow(), status=SittingStatus.LIVE
         )
-        await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
-        await repo.change_status(session, sitting, SittingStatus.LIVE)
         return sitting.id
 
 

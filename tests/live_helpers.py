@@ -9,25 +9,21 @@ from collections.abc import Callable
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
-from server.domain.sitting import SittingStatus, SittingType
-from server.store import repo
+from server.domain.sitting import SittingStatus
+from tests.factories import new_sitting
 
 
 async def scheduled_sitting(store, title: str = "Paripurna Uji Siaran") -> tuple[int, str]:
     """A public scheduled sitting; returns its id and ingest key."""
     async with store.transaction() as session:
-        sitting = await repo.create_sitting(
+        sitting = await new_sitting(
             session,
-            type=SittingType.PARIPURNA,
             title=title,
             starts_at=dt.datetime.now(dt.UTC),
-            location="Ruang Paripurna",
-            is_public=True,
             quorum_rule="1/2",
-            komisi="",
+            status=SittingStatus.SCHEDULED,
+            agenda=["Pembukaan"],
         )
-        await repo.add_agenda_item(session, sitting, title="Pembukaan")
-        await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
         return sitting.id, sitting.ingest_key
 
 

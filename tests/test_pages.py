@@ -9,9 +9,10 @@ import pytest
 from pypdf import PdfWriter
 
 from server.app import create_app
-from server.domain.sitting import SittingStatus, SittingType
+from server.domain.sitting import SittingStatus
 from server.store import repo
 from tests.conftest import log_in
+from tests.factories import new_sitting
 
 
 def make_pdf() -> bytes:
@@ -24,22 +25,12 @@ def make_pdf() -> bytes:
 
 async def public_sitting(store, title="Paripurna <b>APBD</b>", status="live"):
     async with store.transaction() as session:
-        sitting = await repo.create_sitting(
+        return await new_sitting(
             session,
-            type=SittingType.PARIPURNA,
             title=title,
-            starts_at=dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC),
-            location="Ruang Paripurna",
-            is_public=True,
-            quorum_rule="2/3",
-            komisi="",
+            status=SittingStatus(status),
+            agenda=["Pembukaan <script>x</script>"],
         )
-        await repo.add_agenda_item(session, sitting, title="Pembukaan <script>x</script>")
-        for step in ("scheduled", "live", "ended")[
-            : ("scheduled", "live", "ended").index(status) + 1
-        ]:
-            await repo.change_status(session, sitting, SittingStatus(step))
-    return sitting
 
 
 async def test_home_lists_live_and_upcoming(client, store):

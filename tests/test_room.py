@@ -24,20 +24,20 @@ from server.store import repo
 from server.store import room as room_store
 from server.store.models import utcnow
 from tests.conftest import log_in
+from tests.factories import new_sitting as build_sitting
 from tests.room_helpers import Clients, add_member, set_seats
 
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 
 async def new_sitting(store, *, status=SittingStatus.LIVE, **fields) -> int:
-    values = {"type": "paripurna", "title": "Rapat Uji", "starts_at": utcnow(), "is_public": True}
     async with store.transaction() as session:
-        sitting = await repo.create_sitting(session, **{**values, **fields})
-        await repo.add_agenda_item(session, sitting, title="Raperda Uji")
-        for target in (SittingStatus.SCHEDULED, SittingStatus.LIVE, SittingStatus.ENDED):
-            if sitting.status == status.value:
-                break
-            await repo.change_status(session, sitting, target)
+        sitting = await build_sitting(
+            session,
+            status=status,
+            agenda=["Raperda Uji"],
+            **{"title": "Rapat Uji", "starts_at": utcnow(), "quorum_rule": "1/2", **fields},
+        )
         return sitting.id
 
 

@@ -6,24 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from server.domain.errors import Conflict, InvalidInput, NotFound
-from server.domain.sitting import InvalidTransition, SittingStatus, SittingType
+from server.domain.sitting import InvalidTransition, SittingStatus
 from server.store import repo
 from server.store.models import AgendaItem, Sitting
+from tests.factories import new_sitting
 
 STARTS = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
-
-
-async def new_sitting(session, **overrides):
-    fields = {
-        "type": SittingType.PARIPURNA,
-        "title": "Paripurna APBD",
-        "starts_at": STARTS,
-        "location": "Ruang Paripurna",
-        "is_public": True,
-        "quorum_rule": "2/3",
-        "komisi": "",
-    } | overrides
-    return await repo.create_sitting(session, **fields)
 
 
 async def test_a_new_sitting_is_a_draft_with_a_secret_ingest_key(store):
