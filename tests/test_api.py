@@ -155,6 +155,7 @@ async def test_healthz_and_metrics(client):
     metrics = await client.get("/metrics")
     assert metrics.status == 200
     assert metrics.content_type == "text/plain"
+    assert "sidang_bus_failed_writes_total 0" in await metrics.text()
 
 
 async def test_healthz_fails_when_the_media_dir_is_unwritable(

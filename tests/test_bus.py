@@ -102,6 +102,26 @@ async def test_two_redis_nodes_share_messages_counters_and_presence(redis_prefix
         await node_b.close()
 
 
+async def test_a_burst_of_publishes_reaches_the_other_node_whole(redis_prefix):
+    """Hundreds of concurrent writers (a loaded node's posts and joins) queue for a Redis
+    connection; none may fail, since a failed PUBLISH is a comment the other node never shows."""
+    node_a, node_b = (
+        RedisBus(REDIS_URL, prefix=redis_prefix),
+        RedisBus(REDIS_URL, prefix=redis_prefix),
+    )
+    await node_a.start()
+    await node_b.start()
+    try:
+        on_b = node_b.subscribe("room", maxsize=1000)
+        await asyncio.gather(*(node_a.publish("room", {"n": n}) for n in range(500)))
+        received = {(await next_message(on_b))["n"] for _ in range(500)}
+        assert received == set(range(500))
+        assert node_a.failed_writes == 0
+    finally:
+        await node_a.close()
+        await node_b.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -60,6 +60,10 @@ class Subscription:
 
 class Bus(abc.ABC):
     name: str
+    # Writes that never reached the shared bus: each may be a message another node did not get,
+    # so they are counted for /metrics instead of passing unseen.
+    failed_writes: int = 0
+    reconnects: int = 0
 
     @abc.abstractmethod
     async def publish(self, channel: str, message: Message) -> None:

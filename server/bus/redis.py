@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 
 DOWN_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 MAX_BACKOFF_S = 5.0
+# A burst (thousands of sockets joining, or 50 posts a second on a loaded node) must queue for a
+# connection rather than fail: redis-py's default pool raises MaxConnectionsError past 100, and a
+# failed PUBLISH is a comment the other nodes never see.
+POOL_CONNECTIONS = 32
+POOL_WAIT_S = 5.0
+FAILURE_LOG_INTERVAL_S = 10.0
 
 
 class RedisBus(Bus):
@@ -39,10 +45,18 @@ class RedisBus(Bus):
         self.node_id = uuid.uuid4().hex[:12]
         self.connected = False
         self.reconnects = 0
+        self.failed_writes = 0
+        self._failure_logged_at = -FAILURE_LOG_INTERVAL_S
         self._local = MemoryBus(clock=time.time)
-        self._redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=1.0, socket_timeout=2.0, decode_responses=True
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_CONNECTIONS,
+            timeout=POOL_WAIT_S,
+            socket_connect_timeout=1.0,
+            socket_timeout=2.0,
+            decode_responses=True,
         )
+        self._redis = aioredis.Redis.from_pool(pool)
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
@@ -197,8 +211,14 @@ class RedisBus(Bus):
         if not self.connected:
             awaitable.close()
             return
-        with contextlib.suppress(*DOWN_ERRORS):  # the listener notices and reconnects
+        try:
             await awaitable
+        except DOWN_ERRORS as exc:  # the listener notices an outage and reconnects
+            self.failed_writes += 1
+            now = time.monotonic()
+            if now - self._failure_logged_at >= FAILURE_LOG_INTERVAL_S:
+                self._failure_logged_at = now
+                log.warning("A write to Redis failed (%r); %d so far", exc, self.failed_writes)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> bool:

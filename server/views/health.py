@@ -8,6 +8,7 @@ import tempfile
 from aiohttp import web
 
 from server import keys
+from server.metrics import Metrics
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -52,6 +53,15 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
+def _bus_collector(app: web.Application):
+    async def collect(metrics: Metrics) -> None:
+        bus = app[keys.BUS]
+        metrics.set("sidang_bus_failed_writes_total", bus.failed_writes)
+        metrics.set("sidang_bus_reconnects_total", bus.reconnects)
+
+    return collect
+
+
 # Other subsystems (the live pipeline) register callables that return a problem or None.
 HEALTH_CHECKS = web.AppKey("health_checks", list)
 
@@ -60,4 +70,10 @@ def setup(app: web.Application) -> None:
     app[HEALTH_CHECKS] = []
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    app[keys.METRICS].describe("sidang_http_requests_total", "counter", "HTTP requests by status")
+    registry = app[keys.METRICS]
+    registry.describe("sidang_http_requests_total", "counter", "HTTP requests by status")
+    registry.describe(
+        "sidang_bus_failed_writes_total", "counter", "Writes that did not reach the shared bus"
+    )
+    registry.describe("sidang_bus_reconnects_total", "counter", "Reconnections to the shared bus")
+    registry.add_collector(_bus_collector(app))
