@@ -63,11 +63,12 @@ async def test_values_with_and_without_expiry(bus):
 
 
 async def test_presence_counts_members_until_they_leave(bus):
-    await bus.presence_touch("viewers:1", "x", ttl_s=30)
-    await bus.presence_touch("viewers:1", "y", ttl_s=30)
-    await bus.presence_touch("viewers:1", "x", ttl_s=30)
+    await bus.presence_touch("viewers:1", ["x"], ttl_s=30)
+    await bus.presence_touch("viewers:1", ["y", "x"], ttl_s=30)
+    await bus.presence_touch("viewers:1", [], ttl_s=30)
     assert await bus.presence_count("viewers:1") == 2
-    await bus.presence_leave("viewers:1", "x")
+    await bus.presence_leave("viewers:1", ["x", "never-there"])
+    await bus.presence_leave("viewers:1", [])
     assert await bus.presence_count("viewers:1") == 1
 
 
@@ -94,9 +95,9 @@ async def test_two_redis_nodes_share_messages_counters_and_presence(redis_prefix
 
         await node_a.incr("limit", ttl_s=10)
         assert await node_b.incr("limit", ttl_s=10) == 2
-        await node_a.presence_touch("v", "1", ttl_s=10)
-        await node_b.presence_touch("v", "2", ttl_s=10)
-        assert await node_a.presence_count("v") == 2
+        await node_a.presence_touch("v", ["1", "2"], ttl_s=10)
+        await node_b.presence_touch("v", ["3"], ttl_s=10)
+        assert await node_a.presence_count("v") == 3
     finally:
         await node_a.close()
         await node_b.close()

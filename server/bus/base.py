@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 Message = dict[str, Any]
@@ -92,11 +92,12 @@ class Bus(abc.ABC):
     async def delete_value(self, key: str) -> None: ...
 
     @abc.abstractmethod
-    async def presence_touch(self, group: str, member: str, ttl_s: float) -> None:
-        """Mark `member` present in `group` for ttl_s more seconds."""
+    async def presence_touch(self, group: str, members: Collection[str], ttl_s: float) -> None:
+        """Mark `members` present in `group` for ttl_s more seconds, in one round trip however
+        many there are (a node refreshes thousands of sockets at a time)."""
 
     @abc.abstractmethod
-    async def presence_leave(self, group: str, member: str) -> None: ...
+    async def presence_leave(self, group: str, members: Collection[str]) -> None: ...
 
     @abc.abstractmethod
     async def presence_count(self, group: str) -> int: ...

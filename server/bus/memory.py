@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Collection
 
 from server.bus.base import Bus, Message, Subscription
 
@@ -68,11 +69,13 @@ class MemoryBus(Bus):
     async def delete_value(self, key: str) -> None:
         self._values.pop(key, None)
 
-    async def presence_touch(self, group: str, member: str, ttl_s: float) -> None:
-        self._presence[group][member] = self._clock() + ttl_s
+    async def presence_touch(self, group: str, members: Collection[str], ttl_s: float) -> None:
+        self._presence[group].update(dict.fromkeys(members, self._clock() + ttl_s))
 
-    async def presence_leave(self, group: str, member: str) -> None:
-        self._presence[group].pop(member, None)
+    async def presence_leave(self, group: str, members: Collection[str]) -> None:
+        present = self._presence[group]
+        for member in members:
+            present.pop(member, None)
 
     async def presence_count(self, group: str) -> int:
         now = self._clock()

@@ -15,6 +15,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Collection
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -167,15 +168,17 @@ class RedisBus(Bus):
         await self._local.delete_value(key)
         await self._try(self._redis.delete(self._key(key)))
 
-    async def presence_touch(self, group: str, member: str, ttl_s: float) -> None:
-        await self._local.presence_touch(group, member, ttl_s)
-        await self._try(
-            self._redis.zadd(self._key(f"presence:{group}"), {member: time.time() + ttl_s})
-        )
+    async def presence_touch(self, group: str, members: Collection[str], ttl_s: float) -> None:
+        await self._local.presence_touch(group, members, ttl_s)
+        if members:
+            expires = time.time() + ttl_s
+            key = self._key(f"presence:{group}")
+            await self._try(self._redis.zadd(key, dict.fromkeys(members, expires)))
 
-    async def presence_leave(self, group: str, member: str) -> None:
-        await self._local.presence_leave(group, member)
-        await self._try(self._redis.zrem(self._key(f"presence:{group}"), member))
+    async def presence_leave(self, group: str, members: Collection[str]) -> None:
+        await self._local.presence_leave(group, members)
+        if members:
+            await self._try(self._redis.zrem(self._key(f"presence:{group}"), *members))
 
     async def presence_count(self, group: str) -> int:
         if self.connected:

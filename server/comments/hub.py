@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.batching import Batcher
 from server.bus import Bus
 from server.comments import frames
 from server.domain.moderation import Settings
@@ -192,8 +193,8 @@ class Room:
         bus, limits, group = self.hub.bus, self.hub.limits, viewers_group(self.sitting_id)
         for tick in count():
             if tick % 3 == 0:
-                for listener in tuple(self.listeners):
-                    await bus.presence_touch(group, listener.presence_id, limits.presence_ttl_s)
+                members = [listener.presence_id for listener in self.listeners]
+                await bus.presence_touch(group, members, limits.presence_ttl_s)
             viewers = await bus.presence_count(group)
             if viewers != self.viewers:
                 self.viewers = viewers
@@ -228,6 +229,8 @@ class CommentHub:
         self._node = secrets.token_hex(6)
         self._serial = count()
         self._background: set[asyncio.Task] = set()
+        # Thousands of sockets join at once when a sitting starts: one bus write per batch.
+        self._presence: Batcher[tuple[str, str, bool], None] = Batcher(self._write_presence)
 
     async def join(
         self, sitting_id: int, ws: web.WebSocketResponse, transport, *, moderator: bool
@@ -237,9 +240,7 @@ class CommentHub:
         if (sock := transport.get_extra_info("socket")) is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.socket_send_buffer)
         room.add(listener)
-        await self.bus.presence_touch(
-            viewers_group(sitting_id), listener.presence_id, self.limits.presence_ttl_s
-        )
+        await self._presence.add((viewers_group(sitting_id), listener.presence_id, True))
         return listener
 
     async def leave(self, listener: Listener) -> None:
@@ -247,7 +248,18 @@ class CommentHub:
         if room is None:
             return
         self._detach(listener)
-        await self.bus.presence_leave(viewers_group(room.sitting_id), listener.presence_id)
+        await self._presence.add((viewers_group(room.sitting_id), listener.presence_id, False))
+
+    async def _write_presence(self, changes: list[tuple[str, str, bool]]) -> list[None]:
+        present: dict[str, dict[str, bool]] = {}
+        for group, member, here in changes:  # a later change to the same member wins
+            present.setdefault(group, {})[member] = here
+        for group, members in present.items():
+            await self.bus.presence_leave(group, [m for m, here in members.items() if not here])
+            await self.bus.presence_touch(
+                group, [m for m, here in members.items() if here], self.limits.presence_ttl_s
+            )
+        return [None] * len(changes)
 
     def evict(self, listener: Listener) -> None:
         """Close a socket that fell behind; its handler's `leave` finishes the bookkeeping."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from server.batching import Batcher
 from server.bus import Bus
 from server.comments import frames
 from server.comments.hub import CommentHub, FanoutLimits, Snapshot, channel_for, viewers_group
@@ -64,7 +65,9 @@ class CommentService:
         self.gate = Gate(bus, limits)
         self.hub = CommentHub(bus, self._snapshot, fanout)
         self.words = WordFilter([])
-        self._writer = GroupCommit(store)
+        # At 50 comments a second one commit each would keep SQLite's single writer (and its
+        # fsync) busy, and nodes sharing a database would queue behind each other's locks.
+        self._writer: Batcher[tuple[int, dict[str, Any]], Comment] = Batcher(self._store_comments)
         self.watched: set[int] = set()  # sittings this node reports viewer counts for
         self._words_task: asyncio.Task | None = None
 
@@ -101,19 +104,36 @@ class CommentService:
         held = must_hold(settings, self.words.match(f"{name}\n{text}"))
         name = await self._bound_name(sender, name)
         comment = await self._writer.add(
-            sitting_id,
-            identity_hash=sender.identity,
-            ip_hash=sender.ip,
-            name=name,
-            text=text,
-            question=question,
-            held=held,
+            (
+                sitting_id,
+                {
+                    "identity_hash": sender.identity,
+                    "ip_hash": sender.ip,
+                    "name": name,
+                    "text": text,
+                    "question": question,
+                    "held": held,
+                },
+            )
         )
         record = frames.comment_record(comment)
         await self.bus.publish(
             channel_for(sitting_id), {"kind": "held" if held else "comment", "c": record}
         )
         return Posted(record, held)
+
+    async def _store_comments(
+        self, batch: list[tuple[int, dict[str, Any]]]
+    ) -> list[Comment | Exception]:
+        """One transaction for a batch of comments; a refused one does not sink the others."""
+        outcomes: list[Comment | Exception] = []
+        async with self.store.transaction() as session:
+            for sitting_id, fields in batch:
+                try:
+                    outcomes.append(await repo_comments.add_comment(session, sitting_id, **fields))
+                except Refused as exc:
+                    outcomes.append(exc)
+        return outcomes
 
     async def _bound_name(self, sender: Sender, name: str) -> str:
         """The first name an identity uses sticks, so nobody can pose as someone else mid-sitting
@@ -132,7 +152,7 @@ class CommentService:
             await repo.get_sitting(session, sitting_id, public_only=True)
         self.watched.add(sitting_id)
         group = viewers_group(sitting_id)
-        await self.bus.presence_touch(group, f"hls:{viewer}", HEARTBEAT_TTL_S)
+        await self.bus.presence_touch(group, [f"hls:{viewer}"], HEARTBEAT_TTL_S)
         return await self.bus.presence_count(group)
 
     async def viewers(self, sitting_id: int) -> int:
@@ -245,53 +265,6 @@ class CommentService:
             [frames.comment_record(c) for c in history],
             [frames.comment_record(c) for c in held],
         )
-
-
-class GroupCommit:
-    """Stores the comments that arrive while the previous commit is running in one transaction.
-
-    At 50 comments a second one commit each would keep SQLite's single writer (and its fsync)
-    busy, and two nodes on one SQLite file would queue behind each other's locks for seconds.
-    An idle writer commits at once, so a lone comment waits for nothing.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._pending: list[tuple[int, dict[str, Any], asyncio.Future[Comment]]] = []
-        self._running: asyncio.Task | None = None
-
-    async def add(self, sitting_id: int, **fields: Any) -> Comment:
-        done: asyncio.Future[Comment] = asyncio.get_running_loop().create_future()
-        self._pending.append((sitting_id, fields, done))
-        if self._running is None or self._running.done():
-            self._running = asyncio.create_task(self._drain())
-        return await done
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            stored: list[tuple[asyncio.Future[Comment], Comment]] = []
-            try:
-                async with self._store.transaction() as session:
-                    for sitting_id, fields, done in batch:
-                        try:
-                            stored.append(
-                                (
-                                    done,
-                                    await repo_comments.add_comment(session, sitting_id, **fields),
-                                )
-                            )
-                        except Refused as exc:
-                            if not done.done():  # its socket may have closed meanwhile
-                                done.set_exception(exc)
-            except Exception as exc:  # noqa: BLE001 - every waiter must hear about the failure
-                for _sitting_id, _fields, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for done, comment in stored:
-                if not done.done():
-                    done.set_result(comment)
 
 
 def _settings(row: CommentSettings) -> Settings:
