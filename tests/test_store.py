@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from server.domain.errors import Conflict, InvalidInput, NotFound
+from server.domain.moderation import RefusalCode, Refused
 from server.domain.sitting import InvalidTransition, SittingStatus
 from server.store import repo
-from server.store.models import AgendaItem, Sitting
+from server.store.comments import add_comments
+from server.store.models import AgendaItem, Comment, Sitting
 from tests.factories import new_sitting
 
 STARTS = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -155,3 +157,30 @@ async def test_recording_row_is_upserted(store):
     async with store.read() as session:
         loaded = await repo.get_sitting(session, sitting.id, public_only=False)
         assert loaded.recording.duration_s == 12.5
+
+
+async def test_a_batch_of_comments_stores_the_live_ones_and_refuses_the_rest(store):
+    async with store.transaction() as session:
+        live = await new_sitting(session, status=SittingStatus.LIVE)
+        ended = await new_sitting(session, status=SittingStatus.ENDED)
+        fields = {
+            "identity_hash": "i" * 16,
+            "ip_hash": "p" * 16,
+            "name": "Warga",
+            "question": False,
+            "held": False,
+        }
+        outcomes = await add_comments(
+            session,
+            [
+                (live.id, fields | {"text": "pertama"}),
+                (ended.id, fields | {"text": "terlambat"}),
+                (live.id, fields | {"text": "kedua"}),
+            ],
+        )
+    assert isinstance(outcomes[1], Refused) and outcomes[1].code is RefusalCode.CLOSED
+    assert [c.text for c in (outcomes[0], outcomes[2])] == ["pertama", "kedua"]
+    assert outcomes[0].id < outcomes[2].id and outcomes[0].offset_s >= 0
+    async with store.read() as session:
+        stored = (await session.scalars(select(Comment.text).order_by(Comment.id))).all()
+    assert stored == ["pertama", "kedua"]

@@ -22,7 +22,6 @@ from server.domain.moderation import (
     Ban,
     Gate,
     Limits,
-    Refused,
     Sender,
     Settings,
     WordAction,
@@ -126,14 +125,8 @@ class CommentService:
         self, batch: list[tuple[int, dict[str, Any]]]
     ) -> list[Comment | Exception]:
         """One transaction for a batch of comments; a refused one does not sink the others."""
-        outcomes: list[Comment | Exception] = []
         async with self.store.transaction() as session:
-            for sitting_id, fields in batch:
-                try:
-                    outcomes.append(await repo_comments.add_comment(session, sitting_id, **fields))
-                except Refused as exc:
-                    outcomes.append(exc)
-        return outcomes
+            return await repo_comments.add_comments(session, batch)
 
     async def _bound_name(self, sender: Sender, name: str) -> str:
         """The first name an identity uses sticks, so nobody can pose as someone else mid-sitting
