@@ -105,3 +105,32 @@ async def test_history_is_sent_once_and_pruned_to_the_recent_comments(client, li
     assert [f["text"] for f in frames[1:]] == [
         f"no {i}" for i in range(10, service.hub.limits.history + 10)
     ]
+
+
+async def test_a_pass_over_many_sockets_yields_to_the_loop_and_still_delivers_in_order(
+    client, live_sitting
+):
+    service = client.app[COMMENTS]
+    service.hub.limits = FanoutLimits(delivery_slice=2)
+    sockets = [await connect(client, live_sitting) for _ in range(5)]
+    bus = client.app[keys.BUS]
+    for n in range(3):
+        record = {
+            "id": str(n),
+            "name": "A",
+            "text": f"urutan {n}",
+            "at": "2026-01-01T00:00:00+00:00",
+            "offset": float(n),
+            "question": False,
+            "held": False,
+            "hidden": False,
+            "identity": "00000000",
+        }
+        await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+    for ws in sockets:
+        texts = []
+        while len(texts) < 3:
+            frame = await receive(ws)
+            if frame["type"] == "comment":
+                texts.append(frame["text"])
+        assert texts == ["urutan 0", "urutan 1", "urutan 2"]

@@ -49,6 +49,7 @@ class FanoutLimits:
     # hides a stalled reader for a long time and costs kernel memory times 5,000 sockets.
     socket_send_buffer: int = 64 * 1024
     evict_grace_s: float = 3.0
+    delivery_slice: int = 250
     history: int = 50
     viewer_refresh_s: float = 5.0
     presence_ttl_s: float = 45.0
@@ -174,20 +175,26 @@ class Room:
             public, moderators = b"".join(self._public), b"".join(self._moderators)
             self._public.clear()
             self._moderators.clear()
-            self._deliver(public, moderators)
+            await self._deliver(public, moderators)
 
-    def _deliver(self, public: bytes, moderators: bytes) -> None:
-        limit = self.hub.limits.max_pending_bytes
-        for listener in tuple(self.listeners):
+    async def _deliver(self, public: bytes, moderators: bytes) -> None:
+        """Write to every socket, yielding to the loop between slices: a pass over thousands of
+        sockets would otherwise hold the loop for tens of milliseconds, and every post (several
+        round trips to Redis and the database) would wait that long at each step."""
+        hub = self.hub
+        limit, slice_size = hub.limits.max_pending_bytes, hub.limits.delivery_slice
+        for start, listener in enumerate(tuple(self.listeners)):
+            if start and start % slice_size == 0:
+                await asyncio.sleep(0)
             blob = moderators if listener.moderator else public
             transport = listener.transport
             if not blob or transport.is_closing():
                 continue
             if transport.get_write_buffer_size() > limit:
-                self.hub.evict(listener)
+                hub.evict(listener)
                 continue
             transport.write(blob)
-            self.hub.delivered += 1
+            hub.delivered += 1
 
     async def _count_viewers(self) -> None:
         bus, limits, group = self.hub.bus, self.hub.limits, viewers_group(self.sitting_id)
