@@ -7,6 +7,7 @@ import ipaddress
 import json
 
 import pytest
+from aiohttp import WSMsgType
 from sqlalchemy import select
 
 from server.app import create_app
@@ -204,3 +205,18 @@ async def test_audit_log_records_moderator_actions(client, store, login, live_si
         comment = await session.get(Comment, int(frame["id"]))
     assert entry.actor == "moderator-audit" and entry.target == f"comment:{frame['id']}"
     assert comment.hidden  # kept for audit, never deleted
+
+
+async def test_shutting_down_closes_comment_sockets_as_going_away(
+    aiohttp_server, aiohttp_client, config, store, live_sitting
+):
+    """Without this a restart waits out aiohttp's shutdown timeout for every open socket."""
+    server = await aiohttp_server(create_app(config))
+    resident = await aiohttp_client(server)
+    ws = await resident.ws_connect(f"/sidang/{live_sitting}/komentar/ws")
+    assert (await receive(ws))["type"] == "hello"
+    closing = asyncio.create_task(server.close())
+    while (message := await ws.receive(timeout=10)).type is not WSMsgType.CLOSE:
+        pass
+    assert message.data == 1001
+    await asyncio.wait_for(closing, 10)

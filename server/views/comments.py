@@ -172,8 +172,15 @@ def _collector(app: web.Application):
     return collect
 
 
+async def _say_goodbye(app: web.Application) -> None:
+    """Close every comment socket (1001) when shutdown begins: the server waits for open
+    handlers before cleanup, so sockets left open would hold a restart for its whole timeout."""
+    await app[COMMENTS].hub.close()
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_service)
+    app.on_shutdown.append(_say_goodbye)
     metrics = app[keys.METRICS]
     metrics.describe("sidang_viewers", "gauge", "Viewers of a sitting across all nodes")
     metrics.describe("sidang_comment_sockets", "gauge", "Comment sockets open on this node")

@@ -272,8 +272,15 @@ async def _rooms(app: web.Application) -> AsyncIterator[None]:
     await service.close()
 
 
+async def _say_goodbye(app: web.Application) -> None:
+    """Close the rooms and their sockets when shutdown begins, not after the server has waited
+    its whole timeout for their handlers to end."""
+    await app[ROOMS].close()
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_rooms)
+    app.on_shutdown.append(_say_goodbye)
     r = app.router
     r.add_get("/ruang/{sitting_id}", room_page, name="room")
     r.add_get("/ruang/{sitting_id}/ws", room_socket, name="room_socket")
