@@ -7,7 +7,7 @@ from playwright.async_api import expect
 
 from server.app import create_app
 from tests.browser import chromium
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, log_in
 from tests.test_comments import outcome, post
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -68,3 +68,29 @@ async def test_a_comment_posted_on_one_node_appears_on_the_other(
     await item.wait_for(timeout=5000)
     assert await item.locator("strong").text_content() == "Siti"
     assert await item.locator("p").text_content() == "Mohon penjelasan anggaran pendidikan"
+
+
+async def test_an_undone_hide_returns_to_its_place_on_the_page(
+    aiohttp_server, aiohttp_client, config, store, live_sitting, browser
+):
+    server = await aiohttp_server(create_app(config))
+    page = await browser.new_page()
+    await page.goto(str(server.make_url(f"/sidang/{live_sitting}")))
+    await expect(page.locator("[data-viewers]")).to_have_text("1")
+
+    resident = await aiohttp_client(server)
+    ws = await resident.ws_connect(f"/sidang/{live_sitting}/komentar/ws")
+    ids = []
+    for text in ("pertama", "kedua", "ketiga"):
+        await post(ws, text)
+        ids.append((await outcome(ws, text))["id"])
+    items = page.locator("#komentar [data-list] li p")
+    await expect(items).to_have_text(["pertama", "kedua", "ketiga"])
+
+    moderator = await aiohttp_client(server)
+    token = await log_in(moderator, store, "moderator")
+    base = f"/moderasi/{live_sitting}/komentar/{ids[1]}"
+    for verb, shown in (("sembunyikan", ["pertama", "ketiga"]), ("tampilkan", None)):
+        response = await moderator.post(f"{base}/{verb}", headers={"X-CSRF-Token": token})
+        assert response.status == 200
+        await expect(items).to_have_text(shown or ["pertama", "kedua", "ketiga"])

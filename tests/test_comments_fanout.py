@@ -68,7 +68,7 @@ async def test_a_slow_client_is_dropped_while_the_others_keep_their_latency(clie
     assert len(service.hub.rooms[live_sitting].listeners) == 1
 
     started = time.monotonic()
-    record = dict(record, id="terakhir", text="masih lancar")
+    record = dict(record, id="3000", text="masih lancar")
     await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
     while (frame := await receive(healthy))["type"] != "comment":
         pass

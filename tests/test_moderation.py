@@ -98,6 +98,28 @@ async def test_premoderation_holds_until_a_moderator_approves(client, login, liv
     assert (await call(f"/moderasi/{live_sitting}/komentar/{queued['id']}/tampilkan"))[0] == 200
     shown = await receive_until(resident, "comment")
     assert (shown["id"], shown["text"]) == (queued["id"], "Mohon jalan Sapuro diperbaiki")
+    assert "restored" not in shown  # an approval appears now, at the end of the list
+
+
+async def test_an_undone_hide_puts_the_comment_back_in_its_place(client, login, live_sitting):
+    call = moderated(client, await login("moderator"))
+    resident = await connect(client, live_sitting)
+    ids = []
+    for text in ("pertama", "kedua", "ketiga"):
+        await post(resident, text)
+        ids.append((await outcome(resident, text))["id"])
+    assert (await call(f"/moderasi/{live_sitting}/komentar/{ids[1]}/sembunyikan"))[0] == 200
+    assert (await receive_until(resident, "hidden"))["id"] == ids[1]
+    assert (await call(f"/moderasi/{live_sitting}/komentar/{ids[1]}/tampilkan"))[0] == 200
+    back = await receive_until(resident, "comment")
+    assert (back["id"], back["text"], back["restored"]) == (ids[1], "kedua", True)
+
+    late = await client.ws_connect(f"/sidang/{live_sitting}/komentar/ws")
+    history = []
+    while (frame := await late.receive_json())["type"] != "settings":
+        if frame["type"] == "comment":
+            history.append(frame["text"])
+    assert history == ["pertama", "kedua", "ketiga"]
 
 
 async def test_slow_mode_and_pinned_message_reach_open_sockets(client, login, live_sitting):

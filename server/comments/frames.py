@@ -32,10 +32,13 @@ def comment_record(comment: Comment) -> dict[str, Any]:
 
 
 def public_comment(record: dict[str, Any]) -> Frame:
-    """Exactly the documented frame; `question` is added only to comments marked as questions."""
+    """Exactly the documented frame, plus two additive flags only where they apply: `question`
+    on comments marked as questions, and `restored` on a comment whose hiding was undone (it
+    belongs back at its old place in the list, by id)."""
     frame = {"type": "comment", **{k: record[k] for k in ("id", "name", "text", "at", "offset")}}
-    if record["question"]:
-        frame["question"] = True
+    for flag in ("question", "restored"):
+        if record.get(flag):
+            frame[flag] = True
     return frame
 
 

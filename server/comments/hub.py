@@ -124,7 +124,7 @@ class Room:
         if kind == "comment":
             record = event["c"]
             self.held.pop(record["id"], None)
-            self.history.append(record)
+            self._remember(record)
             self._queue(frames.public_comment(record), frames.moderator_comment(record))
         elif kind == "held":
             record = event["c"]
@@ -143,6 +143,19 @@ class Room:
             self._queue(frame, frame)
         else:
             raise ValueError(kind)
+
+    def _remember(self, record: dict[str, Any]) -> None:
+        """Keep the history in comment order, so a restored comment is back in its place for
+        sockets that join later."""
+        history, position = self.history, len(self.history)
+        while position and int(history[position - 1]["id"]) > int(record["id"]):
+            position -= 1
+        if len(history) == history.maxlen:
+            if position == 0:
+                return  # older than everything kept
+            history.popleft()
+            position -= 1
+        history.insert(position, record)
 
     def _settings_frame(self) -> frames.Frame:
         s = self.settings

@@ -160,6 +160,7 @@ class CommentService:
             comment = await repo_comments.get_comment(session, sitting_id, comment_id)
             if comment.hidden == hidden and not comment.held:
                 return frames.comment_record(comment)
+            restored = comment.hidden and not comment.held  # not an approval from the queue
             await repo_comments.set_visibility(session, comment, hidden=hidden)
             action = "comment.hide" if hidden else "comment.show"
             await repo.audit(session, actor, action, f"comment:{comment.id}", comment.text[:200])
@@ -167,6 +168,8 @@ class CommentService:
         event = {"kind": "comment", "c": record}
         if hidden:
             event = {"kind": "hidden", "id": record["id"]}
+        elif restored:  # a hide undone: it goes back to its place, not to the end of the lists
+            event = {"kind": "comment", "c": record | {"restored": True}}
         await self.bus.publish(channel_for(sitting_id), event)
         return record
 

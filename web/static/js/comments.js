@@ -67,7 +67,7 @@
       if (byId.has(frame.id)) return;
       var item = render(frame);
       byId.set(frame.id, item);
-      fragment.appendChild(item);
+      if (!(frame.restored && Sidang.insertRestored(list, item, frame.id))) fragment.appendChild(item);
     });
     list.appendChild(fragment);
     while (list.childElementCount > MAX_ITEMS) {

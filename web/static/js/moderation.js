@@ -82,7 +82,8 @@
       case "viewers": viewers.textContent = frame.count; break;
       case "comment":
         removeEverywhere(frame.id);
-        list.append(render(frame, false));
+        var item = render(frame, false);
+        if (!(frame.restored && Sidang.insertRestored(list, item, frame.id))) list.append(item);
         while (list.childElementCount > MAX_ITEMS) list.firstElementChild.remove();
         list.scrollTop = list.scrollHeight;
         break;
