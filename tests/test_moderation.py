@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 
 import pytest
 
 from server.app import create_app
+from server.bus import MemoryBus
 from server.domain.moderation import (
     DEFAULT_BANNED_WORDS,
+    Ban,
     BannedPattern,
+    Gate,
+    Refused,
+    Sender,
     WordAction,
     WordFilter,
     normalise,
@@ -58,6 +64,28 @@ def test_plain_numbers_never_spell_a_banned_word(text):
     word_filter = WordFilter([BannedPattern(p, a) for p, a in DEFAULT_BANNED_WORDS])
     assert word_filter.match(text) is None
     assert word_filter.match("dasar 7a1") is WordAction.HOLD
+
+
+async def test_lifting_a_ban_also_lifts_the_identities_and_addresses_it_spread_to():
+    gate = Gate(MemoryBus())
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    ban = Ban("spammer", "ip-rumah", until, origin="7")
+    await gate.apply(ban)
+    for sender in (Sender("spammer", "ip-kantor"), Sender("akun-baru", "ip-kantor")):
+        with pytest.raises(Refused):  # the ban spreads: new network, then a fresh identity
+            await gate.check_ban(sender)
+    await gate.apply(Ban("orang-lain", "ip-warnet", until, origin="8"))
+
+    await gate.lift(ban)
+    for sender in (
+        Sender("spammer", "ip-rumah"),
+        Sender("spammer", "ip-kantor"),
+        Sender("akun-baru", "ip-kantor"),
+        Sender("akun-baru", "ip-lain"),
+    ):
+        await gate.check_ban(sender)
+    with pytest.raises(Refused):  # another moderator's ban is untouched
+        await gate.check_ban(Sender("orang-lain", "ip-lain"))
 
 
 def test_normalise_folds_case_accents_and_repeats():

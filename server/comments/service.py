@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from server.batching import Batcher
@@ -180,7 +180,8 @@ class CommentService:
             comment = await repo_comments.get_comment(session, sitting_id, comment_id)
             until = utcnow() + dt.timedelta(minutes=minutes)
             ban = Ban(comment.identity_hash, comment.ip_hash, until)
-            await repo_comments.add_ban(session, ban, reason=reason[:300], actor=actor)
+            row = await repo_comments.add_ban(session, ban, reason=reason[:300], actor=actor)
+            ban = replace(ban, origin=str(row.id))
             await repo.audit(
                 session,
                 actor,
@@ -192,12 +193,11 @@ class CommentService:
         return ban
 
     async def lift_ban(self, ban_id: int, *, actor: str) -> None:
-        """Lift a ban early. It clears the banned identity and IP; a taint the ban spread to
-        a further address or identity runs out at the original end."""
+        """Lift a ban early, with every identity and address it spread to."""
         async with self.store.transaction() as session:
             row = await repo_comments.end_ban(session, ban_id)
             await repo.audit(session, actor, "comment.unban", f"ban:{row.id}", row.reason)
-            lifted = Ban(row.identity_hash, row.ip_hash, row.until)
+            lifted = Ban(row.identity_hash, row.ip_hash, row.until, str(row.id))
         await self.gate.lift(lifted)
 
     async def active_bans(self) -> Sequence[CommentBan]:

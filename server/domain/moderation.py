@@ -292,6 +292,9 @@ class Ban:
     identity: str | None
     ip: str | None
     until: dt.datetime
+    # The moderator's ban (its row id) this one is or spread from: taints carry it, so lifting
+    # the ban lifts every identity and address it reached.
+    origin: str = ""
 
 
 class Gate:
@@ -331,12 +334,20 @@ class Gate:
     async def check_ban(self, sender: Sender) -> None:
         """A banned identity taints its new IP, and a banned IP taints a fresh identity, so
         neither clearing cookies nor changing networks escapes the ban."""
-        by_identity = await self._counters.get_value(_ban_key("id", sender.identity))
-        by_ip = await self._counters.get_value(_ban_key("ip", sender.ip))
-        if by_identity is None and by_ip is None:
+        found: list[tuple[dt.datetime, str]] = []
+        for key in (_ban_key("id", sender.identity), _ban_key("ip", sender.ip)):
+            value = await self._counters.get_value(key)
+            if value is None:
+                continue
+            until, _, origin = value.partition(" ")
+            if origin and await self._counters.get_value(_lifted_key(origin)) is not None:
+                await self._counters.delete_value(key)  # a taint of a ban lifted since
+                continue
+            found.append((dt.datetime.fromisoformat(until), origin))
+        if not found:
             return
-        until = max(dt.datetime.fromisoformat(v) for v in (by_identity, by_ip) if v is not None)
-        await self.apply(Ban(sender.identity, sender.ip, until))
+        until, origin = max(found)
+        await self.apply(Ban(sender.identity, sender.ip, until, origin))
         raise Refused(
             RefusalCode.BANNED,
             "Anda diblokir dari kolom komentar sampai "
@@ -347,16 +358,22 @@ class Gate:
         remaining = (ban.until - (now or dt.datetime.now(dt.UTC))).total_seconds()
         if remaining <= 0:
             return
-        for kind, value in (("id", ban.identity), ("ip", ban.ip)):
-            if value:
-                await self._counters.set_value(
-                    _ban_key(kind, value), ban.until.isoformat(), remaining
-                )
+        value = f"{ban.until.isoformat()} {ban.origin}".rstrip()
+        for kind, target in (("id", ban.identity), ("ip", ban.ip)):
+            if target:
+                await self._counters.set_value(_ban_key(kind, target), value, remaining)
 
     async def lift(self, ban: Ban) -> None:
-        for kind, value in (("id", ban.identity), ("ip", ban.ip)):
-            if value:
-                await self._counters.delete_value(_ban_key(kind, value))
+        """Clear the banned identity and IP now; the taints it spread are cleared when next seen."""
+        for kind, target in (("id", ban.identity), ("ip", ban.ip)):
+            if target:
+                await self._counters.delete_value(_ban_key(kind, target))
+        if ban.origin:  # outlives any taint: none lasts longer than the longest ban
+            await self._counters.set_value(_lifted_key(ban.origin), "1", MAX_BAN_MINUTES * 60)
+
+
+def _lifted_key(origin: str) -> str:
+    return f"mod:ban:lifted:{origin}"
 
 
 def _ban_key(kind: str, value: str) -> str:

@@ -151,7 +151,8 @@ async def active_ban_rows(
 
 
 async def active_bans(session: AsyncSession, now: dt.datetime | None = None) -> list[Ban]:
-    return [Ban(b.identity_hash, b.ip_hash, b.until) for b in await active_ban_rows(session, now)]
+    rows = await active_ban_rows(session, now)
+    return [Ban(b.identity_hash, b.ip_hash, b.until, str(b.id)) for b in rows]
 
 
 async def end_ban(session: AsyncSession, ban_id: int) -> CommentBan:
