@@ -6,7 +6,9 @@ runs in two separate worker processes, each a plain epoll loop over its sockets 
 WebSocket client (the client side shares the 2 cores with the server, so every cycle it spends
 shows up as server latency). Every simulated resident comes from its own address through
 X-Forwarded-For, and rate limits stay on. Latency is measured from the moment a post is sent
-to the moment each receiver parses the comment: every text carries its own send time.
+to the moment each receiver parses the comment: every text carries its own send time. Last, the
+same load runs for 15 s against bench/naive_comments.py (one JSON encode and one send per comment
+per socket) to show what batching and encoding once save.
 
     python bench/comments.py [--quick] [--json]
 """
@@ -33,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIDANG = ROOT / ".venv" / "bin" / "sidang"
+NAIVE = Path(__file__).resolve().parent / "naive_comments.py"
+COMPARE_S = 15.0  # the side-by-side run against the naive fan-out
 REDIS_URL = os.environ.get("SIDANG_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 # Several nodes share a network database in production; a throwaway one is made from this.
 # A receiver counts as drained after this long without a new comment; it must exceed the worst
@@ -335,10 +339,10 @@ def pg_admin(sql: str) -> None:
     asyncio.run(run())
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start_server(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     # The log goes to a file: an unread pipe fills up and then blocks the server's loop.
     server = subprocess.Popen(
-        [str(SIDANG), "serve", "--port", str(port)],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("w"),
@@ -376,70 +380,104 @@ def scenario(nodes: int, clients: int, rate: float, duration: float, tmp: Path) 
     subprocess.run([str(SIDANG), "db", "upgrade"], env=env, check=True, capture_output=True)
     sitting = seed(database_url)
     ports = [free_port() for _ in range(nodes)]
-    servers = [start_server(env, port, tmp / f"server-{port}.log") for port in ports]
+    logs = [tmp / f"server-{port}.log" for port in ports]
+    servers = [
+        start_server([str(SIDANG), "serve", "--port", str(port)], env, port, log)
+        for port, log in zip(ports, logs, strict=True)
+    ]
     try:
-        time.sleep(1.0)
-        baseline = [rss_kb(s.pid) for s in servers]
-        workers = []
-        per_worker = clients // 2
-        for worker_id in range(2):
-            workers.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--worker",
-                        "--worker-id",
-                        str(worker_id),
-                        "--port",
-                        str(ports[worker_id % nodes]),
-                        "--sitting",
-                        str(sitting),
-                        "--clients",
-                        str(per_worker),
-                        "--first-ip",
-                        str(1 + worker_id * per_worker),
-                        "--rate",
-                        str(rate / 2),
-                        "--duration",
-                        str(duration),
-                    ],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        for worker in workers:
-            if worker.stdout.readline().strip() != "READY":
-                raise SystemExit("a load worker failed to connect its clients")
-        time.sleep(6.0)  # let every node's viewer count and presence settle
-        connected = [rss_kb(s.pid) for s in servers]
-        cpu_before = [cpu_s(s.pid) for s in servers]
-        machine_before = machine_busy()
-        started = time.monotonic()
-        for worker in workers:
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        for worker in workers:
-            worker.stdout.readline()
-        cpu_after = [cpu_s(s.pid) for s in servers]
-        busy, total = (a - b for a, b in zip(machine_busy(), machine_before, strict=True))
-        wall = time.monotonic() - started
-        for worker in workers:
-            worker.stdin.write("drain\n")
-            worker.stdin.flush()
-        results = [json.loads(worker.stdout.readline()) for worker in workers]
-        for worker in workers:
-            worker.wait()
+        figures = drive(servers, ports, sitting, clients, rate, duration)
     finally:
         for server in servers:
             server.terminate()
             server.wait()
         if nodes > 1:
             pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-    report_server_trouble([tmp / f"server-{port}.log" for port in ports])
+    report_server_trouble(logs)
+    return figures
+
+
+def naive_scenario(clients: int, rate: float, duration: float, tmp: Path) -> dict:
+    """The same load on bench/naive_comments.py: one encode and one send per comment per socket."""
+    port, log = free_port(), tmp / "naive.log"
+    server = start_server([sys.executable, str(NAIVE), "--port", str(port)], os.environ, port, log)
+    try:
+        return drive([server], [port], 1, clients, rate, duration)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def drive(
+    servers: list[subprocess.Popen],
+    ports: list[int],
+    sitting: int,
+    clients: int,
+    rate: float,
+    duration: float,
+) -> dict:
+    """Connect two load workers (spread over the nodes), post, drain, and sum up."""
+    nodes = len(servers)
+    time.sleep(1.0)
+    baseline = [rss_kb(s.pid) for s in servers]
+    workers = []
+    per_worker = clients // 2
+    for worker_id in range(2):
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "--worker-id",
+                    str(worker_id),
+                    "--port",
+                    str(ports[worker_id % nodes]),
+                    "--sitting",
+                    str(sitting),
+                    "--clients",
+                    str(per_worker),
+                    "--first-ip",
+                    str(1 + worker_id * per_worker),
+                    "--rate",
+                    str(rate / 2),
+                    "--duration",
+                    str(duration),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for worker in workers:
+        if worker.stdout.readline().strip() != "READY":
+            raise SystemExit("a load worker failed to connect its clients")
+    time.sleep(6.0)  # let every node's viewer count and presence settle
+    connected = [rss_kb(s.pid) for s in servers]
+    cpu_before = [cpu_s(s.pid) for s in servers]
+    machine_before = machine_busy()
+    started = time.monotonic()
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    for worker in workers:
+        worker.stdout.readline()
+    cpu_after = [cpu_s(s.pid) for s in servers]
+    busy, total = (a - b for a, b in zip(machine_busy(), machine_before, strict=True))
+    wall = time.monotonic() - started
+    for worker in workers:
+        worker.stdin.write("drain\n")
+        worker.stdin.flush()
+    results = [json.loads(worker.stdout.readline()) for worker in workers]
+    for worker in workers:
+        worker.wait()
+    # Until every delivery is in: a design that falls behind pays for its backlog after posting.
+    server_cpu_s = sum(cpu_s(s.pid) for s in servers) - sum(cpu_before)
     figures = summarise(results, clients, baseline, connected, cpu_before, cpu_after, wall)
-    return figures | {"machine_busy_percent": round(100 * busy / total, 1)}
+    return figures | {
+        "machine_busy_percent": round(100 * busy / total, 1),
+        "server_cpu_s_per_million": round(server_cpu_s / max(1, figures["deliveries"]) * 1e6, 2),
+    }
 
 
 def report_server_trouble(logs: list[Path]) -> None:
@@ -537,7 +575,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="messages per second")
     parser.add_argument("--duration", type=float)
     parser.add_argument(
-        "--nodes", type=int, choices=(1, 2), help="run only the one-node or the two-node scenario"
+        "--nodes",
+        type=int,
+        choices=(1, 2),
+        help="run only the one-node or the two-node scenario (and no naive comparison)",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-id", type=int, default=0, help=argparse.SUPPRESS)
@@ -552,16 +593,37 @@ def main() -> None:
     clients = args.clients or (1000 if args.quick else 5000)
     duration = args.duration or (15.0 if args.quick else 60.0)
     with tempfile.TemporaryDirectory(prefix="sidang-bench-") as tmp:
-        one = two = None
+        one = two = compare = None
         if args.nodes in (None, 1):
             one = scenario(1, clients, args.rate, duration, Path(tmp))
             show(f"One node: {clients} sockets, {args.rate:g} messages/s for {duration:g} s", one)
         if args.nodes in (None, 2):
             two = scenario(2, clients, args.rate, duration, Path(tmp))
             show(f"Two nodes + Redis: {clients // 2} sockets each", two)
+        if args.nodes is None:
+            compare = against_naive(one, clients, duration, args.rate, Path(tmp))
     print("\nGoals: p99 < 250 ms, 0 lost, <= 30 KB per connection.")
     if args.json:
-        print(json.dumps({**(one or {}), "two_nodes": two}))
+        print(json.dumps({**(one or {}), "two_nodes": two, "against_naive": compare}))
+
+
+def against_naive(one: dict, clients: int, duration: float, rate: float, tmp: Path) -> dict:
+    """Ours and the naive fan-out under the same load, side by side, for COMPARE_S seconds (the
+    naive server falls far behind at 5,000 sockets, and catching up takes minutes)."""
+    ours = one if duration == COMPARE_S else scenario(1, clients, rate, COMPARE_S, tmp)
+    naive = naive_scenario(clients, rate, COMPARE_S, tmp)
+    ratio = naive["server_cpu_s_per_million"] / max(0.01, ours["server_cpu_s_per_million"])
+    print(f"\nAgainst the naive fan-out: {clients} sockets, one node, {COMPARE_S:g} s of posts")
+    print(f"  {'':36} {'ours':>10} {'naive':>10}")
+    for label, key in (
+        ("p50 latency (ms)", "p50_ms"),
+        ("p99 latency (ms)", "p99_ms"),
+        ("lost", "lost"),
+        ("server CPU s per million deliveries", "server_cpu_s_per_million"),
+    ):
+        print(f"  {label:36} {ours[key]:>10} {naive[key]:>10}")
+    print(f"  the naive fan-out costs {ratio:.1f}x the server CPU per delivery")
+    return {"clients": clients, "ours": ours, "naive": naive, "cpu_ratio": round(ratio, 2)}
 
 
 if __name__ == "__main__":
