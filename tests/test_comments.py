@@ -26,6 +26,22 @@ async def receive_until(ws, kind: str, timeout=3.0) -> dict:
     return frame
 
 
+def bus_comment(comment_id: int, text: str, name: str = "Warga") -> dict:
+    """A comment event as the service publishes it, for tests that drive the hub directly."""
+    record = {
+        "id": str(comment_id),
+        "name": name,
+        "text": text,
+        "at": "2026-01-01T00:00:00+00:00",
+        "offset": float(comment_id),
+        "question": False,
+        "held": False,
+        "hidden": False,
+        "identity": "00000000",
+    }
+    return {"kind": "comment", "c": record}
+
+
 async def outcome(ws, text: str, timeout=3.0) -> dict:
     """The sender's own comment coming back, or the error it got instead."""
     while True:

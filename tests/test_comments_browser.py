@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
+from server import keys
 from server.app import create_app
+from server.comments.hub import channel_for
 from tests.browser import chromium
 from tests.conftest import REDIS_URL, log_in
-from tests.test_comments import outcome, post
+from tests.test_comments import bus_comment, outcome, post
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
@@ -94,3 +96,20 @@ async def test_an_undone_hide_returns_to_its_place_on_the_page(
         response = await moderator.post(f"{base}/{verb}", headers={"X-CSRF-Token": token})
         assert response.status == 200
         await expect(items).to_have_text(shown or ["pertama", "kedua", "ketiga"])
+
+
+async def test_the_page_keeps_only_the_latest_comments(
+    aiohttp_server, config, store, live_sitting, browser
+):
+    """Hours of chat must not grow the page without bound: it keeps the last 300 comments."""
+    server = await aiohttp_server(create_app(config))
+    page = await browser.new_page()
+    await page.goto(str(server.make_url(f"/sidang/{live_sitting}")))
+    await expect(page.locator("[data-viewers]")).to_have_text("1")
+    bus = server.app[keys.BUS]
+    for n in range(1, 351):
+        await bus.publish(channel_for(live_sitting), bus_comment(n, f"komentar {n}", "Warga"))
+    items = page.locator("#komentar [data-list] li p")
+    await expect(items.last).to_have_text("komentar 350")
+    assert await items.count() == 300
+    assert await items.first.text_content() == "komentar 51"

@@ -12,7 +12,7 @@ import time
 from server import keys
 from server.comments.hub import FanoutLimits, channel_for
 from server.views.comments import COMMENTS
-from tests.test_comments import connect, receive
+from tests.test_comments import bus_comment, connect, receive
 
 
 def stalled_reader(port: int, sitting_id: int) -> socket.socket:
@@ -49,18 +49,7 @@ async def test_a_slow_client_is_dropped_while_the_others_keep_their_latency(clie
     reader = asyncio.create_task(read_all())  # the healthy client reads as fast as it can
     bus, text = client.app[keys.BUS], "x" * 500
     for n in range(3000):  # 1.6 MB: far more than the stalled socket's buffers can take
-        record = {
-            "id": str(n),
-            "name": "Beban",
-            "text": text,
-            "at": "2026-01-01T00:00:00+00:00",
-            "offset": 1.0,
-            "question": False,
-            "held": False,
-            "hidden": False,
-            "identity": "00000000",
-        }
-        await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+        await bus.publish(channel_for(live_sitting), bus_comment(n, text, "Beban"))
         if n % 20 == 0:
             await asyncio.sleep(0.01)  # let the room flush, as a real stream of posts would
     assert await reader == 3000
@@ -68,8 +57,7 @@ async def test_a_slow_client_is_dropped_while_the_others_keep_their_latency(clie
     assert len(service.hub.rooms[live_sitting].listeners) == 1
 
     started = time.monotonic()
-    record = dict(record, id="3000", text="masih lancar")
-    await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+    await bus.publish(channel_for(live_sitting), bus_comment(3000, "masih lancar"))
     while (frame := await receive(healthy))["type"] != "comment":
         pass
     assert frame["text"] == "masih lancar" and time.monotonic() - started < 0.25
@@ -83,18 +71,7 @@ async def test_history_is_sent_once_and_pruned_to_the_recent_comments(client, li
     first = await connect(client, live_sitting)
     bus = client.app[keys.BUS]
     for n in range(service.hub.limits.history + 10):
-        record = {
-            "id": str(n),
-            "name": "A",
-            "text": f"no {n}",
-            "at": "2026-01-01T00:00:00+00:00",
-            "offset": float(n),
-            "question": False,
-            "held": False,
-            "hidden": False,
-            "identity": "00000000",
-        }
-        await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+        await bus.publish(channel_for(live_sitting), bus_comment(n, f"no {n}", "A"))
     while (await receive(first)).get("text") != f"no {n}":
         pass
     late = await client.ws_connect(f"/sidang/{live_sitting}/komentar/ws")
@@ -115,18 +92,7 @@ async def test_a_pass_over_many_sockets_yields_to_the_loop_and_still_delivers_in
     sockets = [await connect(client, live_sitting) for _ in range(5)]
     bus = client.app[keys.BUS]
     for n in range(3):
-        record = {
-            "id": str(n),
-            "name": "A",
-            "text": f"urutan {n}",
-            "at": "2026-01-01T00:00:00+00:00",
-            "offset": float(n),
-            "question": False,
-            "held": False,
-            "hidden": False,
-            "identity": "00000000",
-        }
-        await bus.publish(channel_for(live_sitting), {"kind": "comment", "c": record})
+        await bus.publish(channel_for(live_sitting), bus_comment(n, f"urutan {n}", "A"))
     for ws in sockets:
         texts = []
         while len(texts) < 3:
