@@ -100,3 +100,24 @@ async def test_a_pass_over_many_sockets_yields_to_the_loop_and_still_delivers_in
             if frame["type"] == "comment":
                 texts.append(frame["text"])
         assert texts == ["urutan 0", "urutan 1", "urutan 2"]
+
+
+async def test_a_big_room_spaces_its_passes_to_keep_within_its_write_budget(client, live_sitting):
+    """Two sockets against a budget of 10 writes a second: a pass every 0.2 s at most, so two
+    comments 60 ms apart share one write per socket (the 50 ms floor alone would not)."""
+    service = client.app[COMMENTS]
+    service.hub.limits = FanoutLimits(writes_per_s=10)
+    sockets = [await connect(client, live_sitting) for _ in range(2)]
+    bus, hub = client.app[keys.BUS], service.hub
+    await bus.publish(channel_for(live_sitting), bus_comment(1, "pembuka"))
+    for ws in sockets:
+        while (await receive(ws)).get("text") != "pembuka":
+            pass
+    before = hub.delivered
+    await bus.publish(channel_for(live_sitting), bus_comment(2, "kedua"))
+    await asyncio.sleep(0.06)  # past the 50 ms floor, well inside the 200 ms spacing
+    await bus.publish(channel_for(live_sitting), bus_comment(3, "ketiga"))
+    for ws in sockets:
+        while (await receive(ws)).get("text") != "ketiga":
+            pass
+    assert hub.delivered - before == 2  # one write per socket carried both comments
