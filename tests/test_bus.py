@@ -76,51 +76,44 @@ async def test_ping(bus):
     assert await bus.ping()
 
 
-async def test_two_redis_nodes_share_messages_counters_and_presence(redis_prefix):
-    node_a, node_b = (
-        RedisBus(REDIS_URL, prefix=redis_prefix),
-        RedisBus(REDIS_URL, prefix=redis_prefix),
-    )
-    await node_a.start()
-    await node_b.start()
-    try:
-        on_b = node_b.subscribe("room")
-        on_a = node_a.subscribe("room")
-        await node_a.publish("room", {"text": "halo"})
-        assert await next_message(on_b) == {"text": "halo"}
-        assert await next_message(on_a) == {"text": "halo"}  # local delivery, exactly once
-        await node_a.publish("room", {"text": "kedua"})
-        assert await next_message(on_a) == {"text": "kedua"}
-        assert await next_message(on_b) == {"text": "kedua"}
-
-        await node_a.incr("limit", ttl_s=10)
-        assert await node_b.incr("limit", ttl_s=10) == 2
-        await node_a.presence_touch("v", ["1", "2"], ttl_s=10)
-        await node_b.presence_touch("v", ["3"], ttl_s=10)
-        assert await node_a.presence_count("v") == 3
-    finally:
-        await node_a.close()
-        await node_b.close()
+@pytest.fixture
+async def two_nodes(redis_prefix):
+    """Two nodes' buses on the same Redis, as two app processes would have."""
+    nodes = RedisBus(REDIS_URL, prefix=redis_prefix), RedisBus(REDIS_URL, prefix=redis_prefix)
+    for node in nodes:
+        await node.start()
+    yield nodes
+    for node in nodes:
+        await node.close()
 
 
-async def test_a_burst_of_publishes_reaches_the_other_node_whole(redis_prefix):
+async def test_two_redis_nodes_share_messages_counters_and_presence(two_nodes):
+    node_a, node_b = two_nodes
+    on_b = node_b.subscribe("room")
+    on_a = node_a.subscribe("room")
+    await node_a.publish("room", {"text": "halo"})
+    assert await next_message(on_b) == {"text": "halo"}
+    assert await next_message(on_a) == {"text": "halo"}  # local delivery, exactly once
+    await node_a.publish("room", {"text": "kedua"})
+    assert await next_message(on_a) == {"text": "kedua"}
+    assert await next_message(on_b) == {"text": "kedua"}
+
+    await node_a.incr("limit", ttl_s=10)
+    assert await node_b.incr("limit", ttl_s=10) == 2
+    await node_a.presence_touch("v", ["1", "2"], ttl_s=10)
+    await node_b.presence_touch("v", ["3"], ttl_s=10)
+    assert await node_a.presence_count("v") == 3
+
+
+async def test_a_burst_of_publishes_reaches_the_other_node_whole(two_nodes):
     """Hundreds of concurrent writers (a loaded node's posts and joins) queue for a Redis
     connection; none may fail, since a failed PUBLISH is a comment the other node never shows."""
-    node_a, node_b = (
-        RedisBus(REDIS_URL, prefix=redis_prefix),
-        RedisBus(REDIS_URL, prefix=redis_prefix),
-    )
-    await node_a.start()
-    await node_b.start()
-    try:
-        on_b = node_b.subscribe("room", maxsize=1000)
-        await asyncio.gather(*(node_a.publish("room", {"n": n}) for n in range(500)))
-        received = {(await next_message(on_b))["n"] for _ in range(500)}
-        assert received == set(range(500))
-        assert node_a.failed_writes == 0
-    finally:
-        await node_a.close()
-        await node_b.close()
+    node_a, node_b = two_nodes
+    on_b = node_b.subscribe("room", maxsize=1000)
+    await asyncio.gather(*(node_a.publish("room", {"n": n}) for n in range(500)))
+    received = {(await next_message(on_b))["n"] for _ in range(500)}
+    assert received == set(range(500))
+    assert node_a.failed_writes == 0
 
 
 def _free_port() -> int:
