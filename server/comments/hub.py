@@ -47,8 +47,8 @@ def viewers_group(sitting_id: int) -> str:
 @dataclass(frozen=True)
 class FanoutLimits:
     flush_interval_s: float = 0.05
-    # 5,000 sockets get a pass every 200 ms; bench/comments.py on 2 cores gave p99 329 ms for
-    # that against 469 ms with a pass every 50 ms, which saturated the machine.
+    # 5,000 sockets get a pass every 200 ms; bench/comments.py on 2 cores gave p99 370 ms for
+    # that against 440-474 ms with a pass every 50 ms, which saturated the machine.
     writes_per_s: int = 25_000
     max_flush_interval_s: float = 0.25
     max_pending_bytes: int = 256 * 1024
