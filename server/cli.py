@@ -14,6 +14,7 @@ from server.config import Config, ConfigError
 from server.demo import DEMO_PASSWORD, demo_live_ctx, seed_demo
 from server.domain.errors import DomainError
 from server.domain.roles import Role, parse_role
+from server.heap import keeper_ctx
 from server.passwords import hash_password
 from server.store import Store, repo
 from server.store.migrate import upgrade
@@ -24,6 +25,13 @@ def load_config() -> Config:
         return Config.from_env()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def node_app(config: Config) -> web.Application:
+    """The app as a serving process runs it: with the process-wide garbage collector policy."""
+    app = create_app(config)
+    app.cleanup_ctx.append(keeper_ctx)
+    return app
 
 
 @click.group(invoke_without_command=True)
@@ -45,9 +53,8 @@ def main(ctx: click.Context) -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Serve the web app, the API and the live streams."""
     config = load_config()
-    web.run_app(
-        create_app(config), host=host or config.host, port=port or config.port, access_log=None
-    )
+    app = node_app(config)
+    web.run_app(app, host=host or config.host, port=port or config.port, access_log=None)
 
 
 @main.command()
@@ -60,7 +67,7 @@ def demo(host: str | None, port: int | None) -> None:
     created = asyncio.run(seed_demo(config))
     if created:
         click.echo(f"Demo data created. Staff login: sekretariat / {DEMO_PASSWORD}")
-    app = create_app(config)
+    app = node_app(config)
     app.cleanup_ctx.append(demo_live_ctx)
     web.run_app(app, host=host or config.host, port=port or config.port, access_log=None)
 
