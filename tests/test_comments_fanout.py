@@ -102,9 +102,9 @@ async def test_a_pass_over_many_sockets_yields_to_the_loop_and_still_delivers_in
         assert texts == ["urutan 0", "urutan 1", "urutan 2"]
 
 
-async def test_a_big_room_spaces_its_passes_to_keep_within_its_write_budget(client, live_sitting):
-    """Two sockets against a budget of 10 writes a second: a pass every 0.2 s at most, so two
-    comments 60 ms apart share one write per socket (the 50 ms floor alone would not)."""
+async def test_a_big_room_spaces_its_rounds_to_keep_within_its_write_budget(client, live_sitting):
+    """Two sockets against a budget of 10 writes a second: a round takes 0.2 s, so two comments
+    60 ms apart share one write per socket (the 50 ms floor alone would not)."""
     service = client.app[COMMENTS]
     service.hub.limits = FanoutLimits(writes_per_s=10)
     sockets = [await connect(client, live_sitting) for _ in range(2)]
@@ -121,3 +121,32 @@ async def test_a_big_room_spaces_its_passes_to_keep_within_its_write_budget(clie
         while (await receive(ws)).get("text") != "ketiga":
             pass
     assert hub.delivered - before == 2  # one write per socket carried both comments
+
+
+async def test_a_socket_gets_what_arrived_up_to_its_own_turn_not_the_rounds_start(
+    client, live_sitting
+):
+    """Two sockets, one per slice, in a round of 0.5 s: the second socket's turn comes 0.25 s in,
+    so a comment that arrives meanwhile rides along with the first, instead of waiting a whole
+    round as it would if a round sent only what was there when it began."""
+    service = client.app[COMMENTS]
+    service.hub.limits = FanoutLimits(writes_per_s=4, max_flush_interval_s=1.0, delivery_slice=1)
+    sockets = [await connect(client, live_sitting) for _ in range(2)]
+    bus, hub = client.app[keys.BUS], service.hub
+    before = hub.delivered
+
+    async def comment_texts(ws) -> list[str]:
+        texts = []
+        while len(texts) < 2:
+            if (frame := await receive(ws))["type"] == "comment":
+                texts.append(frame["text"])
+                first_turn.set()
+        return texts
+
+    first_turn = asyncio.Event()
+    readers = [asyncio.create_task(comment_texts(ws)) for ws in sockets]
+    await bus.publish(channel_for(live_sitting), bus_comment(1, "satu"))
+    await first_turn.wait()
+    await bus.publish(channel_for(live_sitting), bus_comment(2, "dua"))
+    assert await asyncio.gather(*readers) == [["satu", "dua"]] * 2
+    assert hub.delivered - before == 3  # first socket twice, second socket once with both

@@ -1,13 +1,16 @@
 """The per-node hub: one bus subscription per live sitting, fanned out to this node's sockets.
 
-Each room reads its bus channel, turns every event into WebSocket frame bytes once, and writes
-them to every socket at most once per pass. Passes are at least `flush_interval_s` apart (so 50
-comments a second cost each socket 20 writes, not 50), and further apart in a big room: a socket
-write is a system call whose kernel cost dwarfs the rest of the fan-out, so a room keeps within
-`writes_per_s` and more comments ride in each write instead of the node saturating. A socket's
-outgoing queue is its transport's write buffer, bounded by `max_pending_bytes`: a client that
-cannot keep up is closed with SLOW_CONSUMER_CLOSE and never slows the others. Viewer counts come
-from bus presence, so they are cluster-wide.
+Each room reads its bus channel and turns every event into WebSocket frame bytes once, appended
+to the room's outbox. A rolling round walks the sockets a slice at a time and writes each one
+everything it has not had yet, in one write. A round lasts at least `flush_interval_s` (so 50
+comments a second cost each socket 20 writes, not 50), and longer in a big room: a socket write
+is a system call whose kernel cost dwarfs the rest of the fan-out, so a room keeps within
+`writes_per_s` and more comments ride in each write instead of the node saturating. Because
+every socket gets what arrived up to its own turn, not up to the start of the round, a comment
+waits at most one round for any socket. A socket's outgoing queue is its transport's write
+buffer, bounded by `max_pending_bytes`: a client that cannot keep up is closed with
+SLOW_CONSUMER_CLOSE and never slows the others. Viewer counts come from bus presence, so they
+are cluster-wide.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ def viewers_group(sitting_id: int) -> str:
 @dataclass(frozen=True)
 class FanoutLimits:
     flush_interval_s: float = 0.05
-    # 5,000 sockets get a pass every 200 ms; bench/comments.py on 2 cores gave p99 370 ms for
-    # that against 440-474 ms with a pass every 50 ms, which saturated the machine.
+    # 5,000 sockets get a write every 200 ms at most. bench/comments.py, 30 s on 2 cores: p99
+    # 217 ms at this budget, 179 ms at 33,000 (for more CPU on a machine two nodes saturate).
     writes_per_s: int = 25_000
     max_flush_interval_s: float = 0.25
     max_pending_bytes: int = 256 * 1024
@@ -72,7 +75,7 @@ class Snapshot:
 
 
 class Listener:
-    __slots__ = ("moderator", "presence_id", "room", "transport", "ws")
+    __slots__ = ("moderator", "presence_id", "room", "sent", "transport", "ws")
 
     def __init__(self, ws: web.WebSocketResponse, transport, moderator: bool, presence_id: str):
         self.ws = ws
@@ -80,6 +83,45 @@ class Listener:
         self.moderator = moderator
         self.presence_id = presence_id
         self.room: Room | None = None
+        self.sent = 0  # the outbox position this socket has been written up to
+
+
+class Outbox:
+    """The frames a room has yet to write to all of its sockets, numbered from the room's start.
+
+    Each entry is a pair of frame bytes (public, moderator), either of which may be empty. A
+    socket remembers the position it was written up to and gets the rest in one write; the
+    sockets of one slice are usually at the same position, so the joined bytes are cached.
+    """
+
+    def __init__(self) -> None:
+        self._public: list[bytes] = []
+        self._moderators: list[bytes] = []
+        self.start = 0
+        self._joined: dict[tuple[int, bool], bytes] = {}
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self._public)
+
+    def append(self, public: bytes, moderator: bytes) -> None:
+        self._public.append(public)
+        self._moderators.append(moderator)
+        self._joined.clear()
+
+    def since(self, position: int, moderator: bool) -> bytes:
+        key = (position, moderator)
+        if (blob := self._joined.get(key)) is None:
+            entries = self._moderators if moderator else self._public
+            blob = self._joined[key] = b"".join(entries[position - self.start :])
+        return blob
+
+    def forget_before(self, position: int) -> None:
+        """Drop what every socket has had: a round reaches every socket it started with."""
+        del self._public[: position - self.start]
+        del self._moderators[: position - self.start]
+        self.start = position
+        self._joined.clear()
 
 
 class Room:
@@ -91,8 +133,7 @@ class Room:
         self.held: dict[str, dict[str, Any]] = {r["id"]: r for r in snapshot.held}
         self.listeners: set[Listener] = set()
         self.viewers = 0
-        self._public: list[bytes] = []
-        self._moderators: list[bytes] = []
+        self.outbox = Outbox()
         self._wake = asyncio.Event()
         self._subscription = hub.bus.subscribe(channel_for(sitting_id), maxsize=10_000)
         self._tasks = [
@@ -114,6 +155,7 @@ class Room:
 
     def add(self, listener: Listener) -> None:
         listener.transport.write(self.welcome(listener.moderator))
+        listener.sent = self.outbox.end
         listener.room = self
         self.listeners.add(listener)
 
@@ -175,44 +217,45 @@ class Room:
         }
 
     def _queue(self, public: frames.Frame | None, moderator: frames.Frame | None) -> None:
-        if public is not None:
-            self._public.append(frames.ws_text(public))
-        if moderator is not None:
-            self._moderators.append(
-                self._public[-1] if moderator is public else frames.ws_text(moderator)
-            )
+        public_bytes = b"" if public is None else frames.ws_text(public)
+        if moderator is None:
+            self.outbox.append(public_bytes, b"")
+        else:
+            moderator_bytes = public_bytes if moderator is public else frames.ws_text(moderator)
+            self.outbox.append(public_bytes, moderator_bytes)
 
     async def _flush(self) -> None:
+        """Rolling rounds: slice k of n is due k/n of the way through the round, so writes are
+        spread evenly instead of in bursts, a late slice is caught up rather than pushing the
+        whole round back, and a round that brought new frames is followed at once by the next."""
         loop = asyncio.get_running_loop()
         limits = self.hub.limits
-        last = -limits.max_flush_interval_s
         while True:
             await self._wake.wait()
-            interval = min(
-                limits.max_flush_interval_s,
-                max(limits.flush_interval_s, len(self.listeners) / limits.writes_per_s),
-            )
-            if (delay := last + interval - loop.time()) > 0:
-                await asyncio.sleep(delay)
             self._wake.clear()
-            last = loop.time()
-            public, moderators = b"".join(self._public), b"".join(self._moderators)
-            self._public.clear()
-            self._moderators.clear()
-            await self._deliver(public, moderators)
+            began, round_start = loop.time(), self.outbox.end
+            listeners = tuple(self.listeners)
+            round_s = min(
+                limits.max_flush_interval_s,
+                max(limits.flush_interval_s, len(listeners) / limits.writes_per_s),
+            )
+            step = limits.delivery_slice
+            for first in range(0, max(1, len(listeners)), step):
+                self._deliver(listeners[first : first + step])
+                done = min(1.0, (first + step) / len(listeners)) if listeners else 1.0
+                await asyncio.sleep(max(0.0, began + round_s * done - loop.time()))
+            self.outbox.forget_before(round_start)
 
-    async def _deliver(self, public: bytes, moderators: bytes) -> None:
-        """Write to every socket, yielding to the loop between slices: a pass over thousands of
-        sockets would otherwise hold the loop for tens of milliseconds, and every post (several
-        round trips to Redis and the database) would wait that long at each step."""
-        hub = self.hub
-        limit, slice_size = hub.limits.max_pending_bytes, hub.limits.delivery_slice
-        for start, listener in enumerate(tuple(self.listeners)):
-            if start and start % slice_size == 0:
-                await asyncio.sleep(0)
-            blob = moderators if listener.moderator else public
+    def _deliver(self, listeners: tuple[Listener, ...]) -> None:
+        hub, outbox, current = self.hub, self.outbox, self.listeners
+        limit, end = hub.limits.max_pending_bytes, outbox.end
+        for listener in listeners:
             transport = listener.transport
-            if not blob or transport.is_closing():
+            if listener.sent == end or listener not in current or transport.is_closing():
+                continue
+            blob = outbox.since(listener.sent, listener.moderator)
+            listener.sent = end
+            if not blob:
                 continue
             if transport.get_write_buffer_size() > limit:
                 hub.evict(listener)
