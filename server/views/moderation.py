@@ -20,7 +20,7 @@ from server.domain.roles import MODERATORS
 from server.middlewares import read_json
 from server.store import repo
 from server.templating import render
-from server.views.comments import COMMENTS, check_origin, joined, open_socket
+from server.views.comments import COMMENTS, check_origin, check_sitting, joined, open_socket
 from server.views.public import sitting_id
 
 MAX_PINNED_CHARS = 300
@@ -50,8 +50,7 @@ async def moderator_socket(request: web.Request) -> web.WebSocketResponse:
     """Every comment with its identity tag, the held queue and the hidden events, live."""
     check_origin(request)
     sitting = sitting_id(request)
-    async with request.app[keys.STORE].read() as session:
-        await repo.get_sitting(session, sitting, public_only=False)
+    await check_sitting(request, sitting, public_only=False)
     ws = open_socket(request)
     async with joined(request, ws, sitting, moderator=True):
         async for _message in ws:
