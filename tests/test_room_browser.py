@@ -10,6 +10,7 @@ import pytest
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.app import create_app
+from server.comments.hub import channel_for
 from server.domain.roles import Role
 from server.passwords import hash_password
 from server.room import Participant
@@ -19,6 +20,7 @@ from tests.browser import chromium
 from tests.conftest import TEST_PASSWORD
 from tests.live_helpers import eventually, scheduled_sitting
 from tests.room_helpers import add_member
+from tests.test_comments import bus_comment
 
 pytestmark = pytest.mark.browser
 
@@ -81,3 +83,15 @@ async def test_a_member_joins_from_chromium(
         await eventually(lambda: live.program.input_frames().get(program_input, 0) > 10)
         await page.wait_for_selector(f"[data-member-id='{member_id}'] .badge-floor")
         assert await page.is_visible("[data-countdown]")
+
+        # Residents' comments are read beside the program, questions can be singled out, and
+        # members post nothing from here.
+        question = bus_comment(7, "Kapan jalan Kedungwuni diperbaiki?")
+        question["c"]["question"] = True
+        for event in (bus_comment(6, "Salam dari Wiradesa"), question):
+            await app[keys.BUS].publish(channel_for(sitting_id), event)
+        await page.wait_for_selector("#komentar li.question >> text=Kedungwuni")
+        await page.check("#komentar [data-questions-only]")
+        assert not await page.is_visible("#komentar li >> text=Wiradesa")
+        assert await page.is_visible("#komentar li >> text=Kedungwuni")
+        assert await page.locator("#komentar form").count() == 0

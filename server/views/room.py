@@ -94,6 +94,7 @@ async def room_page(request: web.Request) -> web.Response:
         "staff": user.has(STAFF),
         "ice_servers": json.dumps(request.app[keys.CONFIG].ice_servers),
         "choices": CHOICE_LABELS,
+        "comments_readonly": True,  # members read residents' comments here; they post elsewhere
     }
     if user.has(STAFF):
         async with request.app[keys.STORE].read() as session:
