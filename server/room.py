@@ -531,6 +531,10 @@ class RoomService:
                 "remaining_s": round(floor.remaining(now), 1),
                 "overtime": floor.overtime(now),
             },
+            "removed": [
+                {"id": member_id, "name": name}
+                for member_id, name in sorted(state.removed.items(), key=lambda item: item[1])
+            ],
             "auto_mute": state.auto_mute,
             "default_limit_s": state.default_limit_s,
             "quorum": None if quorum is None else quorum_json(quorum),

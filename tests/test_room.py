@@ -403,6 +403,20 @@ async def test_removing_a_member_closes_their_socket_and_bars_them(rooms, store)
         await rooms.enter(sid, person(member), FakeConnection())
 
 
+async def test_the_chair_sees_who_was_removed_and_can_let_them_back_in(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member = await add_member(store, "A")
+    chair, chair_connection = person(None, "pimpinan", user_id=1), FakeConnection()
+    session = await rooms.enter(sid, person(member), FakeConnection())
+    await rooms.enter(sid, chair, chair_connection)
+    await rooms.command(session, chair, {"type": "remove", "member": member})
+    assert chair_connection.last_state()["removed"] == [{"id": member, "name": f"M{member}"}]
+    await rooms.command(session, chair, {"type": "readmit", "member": member})
+    assert chair_connection.last_state()["removed"] == []
+    await rooms.enter(sid, person(member), FakeConnection())
+    assert session.state.seats[member].connected
+
+
 async def test_votes_in_the_room(rooms, store):
     sid, _ = await live_room(rooms, store)
     await set_seats(store, 3)

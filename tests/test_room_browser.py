@@ -41,6 +41,14 @@ async def frames_decoded_above(page, count: int, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.2)
 
 
+async def log_in(page, server, username: str) -> None:
+    await page.goto(str(server.make_url("/masuk")))
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", TEST_PASSWORD)
+    await page.click("form button[type=submit]")
+    await page.wait_for_load_state()
+
+
 @pytest.fixture
 def database_url(sqlite_url):
     """The browser test exercises WebRTC, not the store: SQLite is enough."""
@@ -60,14 +68,13 @@ async def test_a_member_joins_from_chromium(
         await repo.create_user(
             session, "anggota-peramban", hash_password(TEST_PASSWORD), "anggota", member_id
         )
+        await repo.create_user(
+            session, "pimpinan-peramban", hash_password(TEST_PASSWORD), "pimpinan", None
+        )
 
     async with chromium() as browser:
         page = await browser.new_page()
-        await page.goto(str(server.make_url("/masuk")))
-        await page.fill("input[name=username]", "anggota-peramban")
-        await page.fill("input[name=password]", TEST_PASSWORD)
-        await page.click("form button[type=submit]")
-        await page.wait_for_load_state()
+        await log_in(page, server, "anggota-peramban")
         await page.goto(str(server.make_url(f"/ruang/{sitting_id}")))
         await page.wait_for_function(
             "() => document.querySelector('[data-preview]').srcObject !== null", timeout=10_000
@@ -95,3 +102,16 @@ async def test_a_member_joins_from_chromium(
         assert not await page.is_visible("#komentar li >> text=Wiradesa")
         assert await page.is_visible("#komentar li >> text=Kedungwuni")
         assert await page.locator("#komentar form").count() == 0
+
+        # The chair removes the member, finds them listed, and lets them back in.
+        await rooms.command(session, chair, {"type": "remove", "member": member_id})
+        chair_page = await (await browser.new_context()).new_page()
+        await log_in(chair_page, server, "pimpinan-peramban")
+        await chair_page.goto(str(server.make_url(f"/ruang/{sitting_id}")))
+        await chair_page.wait_for_function(
+            "() => document.querySelector('[data-preview]').srcObject !== null", timeout=10_000
+        )
+        await chair_page.click("[data-join=audio]")
+        await chair_page.click("[data-removed] li:has-text('Anggota Peramban') button")
+        await chair_page.wait_for_selector("[data-removed-box]", state="hidden")
+        assert member_id not in session.state.removed

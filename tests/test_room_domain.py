@@ -330,5 +330,6 @@ def test_a_removed_member_cannot_rejoin_until_readmitted():
     assert state.floor is None
     with pytest.raises(PermissionDenied):
         state.join(1, "Anggota 1")
+    assert state.removed == {1: "Anggota 1"}
     state.readmit(1)
-    assert state.join(1, "Anggota 1").connected
+    assert state.join(1, "Anggota 1").connected and not state.removed

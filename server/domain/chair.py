@@ -83,7 +83,7 @@ class ChairState:
     auto_mute: bool = False
     seats: dict[int, Seat] = field(default_factory=dict)
     floor: Floor | None = None
-    removed: set[int] = field(default_factory=set)
+    removed: dict[int, str] = field(default_factory=dict)  # member id -> name, for the chair
     _seq: itertools.count = field(default_factory=lambda: itertools.count(1), repr=False)
 
     # -- presence ---------------------------------------------------------------------------------
@@ -125,11 +125,11 @@ class ChairState:
     def remove(self, member_id: int) -> Seat:
         seat = self._seat(member_id)
         self.leave(member_id)
-        self.removed.add(member_id)
+        self.removed[member_id] = seat.name
         return seat
 
     def readmit(self, member_id: int) -> None:
-        self.removed.discard(member_id)
+        self.removed.pop(member_id, None)
 
     # -- the speaker queue ------------------------------------------------------------------------
 

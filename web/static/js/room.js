@@ -244,7 +244,10 @@
         .replace("{required}", q.required);
       $("[data-quorum]").classList.toggle("short", !q.reached);
     }
-    if (isChair) $("[data-auto-mute]").checked = state.auto_mute;
+    if (isChair) {
+      $("[data-auto-mute]").checked = state.auto_mute;
+      renderRemoved(state);
+    }
   }
 
   function badge(text, kind) {
@@ -299,6 +302,20 @@
       if (m && m.hand === "interupsi") li.append(" ", badge(label("interupsi"), "hand"));
       queue.append(li);
     }
+  }
+
+  // Removed members cannot rejoin until the chair lets them back in.
+  function renderRemoved(state) {
+    const list = $("[data-removed]");
+    list.replaceChildren();
+    for (const m of state.removed) {
+      const li = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = m.name;
+      li.append(name, " ", chairButton(label("readmit"), { type: "readmit", member: m.id }));
+      list.append(li);
+    }
+    $("[data-removed-box]").hidden = state.removed.length === 0;
   }
 
   function renderMine() {
