@@ -18,7 +18,8 @@ needs parts in the first playlist it sees. `low_latency=False` gives a segments-
 same text is kept on disk as `{rendition}/index.m3u8`, which also makes the directory a valid
 plain/VOD HLS tree for static serving). Blocking reload: for `?_HLS_msn=M[&_HLS_part=P]` call
 `await wait_for(rendition, M, P, timeout)` first; it raises `ReloadTooFar` (answer 400) when M
-is more than two segments ahead. A held preload-hint request uses `wait_for_path`.
+is more than two segments ahead. A held preload-hint request uses `wait_for_path`. Players that
+send `_HLS_skip=YES` (or `v2`; there are no date ranges to skip) get a delta update.
 """
 
 from __future__ import annotations
@@ -47,7 +48,12 @@ from media.storage import MediaStorageError, StorageHealth, atomic_write
 log = logging.getLogger(__name__)
 
 PART_SECONDS = 0.5
-HLS_VERSION = 6  # EXT-X-MAP in a non-I-frame playlist; no EXT-X-SKIP, so 9 is not needed
+HLS_VERSION = 6  # EXT-X-MAP in a non-I-frame playlist
+SKIP_HLS_VERSION = 9  # a delta update (EXT-X-SKIP) needs 9
+# A delta update leaves out segments older than this many target durations from the end; the
+# RFC 8216bis minimum is 6. A 3-hour sitting's playlist is some 5,400 segments long, and every
+# viewer's player reloads it at each part (0.5 s) without one.
+SKIP_UNTIL_TARGETS = 6
 PART_LINES_FOR = 3  # segments (besides the open one) that keep EXT-X-PART lines
 KEEP_PART_FILES_FOR = 8  # segments whose part files stay on disk
 MOVFLAGS = "empty_moov+default_base_moof+frag_keyframe+cmaf+delay_moov"
@@ -112,31 +118,45 @@ def render_playlist(
     epoch: float,
     low_latency: bool,
     ended: bool,
+    skip: bool = False,
 ) -> str:
-    """A media playlist (EVENT) from the segment model; the caller holds the model's lock."""
+    """A media playlist (EVENT) from the segment model; the caller holds the model's lock.
+
+    `skip` asks for a delta update (`_HLS_skip=YES`): the segments that end more than
+    CAN-SKIP-UNTIL before the playlist's end become one EXT-X-SKIP line."""
     done = [s for s in segments if s.complete]
     target = max([SEGMENT_SECONDS, *(round(s.duration) for s in done)])
+    low_latency = low_latency and not ended
+    skip_until = SKIP_UNTIL_TARGETS * target
+    skipped = 0
+    if low_latency and skip and done:
+        boundary = done[-1].start + done[-1].duration - skip_until
+        while skipped < len(done) and done[skipped].start + done[skipped].duration <= boundary:
+            skipped += 1
     lines = [
         "#EXTM3U",
-        f"#EXT-X-VERSION:{HLS_VERSION}",
+        f"#EXT-X-VERSION:{SKIP_HLS_VERSION if skipped else HLS_VERSION}",
         f"#EXT-X-TARGETDURATION:{target}",
         "#EXT-X-PLAYLIST-TYPE:EVENT",
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
-    low_latency = low_latency and not ended
     if low_latency:
         hold = max(3 * part_target, 1.5)
         lines += [
             f"#EXT-X-PART-INF:PART-TARGET={part_target:.3f}",
-            f"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={hold:.3f}",
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
+            f"CAN-SKIP-UNTIL={skip_until:.1f},PART-HOLD-BACK={hold:.3f}",
         ]
     lines.append('#EXT-X-MAP:URI="init.mp4"')
-    if segments:
-        pdt = datetime.fromtimestamp(epoch + segments[0].start, UTC)
+    if skipped:
+        lines.append(f"#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}")
+    listed = segments[skipped:]
+    if listed:
+        pdt = datetime.fromtimestamp(epoch + listed[0].start, UTC)
         lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{pdt.isoformat(timespec='milliseconds')}")
     with_parts = {s.msn for s in done[-PART_LINES_FOR:]}
-    for seg in segments:
+    for seg in listed:
         if low_latency and (seg.msn in with_parts or not seg.complete):
             for part in seg.parts:
                 extra = ",INDEPENDENT=YES" if part.independent else ""
@@ -222,6 +242,9 @@ class RenditionPackager:
         self.segments: list[Segment] = []
         self.ended = False
         self.lock = threading.Lock()
+        # Rendered playlists by (low_latency, skip), cleared on every change to the model: every
+        # viewer's player asks for the same text each part, and a 3-hour one takes ~7 ms.
+        self._rendered: dict[tuple[bool, bool], str] = {}
         self._notify = notify
         self._health = health
         self._init: list[bytes] = []
@@ -263,6 +286,7 @@ class RenditionPackager:
         self._close_segment(force=True)
         with self.lock:
             self.ended = True
+            self._rendered.clear()
         self._write_playlist()
         self._notify()
 
@@ -312,6 +336,7 @@ class RenditionPackager:
             seg.parts.append(part)
             if new:
                 self.segments.append(seg)
+            self._rendered.clear()
         if new and not independent:
             log.warning("%s: segment %d starts without an IDR", self.rendition.name, seg.msn)
         if self._segment_done(seg.start + seg.duration, seg.duration):
@@ -339,6 +364,7 @@ class RenditionPackager:
         with self.lock:
             seg.complete = True
             seg.written_at = time.time()
+            self._rendered.clear()
         self._write_playlist()
         self._prune_parts(seg.msn - KEEP_PART_FILES_FOR)
 
@@ -362,17 +388,21 @@ class RenditionPackager:
 
     # -- any thread -------------------------------------------------------------------------
 
-    def playlist(self, low_latency: bool) -> str:
+    def playlist(self, low_latency: bool, skip: bool = False) -> str:
         with self.lock:
+            if (text := self._rendered.get((low_latency, skip))) is not None:
+                return text
             if not any(s.complete for s in self.segments):
                 raise PlaylistNotReady(self.rendition.name)
-            return render_playlist(
+            text = self._rendered[low_latency, skip] = render_playlist(
                 self.segments,
                 part_target=self.part_target,
                 epoch=self.epoch,
                 low_latency=low_latency,
                 ended=self.ended,
+                skip=skip,
             )
+            return text
 
     def edge(self) -> tuple[int, int, bool]:
         """(msn, part count, complete) of the newest segment; (-1, 0, True) before any part."""
@@ -476,9 +506,10 @@ class HlsPackager:
     def master_playlist(self) -> str:
         return master_playlist(self.renditions)
 
-    def playlist(self, rendition: str, low_latency: bool = True) -> str:
-        """The media playlist; raises KeyError (unknown) or PlaylistNotReady (hold it)."""
-        return self.tracks[rendition].playlist(low_latency)
+    def playlist(self, rendition: str, low_latency: bool = True, skip: bool = False) -> str:
+        """The media playlist, or with `skip` its delta update; raises KeyError (unknown) or
+        PlaylistNotReady (hold it)."""
+        return self.tracks[rendition].playlist(low_latency, skip)
 
     async def wait_for(self, rendition: str, msn: int, part: int | None, timeout: float) -> bool:
         """Blocking reload: True once segment `msn` (or its part `part`) is in the playlist."""

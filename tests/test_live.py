@@ -35,9 +35,11 @@ async def test_going_live_starts_the_ladder_and_serves_ll_hls(client, live_sitti
     body = await playlist.text()
     assert playlist.headers["Cache-Control"] == "no-cache"
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in body and "#EXT-X-PRELOAD-HINT" in body
-    assert "CAN-BLOCK-RELOAD=YES" in body
-    held = await client.get(f"/live/{sitting_id}/720p/index.m3u8?_HLS_msn=1&_HLS_part=0")
-    assert "seg00000.m4s" in await held.text()
+    assert "CAN-BLOCK-RELOAD=YES" in body and "CAN-SKIP-UNTIL=12.0" in body
+    held = await client.get(
+        f"/live/{sitting_id}/720p/index.m3u8?_HLS_msn=1&_HLS_part=0&_HLS_skip=YES"
+    )
+    assert "seg00000.m4s" in await held.text()  # a young stream has nothing old enough to skip
     assert "part00001.0.m4s" in await held.text()
     segment = await client.get(f"/live/{sitting_id}/720p/seg00000.m4s")
     assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -52,6 +54,8 @@ async def test_blocking_reload_refuses_far_future_and_bad_params(client, live_si
     assert far.status == 400
     bad = await client.get(f"/live/{sitting_id}/720p/index.m3u8?_HLS_msn=x")
     assert bad.status == 400
+    bad_skip = await client.get(f"/live/{sitting_id}/720p/index.m3u8?_HLS_skip=semua")
+    assert bad_skip.status == 400 and "_HLS_skip" in await bad_skip.text()
     traversal = await client.get(f"/live/{sitting_id}/720p/..%2F..%2Fsecret_key")
     assert traversal.status == 404
 

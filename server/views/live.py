@@ -142,14 +142,15 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
         return _file(path, PLAYLIST_TYPE, "public, max-age=60")
     packager = live.packager
     msn, part = _reload_params(request)
+    skip = _skip_param(request)
     try:
         if msn is not None:
             await packager.wait_for(rendition, msn, part, BLOCKING_RELOAD_TIMEOUT_S)
         try:
-            text = packager.playlist(rendition, low_latency=True)
+            text = packager.playlist(rendition, low_latency=True, skip=skip)
         except PlaylistNotReady:
             await packager.wait_for(rendition, 0, None, FIRST_SEGMENT_TIMEOUT_S)
-            text = packager.playlist(rendition, low_latency=True)
+            text = packager.playlist(rendition, low_latency=True, skip=skip)
     except ReloadTooFar as exc:
         raise InvalidInput(str(exc)) from None
     except PlaylistNotReady:
@@ -170,6 +171,14 @@ def _reload_params(request: web.Request) -> tuple[int | None, int | None]:
     if part is not None and msn is None:
         raise InvalidInput("_HLS_part memerlukan _HLS_msn.")
     return msn, part
+
+
+def _skip_param(request: web.Request) -> bool:
+    """`_HLS_skip=YES` asks for a delta update; `v2` also skips date ranges (we have none)."""
+    value = request.query.get("_HLS_skip")
+    if value not in (None, "YES", "v2"):
+        raise InvalidInput("_HLS_skip harus YES atau v2.")
+    return value is not None
 
 
 async def media_file(request: web.Request) -> web.StreamResponse:

@@ -8,6 +8,7 @@ from media.boxes import fragment_timing, init_tracks, iter_boxes
 from media.encode import RENDITIONS
 from media.hls import (
     BoxSplitter,
+    Part,
     PlaylistNotReady,
     ReloadTooFar,
     Segment,
@@ -67,7 +68,7 @@ async def test_playlist_tags_and_startup(offline) -> None:
         "#EXT-X-TARGETDURATION:2",
         "#EXT-X-PLAYLIST-TYPE:EVENT",
         "#EXT-X-PART-INF:PART-TARGET=0.500",
-        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500",
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=12.0,PART-HOLD-BACK=1.500",
         '#EXT-X-MAP:URI="init.mp4"',
         "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:20.000+00:00",
         '#EXT-X-PART:DURATION=0.50000,URI="part00000.0.m4s",INDEPENDENT=YES',
@@ -91,15 +92,20 @@ async def test_blocking_reload_resolves_when_part_appears(offline) -> None:
     hint = asyncio.create_task(pk.wait_for_path("360p/part00001.1.m4s", timeout=5))
     await asyncio.sleep(0.01)
     assert not waiter.done()
+    before = pk.playlist("360p", low_latency=True)
+    assert before == pk.playlist("360p", low_latency=True) and "part00001.1.m4s" not in before
     await offline.feed(30)
     assert await waiter
     assert (await hint).name == "part00001.1.m4s"
+    assert 'URI="part00001.1.m4s"' in pk.playlist("360p", low_latency=True)  # not a stale copy
     with pytest.raises(ReloadTooFar):
         await pk.wait_for("360p", 9, None, timeout=1)
 
 
 async def test_endlist_after_close(offline) -> None:
     await offline.feed(30 * 3)
+    assert await offline.packager.wait_for("360p", 0, None, timeout=5)
+    assert "ENDLIST" not in offline.packager.playlist("360p", low_latency=True)
     await offline.close()
     text = offline.packager.playlist("360p", low_latency=True)
     assert text.rstrip().endswith("#EXT-X-ENDLIST") and "#EXT-X-PART:" not in text
@@ -135,8 +141,42 @@ def test_master_playlist() -> None:
 
 def test_target_duration_covers_long_segments() -> None:
     seg = Segment(0, 0.0, complete=True)
-    from media.hls import Part
-
     seg.parts = [Part(0, 2.6, True, "p", 0.0)]
     text = render_playlist([seg], part_target=0.5, epoch=0, low_latency=False, ended=True)
     assert "#EXT-X-TARGETDURATION:3" in text
+
+
+def two_second_segments(count: int) -> list[Segment]:
+    segments = []
+    for msn in range(count):
+        segment = Segment(msn, 2.0 * msn, complete=True)
+        segment.parts = [Part(i, 0.5, i == 0, f"part{msn:05d}.{i}.m4s", 0.0) for i in range(4)]
+        segments.append(segment)
+    return segments
+
+
+def test_a_delta_update_skips_all_but_the_last_twelve_seconds() -> None:
+    """20 segments of 2 s: a delta update keeps the 6 that end within CAN-SKIP-UNTIL (12 s) of
+    the end, replaces the 14 before them with one EXT-X-SKIP, and dates the first one kept."""
+    segments = two_second_segments(20)
+    full = render_playlist(segments, part_target=0.5, epoch=0, low_latency=True, ended=False)
+    delta = render_playlist(
+        segments, part_target=0.5, epoch=0, low_latency=True, ended=False, skip=True
+    )
+    assert "EXT-X-SKIP" not in full and "seg00000.m4s" in full
+    assert "#EXT-X-VERSION:9" in delta and "#EXT-X-SKIP:SKIPPED-SEGMENTS=14" in delta
+    assert "seg00013.m4s" not in delta and "#EXTINF:2.00000,\nseg00014.m4s" in delta
+    assert "#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:28.000+00:00" in delta
+    assert delta.split("#EXT-X-SKIP")[1].count("#EXTINF") == 6
+    assert full.split('#EXT-X-MAP:URI="init.mp4"')[1].split("seg00013.m4s")[1] in delta
+    short = render_playlist(
+        segments[:6], part_target=0.5, epoch=0, low_latency=True, ended=False, skip=True
+    )
+    assert "EXT-X-SKIP" not in short and "#EXT-X-VERSION:6" in short  # nothing old enough
+
+
+def test_an_ended_playlist_is_never_a_delta_update() -> None:
+    text = render_playlist(
+        two_second_segments(20), part_target=0.5, epoch=0, low_latency=True, ended=True, skip=True
+    )
+    assert "EXT-X-SKIP" not in text and "seg00000.m4s" in text and "#EXT-X-ENDLIST" in text
