@@ -14,7 +14,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from media.archive import POSTER, PUBLISHED, Range, Timeline, requested_ranges, vtt_time
+from media.archive import (
+    POSTER,
+    PUBLISHED,
+    THUMBNAILS,
+    Range,
+    Timeline,
+    requested_ranges,
+    vtt_time,
+)
 from media.archive import publish as publish_media
 from server.domain.errors import Conflict, InvalidInput
 from server.domain.sitting import SittingStatus
@@ -180,7 +188,7 @@ async def page_context(
     session: AsyncSession, sitting: Sitting, media_dir: Path, start: str | None
 ) -> dict[str, Any]:
     """What the watch page adds: votes beside their agenda items and, once published,
-    chapters, captions, the poster and the `?t=` start time."""
+    chapters, captions, the poster, the thumbnail filmstrip and the `?t=` start time."""
     votes_by_item: dict[int | None, list[dict]] = {}
     for vote in await room_store.list_votes(session, sitting.id):
         if vote.status == VoteStatus.CLOSED.value:
@@ -196,6 +204,7 @@ async def page_context(
         "duration": timeline.duration,
         "captions": await archive_store.count_cues(session, sitting.id) > 0,
         "poster": (media_dir / str(sitting.id) / PUBLISHED / POSTER).is_file(),
+        "thumbnails": (media_dir / str(sitting.id) / PUBLISHED / THUMBNAILS).is_file(),
     }
     try:
         at = float(start) if start else None

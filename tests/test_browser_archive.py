@@ -56,3 +56,20 @@ async def test_clicking_agenda_item_two_seeks_to_its_offset(
             "() => Array.from(document.getElementById('player').textTracks, t => t.kind)"
         )
         assert "chapters" in tracks
+
+        # The filmstrip: a tile per thumbnail cue, cut from the sprite, each one a seek.
+        tiles = page.locator("#filmstrip .filmstrip-tile")
+        await tiles.first.wait_for()
+        count = await tiles.count()
+        thumbs = await page.evaluate(
+            "() => Array.from(document.querySelectorAll('#filmstrip .thumb'),"
+            " t => [t.style.backgroundPosition, t.style.backgroundImage])"
+        )
+        assert count >= 2 and thumbs[1][0] == "-160px 0px" and "sprite.jpg" in thumbs[1][1]
+        await tiles.first.click()
+        await page.wait_for_function(
+            "() => { const v = document.getElementById('player');"
+            " return !v.seeking && v.currentTime < 0.5; }",
+            timeout=20_000,
+        )
+        await page.wait_for_selector("#filmstrip .filmstrip-tile:first-child[aria-current=true]")

@@ -1,5 +1,6 @@
-// Archive player extras: chapter and caption tracks, agenda items that seek, the poster, and
-// the live comments replayed in step with playback. Works with watch.js's #player video.
+// Archive player extras: chapter and caption tracks, agenda items that seek, the poster, a
+// filmstrip of thumbnails that seek, and the live comments replayed in step with playback.
+// Works with watch.js's #player video.
 (function () {
   "use strict";
   const panel = document.getElementById("arsip");
@@ -34,6 +35,73 @@
       window.history.replaceState(null, "", url.pathname + url.search + url.hash);
     });
   });
+
+  // Filmstrip: one tile per cue of the WebVTT thumbnail track, cut from the sprite by its
+  // #xywh fragment; the tile being played is marked.
+  const strip = document.getElementById("filmstrip");
+  let tiles = [];
+
+  function clock(seconds) {
+    const s = Math.floor(seconds);
+    const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+    return (hms[0] ? hms[0] + ":" : "") + hms.slice(1).map((n) => String(n).padStart(2, "0")).join(":");
+  }
+
+  function vttSeconds(text) {
+    return text.split(":").reduce((total, part) => total * 60 + Number(part), 0);
+  }
+
+  function buildStrip(vtt, vttUrl) {
+    tiles = [];
+    for (const block of vtt.split(/\r?\n\r?\n/)) {
+      const lines = block.trim().split(/\r?\n/);
+      const timing = lines.findIndex((line) => line.includes("-->"));
+      const image = timing >= 0 ? lines[timing + 1] : null;
+      const box = image && /#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec(image);
+      if (!box) continue;
+      const start = vttSeconds(lines[timing].split("-->")[0].trim());
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "filmstrip-tile";
+      button.setAttribute("aria-label", strip.dataset.seekLabel + " " + clock(start));
+      const picture = document.createElement("span");
+      picture.className = "thumb";
+      picture.style.backgroundImage = 'url("' + new URL(image.split("#")[0], vttUrl).href + '")';
+      picture.style.backgroundPosition = "-" + box[1] + "px -" + box[2] + "px";
+      picture.style.width = box[3] + "px";
+      picture.style.height = box[4] + "px";
+      const time = document.createElement("span");
+      time.className = "time";
+      time.textContent = clock(start);
+      button.append(picture, time);
+      button.addEventListener("click", function () {
+        video.currentTime = start;
+        video.play().catch(function () {});
+      });
+      tiles.push({ start: start, button: button });
+    }
+    strip.replaceChildren(...tiles.map((tile) => tile.button));
+    markTile();
+  }
+
+  function markTile() {
+    let current = -1;
+    tiles.forEach(function (tile, index) { if (tile.start <= video.currentTime) current = index; });
+    tiles.forEach(function (tile, index) {
+      if (index === current) tile.button.setAttribute("aria-current", "true");
+      else tile.button.removeAttribute("aria-current");
+    });
+  }
+
+  if (strip && panel.dataset.thumbnails) {
+    const vttUrl = new URL(panel.dataset.thumbnails, window.location.href).href;
+    fetch(vttUrl)
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (vtt) { buildStrip(vtt, vttUrl); })
+      .catch(function () {});
+    video.addEventListener("timeupdate", markTile);
+    video.addEventListener("seeked", markTile);
+  }
 
   // Comment replay: comments whose offset has been reached, newest last.
   const toggle = document.getElementById("replay-toggle");
