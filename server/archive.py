@@ -27,6 +27,7 @@ from media.archive import publish as publish_media
 from server.domain.errors import Conflict, InvalidInput
 from server.domain.sitting import SittingStatus
 from server.domain.votes import VoteStatus
+from server.i18n import N_
 from server.room import vote_json
 from server.store import Store, repo
 from server.store import archive as archive_store
@@ -61,12 +62,14 @@ def parse_seconds(value: str, field: str) -> float:
         match = _CLOCK.match(value)
         if not match:
             raise InvalidInput(
-                f"{field}: tulis detik (754) atau jam:menit:detik (0:12:34).", {field: value}
+                N_("%(field)s: tulis detik (754) atau jam:menit:detik (0:12:34)."),
+                {field: value},
+                field=field,
             ) from None
         hours, minutes, rest = match.groups()
         seconds = int(hours or 0) * 3600 + int(minutes) * 60 + float(rest.replace(",", "."))
     if seconds < 0 or seconds != seconds:
-        raise InvalidInput(f"{field}: waktu tidak boleh negatif.", {field: value})
+        raise InvalidInput(N_("%(field)s: waktu tidak boleh negatif."), {field: value}, field=field)
     return seconds
 
 
@@ -79,10 +82,14 @@ def parse_cuts(text: str) -> list[Range]:
             continue
         start, sep, end = line.partition(" - ") if " - " in line else line.partition("-")
         if not sep:
-            raise InvalidInput(f"Baris {number}: tulis bagian tertutup sebagai mulai - selesai.")
+            raise InvalidInput(
+                N_("Baris %(line)s: tulis bagian tertutup sebagai mulai - selesai."), line=number
+            )
         first, last = parse_seconds(start, "cuts"), parse_seconds(end, "cuts")
         if last <= first:
-            raise InvalidInput(f"Baris {number}: waktu selesai harus setelah waktu mulai.")
+            raise InvalidInput(
+                N_("Baris %(line)s: waktu selesai harus setelah waktu mulai."), line=number
+            )
         cuts.append((first, last))
     return sorted(cuts)
 
@@ -102,14 +109,14 @@ def clock(seconds: float) -> str:
 def parse_webvtt(data: bytes) -> list[CueIn]:
     """Cues of a WebVTT file, judged by its content (the WEBVTT signature and cue timings)."""
     if len(data) > MAX_CAPTION_BYTES:
-        raise InvalidInput("Berkas WebVTT terlalu besar (paling besar 5 MB).")
+        raise InvalidInput(N_("Berkas WebVTT terlalu besar (paling besar 5 MB)."))
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
-        raise InvalidInput("Berkas WebVTT harus berenkode UTF-8.") from None
+        raise InvalidInput(N_("Berkas WebVTT harus berenkode UTF-8.")) from None
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not re.match(r"^WEBVTT(?:[ \t].*)?$", lines[0]):
-        raise InvalidInput("Berkas bukan WebVTT: baris pertama harus 'WEBVTT'.")
+        raise InvalidInput(N_("Berkas bukan WebVTT: baris pertama harus 'WEBVTT'."))
     cues: list[CueIn] = []
     blocks = "\n".join(lines[1:]).split("\n\n")
     for block in blocks:
@@ -119,20 +126,23 @@ def parse_webvtt(data: bytes) -> list[CueIn]:
         timing_at = 0 if "-->" in rows[0] else 1
         if timing_at >= len(rows) or not (match := _TIMING.match(rows[timing_at].strip())):
             raise InvalidInput(
-                f"Waktu isyarat WebVTT tidak sah: {rows[min(timing_at, len(rows) - 1)][:80]!r}."
+                N_("Waktu isyarat WebVTT tidak sah: %(row)r."),
+                row=rows[min(timing_at, len(rows) - 1)][:80],
             )
         start, end = _cue_time(match.groups()[:4]), _cue_time(match.groups()[4:])
         if end <= start:
-            raise InvalidInput(f"Isyarat WebVTT berakhir sebelum mulai: {rows[timing_at][:80]!r}.")
+            raise InvalidInput(
+                N_("Isyarat WebVTT berakhir sebelum mulai: %(row)r."), row=rows[timing_at][:80]
+            )
         body = " ".join(
             _TAG.sub("", _VOICE.sub(r"\1: ", row)).strip() for row in rows[timing_at + 1 :]
         )
         if body:
             cues.append(CueIn(start, end, body))
         if len(cues) > MAX_CUES:
-            raise InvalidInput(f"Terlalu banyak isyarat (paling banyak {MAX_CUES}).")
+            raise InvalidInput(N_("Terlalu banyak isyarat (paling banyak %(max)s)."), max=MAX_CUES)
     if not cues:
-        raise InvalidInput("Berkas WebVTT tidak berisi isyarat teks.")
+        raise InvalidInput(N_("Berkas WebVTT tidak berisi isyarat teks."))
     return cues
 
 
@@ -249,20 +259,20 @@ class ArchiveService:
             async with self.store.read() as session:
                 sitting = await repo.get_sitting(session, sitting_id, public_only=False)
             if sitting.status not in EDITABLE:
-                raise Conflict("Rekaman hanya dapat disunting setelah rapat selesai.")
+                raise Conflict(N_("Rekaman hanya dapat disunting setelah rapat selesai."))
             if sitting.recording is None:
-                raise Conflict("Rapat ini tidak memiliki rekaman.")
+                raise Conflict(N_("Rapat ini tidak memiliki rekaman."))
             keep = requested_ranges(sitting.recording.duration_s, trim_start, trim_end, cuts)
             if not keep:
-                raise InvalidInput("Tidak ada bagian rekaman yang tersisa setelah dipotong.")
+                raise InvalidInput(N_("Tidak ada bagian rekaman yang tersisa setelah dipotong."))
             try:
                 result = await asyncio.to_thread(
                     publish_media, self.media_dir / str(sitting_id), keep, poster_s
                 )
             except FileNotFoundError:
-                raise Conflict("Berkas rekaman rapat ini tidak ditemukan.") from None
+                raise Conflict(N_("Berkas rekaman rapat ini tidak ditemukan.")) from None
             except ValueError:
-                raise InvalidInput("Potongan menghapus seluruh rekaman.") from None
+                raise InvalidInput(N_("Potongan menghapus seluruh rekaman.")) from None
             async with self.store.transaction() as session:
                 edit = await archive_store.save_edit(
                     session,

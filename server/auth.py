@@ -48,7 +48,8 @@ def require_user(request: web.Request, roles: Iterable[Role] | None = None) -> C
         raise NotAuthenticated()
     if roles is not None and not user.has(roles):
         raise PermissionDenied(
-            "Halaman ini hanya untuk peran: " + ", ".join(sorted(r.value for r in roles)) + "."
+            N_("Halaman ini hanya untuk peran: %(roles)s."),
+            roles=", ".join(sorted(r.value for r in roles)),
         )
     return user
 

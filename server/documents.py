@@ -52,7 +52,9 @@ def _reader(data: bytes) -> PdfReader:
         len(reader.pages)
         return reader
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput(f"Berkas PDF rusak atau tidak dapat dibaca: {exc}") from None
+        raise InvalidInput(
+            N_("Berkas PDF rusak atau tidak dapat dibaca: %(error)s"), error=exc
+        ) from None
 
 
 class DocumentFiles:
@@ -78,7 +80,9 @@ class DocumentFiles:
                 tmp.flush()
                 os.fsync(tmp.fileno())
         except OSError as exc:
-            raise StorageUnavailable(f"Berkas tidak dapat disimpan: {exc.strerror}.") from exc
+            raise StorageUnavailable(
+                N_("Berkas tidak dapat disimpan: %(error)s."), error=exc.strerror
+            ) from exc
         try:
             yield stored
             final = self.path_for(stored.sha256)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import gettext
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -34,6 +35,11 @@ class Translations:
 
     def gettext(self, message: str) -> str:
         return self._catalogs[current_locale.get()].gettext(message)
+
+    def format(self, message: str, params: Mapping[str, object] | None = None) -> str:
+        """Translate a message id, then fill in its %(name)s placeholders."""
+        text = self.gettext(message)
+        return text % params if params else text
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._catalogs[current_locale.get()].ngettext(singular, plural, n)

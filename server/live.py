@@ -114,12 +114,16 @@ class LiveService:
                 sitting = await repo.get_sitting(session, sitting_id, public_only=False)
             check_transition(SittingStatus(sitting.status), SittingStatus.LIVE)
             if (self.media_dir / str(sitting_id)).exists():
-                raise Conflict("Rekaman rapat ini sudah ada; rapat tidak dapat disiarkan ulang.")
+                raise Conflict(
+                    N_("Rekaman rapat ini sudah ada; rapat tidak dapat disiarkan ulang.")
+                )
             live = LiveSitting(str(sitting_id), sitting.title, self.media_dir)
             try:
                 await live.start(wait_ready=None)
             except MediaStorageError as exc:
-                raise StorageUnavailable(f"Direktori media tidak dapat ditulis: {exc}") from exc
+                raise StorageUnavailable(
+                    N_("Direktori media tidak dapat ditulis: %(error)s"), error=exc
+                ) from exc
             started = dt.datetime.fromtimestamp(live.started_at, dt.UTC)
             try:
                 async with self.store.transaction() as session:
@@ -200,12 +204,12 @@ class LiveService:
     def get(self, sitting_id: int) -> LiveSitting:
         live = self.sittings.get(sitting_id)
         if live is None:
-            raise NotFound("Siaran langsung rapat ini tidak berjalan di server ini.")
+            raise NotFound(N_("Siaran langsung rapat ini tidak berjalan di server ini."))
         return live
 
     def set_layout(self, sitting_id: int, kind: str) -> None:
         if kind not in LAYOUTS:
-            raise Conflict(f"Tata letak tidak dikenal: {kind}.")
+            raise Conflict(N_("Tata letak tidak dikenal: %(kind)s."), kind=kind)
         self.get(sitting_id).set_layout(Layout(LayoutKind(kind)))
 
     # -- WHIP ingest -------------------------------------------------------------------------
@@ -226,6 +230,6 @@ class LiveService:
     async def unpublish(self, sitting_id: int, resource: str) -> None:
         publisher = self.publishers.get(sitting_id)
         if publisher is None or publisher.resource != resource:
-            raise NotFound("Sesi WHIP tidak ditemukan.")
+            raise NotFound(N_("Sesi WHIP tidak ditemukan."))
         del self.publishers[sitting_id]
         await publisher.session.close()

@@ -26,7 +26,7 @@ from server.domain.errors import (
     RateLimited,
     StorageUnavailable,
 )
-from server.i18n import N_, current_locale, negotiate
+from server.i18n import N_, Translations, current_locale, negotiate
 from server.templating import render
 
 log = logging.getLogger(__name__)
@@ -122,31 +122,46 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
     except DomainError as exc:
         return domain_error_response(request, exc)
     except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(request, 413, _too_large_message(exc))
-
-
-def _too_large_message(exc: web.HTTPRequestEntityTooLarge) -> str:
-    limit_mb = max(1, round(exc.max_size / 1024 / 1024)) if hasattr(exc, "max_size") else None
-    if limit_mb:
-        return f"Berkas terlalu besar. Batas ukuran unggahan adalah {limit_mb} MB."
-    return "Berkas terlalu besar."
+        if not hasattr(exc, "max_size"):
+            return error_response(request, 413, N_("Berkas terlalu besar."))
+        limit_mb = max(1, round(exc.max_size / 1024 / 1024))
+        return error_response(
+            request,
+            413,
+            N_("Berkas terlalu besar. Batas ukuran unggahan adalah %(limit)s MB."),
+            params={"limit": limit_mb},
+        )
 
 
 def domain_error_response(request: web.Request, exc: DomainError) -> web.StreamResponse:
     status = next(code for cls, code in STATUS_FOR_ERROR if isinstance(exc, cls))
     if isinstance(exc, NotAuthenticated) and not wants_json(request) and request.method == "GET":
         raise web.HTTPSeeOther(f"/masuk?next={request.rel_url}")
-    response = error_response(request, status, exc.message, getattr(exc, "fields", None) or None)
+    fields = getattr(exc, "fields", None) or None
+    response = error_response(request, status, exc.template, fields, exc.params)
     if isinstance(exc, RateLimited):
         response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
 
 
+def error_message(translations: Translations, exc: DomainError) -> str:
+    """A domain error's message in the request's language, for socket frames and forms."""
+    return translations.format(exc.template, exc.params)
+
+
 def error_response(
-    request: web.Request, status: int, message: str, fields: dict[str, str] | None = None
+    request: web.Request,
+    status: int,
+    message: str,
+    fields: dict[str, str] | None = None,
+    params: dict[str, object] | None = None,
 ) -> web.Response:
+    """`message` is a gettext id with %(name)s placeholders for `params`; field problems are
+    message ids too."""
     translations = request.app[keys.TRANSLATIONS]
-    message = translations.gettext(message)
+    message = translations.format(message, params)
+    if fields:
+        fields = {name: translations.gettext(problem) for name, problem in fields.items()}
     if wants_json(request) or request.method not in SAFE_METHODS and not _is_form(request):
         body = {"error": message, **({"fields": fields} if fields else {})}
         return web.json_response(body, status=status)
@@ -250,7 +265,9 @@ async def read_json(request: web.Request) -> dict:
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Badan permintaan bukan JSON yang valid: {exc}") from None
+        raise InvalidInput(
+            N_("Badan permintaan bukan JSON yang valid: %(error)s"), error=exc
+        ) from None
     if not isinstance(data, dict):
-        raise InvalidInput("Badan permintaan harus berupa objek JSON.")
+        raise InvalidInput(N_("Badan permintaan harus berupa objek JSON."))
     return data

@@ -43,6 +43,7 @@ from server.domain.votes import (
     deadline,
     parse_choice,
 )
+from server.i18n import N_
 from server.live import LiveService
 from server.store import Store, repo
 from server.store import room as room_store
@@ -209,7 +210,7 @@ class RoomService:
         try:
             answer = await session.media.join(participant.key, offer_sdp, options)
         except InvalidOffer as exc:
-            raise InvalidInput(f"SDP offer tidak valid: {exc}") from None
+            raise InvalidInput(N_("SDP offer tidak valid: %(error)s"), error=exc) from None
         async with session.lock:
             session.audio.pop(participant.key, None)
             self._sync_media(session)
@@ -253,14 +254,14 @@ class RoomService:
         }
         if kind in member_commands:
             if participant.member_id is None:
-                raise PermissionDenied("Perintah ini hanya untuk anggota DPRD.")
+                raise PermissionDenied(N_("Perintah ini hanya untuk anggota DPRD."))
             handler = member_commands[kind]
         elif kind in chair_commands:
             if not participant.chair:
-                raise PermissionDenied("Perintah ini hanya untuk pimpinan rapat.")
+                raise PermissionDenied(N_("Perintah ini hanya untuk pimpinan rapat."))
             handler = chair_commands[kind]
         else:
-            raise InvalidInput("Jenis pesan tidak dikenal.")
+            raise InvalidInput(N_("Jenis pesan tidak dikenal."))
         await handler(session, participant, frame)
 
     async def _hand(self, session: RoomSession, who: Participant, frame: dict) -> None:
@@ -289,7 +290,7 @@ class RoomService:
     async def _extend(self, session: RoomSession, who: Participant, frame: dict) -> None:
         seconds = frame.get("seconds")
         if not isinstance(seconds, int) or isinstance(seconds, bool):
-            raise InvalidInput("Tambahan waktu harus bilangan detik.")
+            raise InvalidInput(N_("Tambahan waktu harus bilangan detik."))
         async with self._changing(session):
             session.state.extend(seconds)
 
@@ -335,10 +336,10 @@ class RoomService:
     async def _open_vote(self, session: RoomSession, who: Participant, frame: dict) -> None:
         item = frame.get("agenda_item")
         if item is not None and (not isinstance(item, int) or isinstance(item, bool)):
-            raise InvalidInput("Acara yang dipilih tidak valid.")
+            raise InvalidInput(N_("Acara yang dipilih tidak valid."))
         title = frame.get("title") or ""
         if not isinstance(title, str):
-            raise InvalidInput("Judul pemungutan suara harus berupa teks.")
+            raise InvalidInput(N_("Judul pemungutan suara harus berupa teks."))
         now = utcnow()
         closes_at = deadline(now, frame.get("duration_s"))
         async with self.store.transaction() as db:
@@ -360,7 +361,7 @@ class RoomService:
     async def _close_vote(self, session: RoomSession, who: Participant, frame: dict) -> None:
         vote_id = frame.get("vote")
         if not isinstance(vote_id, int):
-            raise InvalidInput("Pemungutan suara yang dipilih tidak valid.")
+            raise InvalidInput(N_("Pemungutan suara yang dipilih tidak valid."))
         await self.close_vote(session.sitting_id, vote_id, who.username)
 
     async def close_vote(self, sitting_id: int, vote_id: int, actor: str) -> None:
@@ -374,7 +375,7 @@ class RoomService:
     async def _ballot(self, session: RoomSession, who: Participant, frame: dict) -> None:
         vote_id = frame.get("vote")
         if not isinstance(vote_id, int):
-            raise InvalidInput("Pemungutan suara yang dipilih tidak valid.")
+            raise InvalidInput(N_("Pemungutan suara yang dipilih tidak valid."))
         await self.cast(
             session.sitting_id,
             vote_id,
@@ -401,9 +402,9 @@ class RoomService:
             present = await room_store.present_by_mode(db, sitting_id)
             if member_id not in present[via]:
                 raise Conflict(
-                    "Anggota ini tidak tercatat hadir di ruang sidang."
+                    N_("Anggota ini tidak tercatat hadir di ruang sidang.")
                     if via is AttendanceMode.HALL
-                    else "Anda belum tercatat hadir di ruang rapat."
+                    else N_("Anda belum tercatat hadir di ruang rapat.")
                 )
             vote = await room_store.get_vote(db, sitting_id, vote_id)
             await room_store.cast_ballot(
@@ -432,7 +433,9 @@ class RoomService:
                 return session
             live = self.live.sittings.get(sitting_id)
             if live is None:
-                raise Conflict("Rapat ini belum disiarkan; ruang rapat dibuka saat siaran dimulai.")
+                raise Conflict(
+                    N_("Rapat ini belum disiarkan; ruang rapat dibuka saat siaran dimulai.")
+                )
             media = self.room_factory(live, self.ice_servers)
             session = RoomSession(sitting_id, live, media)
             media.on_state = lambda key, state: self._on_media_state(session, key, state)
@@ -597,14 +600,14 @@ class RoomService:
 
 def _member(participant: Participant) -> int:
     if participant.member_id is None:
-        raise PermissionDenied("Perintah ini hanya untuk anggota DPRD.")
+        raise PermissionDenied(N_("Perintah ini hanya untuk anggota DPRD."))
     return participant.member_id
 
 
 def _target(frame: dict) -> int:
     member_id = frame.get("member")
     if not isinstance(member_id, int) or isinstance(member_id, bool):
-        raise InvalidInput("Anggota yang dipilih tidak valid.")
+        raise InvalidInput(N_("Anggota yang dipilih tidak valid."))
     return member_id
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
+from server.i18n import N_
 from server.templating import LOCAL_TZ
 
 MISSING = dataclasses.MISSING
@@ -139,7 +140,7 @@ def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) ->
             if partial:
                 values[spec.name] = None
             elif spec.default is MISSING:
-                errors[spec.name] = "Wajib diisi."
+                errors[spec.name] = N_("Wajib diisi.")
             continue
         try:
             values[spec.name] = _coerce(hints[spec.name], data[spec.name], spec.metadata)
@@ -147,12 +148,14 @@ def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) ->
             errors[spec.name] = str(exc)
             continue
         if values[spec.name] == "" and spec.default is MISSING:
-            errors[spec.name] = "Wajib diisi."
+            errors[spec.name] = N_("Wajib diisi.")
     unknown = set(data) - {f.name for f in dataclasses.fields(schema)} - {"csrf_token"}
     for name in sorted(unknown):
-        errors[name] = "Kolom tidak dikenal."
+        errors[name] = N_("Kolom tidak dikenal.")
     if errors:
-        raise InvalidInput("Data yang dikirim tidak valid: " + _summary(errors), errors)
+        raise InvalidInput(
+            N_("Data yang dikirim tidak valid: %(errors)s"), errors, errors=_summary(errors)
+        )
     return schema(**values)
 
 

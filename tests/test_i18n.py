@@ -7,6 +7,7 @@ from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
 from server.domain.roles import ROLE_LABELS
 from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
 from server.i18n import LOCALE_DIR, Translations, current_locale
+from tests.test_comments import connect, outcome, post
 
 ROOT = LOCALE_DIR.parent.parent
 METHODS = [("server/**.py", "python"), ("web/templates/**.html", "jinja2")]
@@ -48,3 +49,24 @@ def test_translations_switch_with_the_locale():
     finally:
         current_locale.reset(token)
     assert translations.gettext("Jadwal") == "Jadwal"
+
+
+async def test_an_error_with_values_reads_in_english_with_its_values(client):
+    english = await client.get("/sidang/987654?lang=en")
+    assert english.status == 404
+    assert "Sitting 987654 was not found." in await english.text()
+    client.session.cookie_jar.clear()
+    indonesian = await client.get("/sidang/987654", headers={"Accept": "application/json"})
+    assert (await indonesian.json())["error"] == "Rapat 987654 tidak ditemukan."
+
+
+async def test_a_refused_comment_is_explained_in_the_residents_language(client, live_sitting):
+    client.session.cookie_jar.update_cookies({"sidang_lang": "en"})
+    ws = await connect(client, live_sitting)
+    await post(ws, "x" * 501)
+    frame = await outcome(ws, "x" * 501)
+    assert frame == {
+        "type": "error",
+        "code": "too_long",
+        "message": "The message is too long (at most 500 characters).",
+    }

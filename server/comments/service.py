@@ -31,6 +31,7 @@ from server.domain.moderation import (
     check_text,
     must_hold,
 )
+from server.i18n import N_
 from server.signing import Signer
 from server.store import Store, repo
 from server.store import comments as repo_comments
@@ -140,7 +141,7 @@ class CommentService:
     async def heartbeat(self, sitting_id: int, viewer: str, ip: str) -> int:
         """A player without a socket says it is still watching; counted like a socket."""
         if await self.bus.incr(f"viewers:ip:{ip}", 60) > HEARTBEATS_PER_IP_PER_MINUTE:
-            raise RateLimited("Terlalu banyak permintaan penonton dari alamat ini.", 60)
+            raise RateLimited(N_("Terlalu banyak permintaan penonton dari alamat ini."), 60)
         async with self.store.read() as session:
             await repo.get_sitting(session, sitting_id, public_only=True)
         self.watched.add(sitting_id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from server.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from server.domain.roles import STAFF, Role
+from server.i18n import N_
 
 DEFAULT_SPEAKING_S = 5 * 60
 MIN_SPEAKING_S = 10
@@ -70,7 +71,9 @@ def check_limit(value: object) -> int:
         or not MIN_SPEAKING_S <= value <= MAX_SPEAKING_S
     ):
         raise InvalidInput(
-            f"Batas waktu bicara harus {MIN_SPEAKING_S} sampai {MAX_SPEAKING_S} detik."
+            N_("Batas waktu bicara harus %(min)s sampai %(max)s detik."),
+            min=MIN_SPEAKING_S,
+            max=MAX_SPEAKING_S,
         )
     return value
 
@@ -91,7 +94,7 @@ class ChairState:
     def join(self, member_id: int, name: str) -> Seat:
         """A first join takes a seat; a rejoin (reconnection) finds the same seat unchanged."""
         if member_id in self.removed:
-            raise PermissionDenied("Anda telah dikeluarkan dari ruang rapat oleh pimpinan.")
+            raise PermissionDenied(N_("Anda telah dikeluarkan dari ruang rapat oleh pimpinan."))
         seat = self.seats.get(member_id)
         if seat is None:
             seat = self.seats[member_id] = Seat(member_id, name)
@@ -136,7 +139,7 @@ class ChairState:
     def raise_hand(self, member_id: int, interruption: bool = False) -> None:
         seat = self._seat(member_id)
         if self.floor is not None and self.floor.member_id == member_id:
-            raise Conflict("Anda sedang memegang hak bicara.")
+            raise Conflict(N_("Anda sedang memegang hak bicara."))
         kind = RequestKind.INTERUPSI if interruption else RequestKind.HAND
         if seat.request is kind:
             return
@@ -172,7 +175,7 @@ class ChairState:
     def next_speaker(self, now: float, limit_s: int | None = None) -> Floor:
         queue = self.queue()
         if not queue:
-            raise Conflict("Antrean bicara kosong.")
+            raise Conflict(N_("Antrean bicara kosong."))
         return self.give_floor(queue[0], now, limit_s)
 
     def take_floor(self) -> None:
@@ -214,7 +217,7 @@ class ChairState:
         seat = self._seat(member_id)
         if open_ and seat.hard_muted:
             raise PermissionDenied(
-                "Mikrofon Anda dimatikan oleh pimpinan. Tunggu izin pimpinan untuk berbicara."
+                N_("Mikrofon Anda dimatikan oleh pimpinan. Tunggu izin pimpinan untuk berbicara.")
             )
         seat.mic_open = open_
 
@@ -244,12 +247,12 @@ class ChairState:
     def _seat(self, member_id: int) -> Seat:
         seat = self.seats.get(member_id)
         if seat is None:
-            raise NotFound("Anggota ini tidak berada di ruang rapat.")
+            raise NotFound(N_("Anggota ini tidak berada di ruang rapat."))
         return seat
 
     def _floor(self) -> Floor:
         if self.floor is None:
-            raise Conflict("Tidak ada anggota yang sedang memegang hak bicara.")
+            raise Conflict(N_("Tidak ada anggota yang sedang memegang hak bicara."))
         return self.floor
 
 

@@ -7,11 +7,16 @@ from server.i18n import N_
 
 
 class DomainError(Exception):
+    """`message` is a gettext id marked with N_(); values go in through %(name)s placeholders
+    and keyword `params`, so a reader of the English UI gets the template translated first."""
+
     message: str = N_("Permintaan tidak dapat diproses.")
 
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.message)
-        self.message = message or self.message
+    def __init__(self, message: str | None = None, **params: object) -> None:
+        self.template = message or self.message
+        self.params = params
+        self.message = self.template % params if params else self.template
+        super().__init__(self.message)
 
 
 class NotFound(DomainError):
@@ -33,16 +38,20 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     message = N_("Data yang dikirim tidak valid.")
 
-    def __init__(self, message: str | None = None, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, fields: dict[str, str] | None = None, **params: object
+    ) -> None:
+        super().__init__(message, **params)
         self.fields = fields or {}
 
 
 class RateLimited(DomainError):
     message = N_("Terlalu banyak percobaan. Coba lagi nanti.")
 
-    def __init__(self, message: str | None = None, retry_after_s: int = 60) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, retry_after_s: int = 60, **params: object
+    ) -> None:
+        super().__init__(message, **params)
         self.retry_after_s = retry_after_s
 
 

@@ -40,8 +40,8 @@ class RefusalCode(enum.StrEnum):
 class Refused(DomainError):
     """A text was not accepted. `code` is machine-readable; `message` is for the resident."""
 
-    def __init__(self, code: RefusalCode, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: RefusalCode, message: str, **params: object) -> None:
+        super().__init__(message, **params)
         self.code = code
 
 
@@ -75,24 +75,27 @@ def clean_text(text: str) -> str:
 
 def check_text(text: object) -> str:
     if not isinstance(text, str):
-        raise Refused(RefusalCode.INVALID, "Pesan harus berupa teks.")
+        raise Refused(RefusalCode.INVALID, N_("Pesan harus berupa teks."))
     text = clean_text(text)
     if not text:
-        raise Refused(RefusalCode.INVALID, "Pesan tidak boleh kosong.")
+        raise Refused(RefusalCode.INVALID, N_("Pesan tidak boleh kosong."))
     if len(text) > MAX_TEXT_CHARS:
         raise Refused(
             RefusalCode.TOO_LONG,
-            f"Pesan terlalu panjang (paling banyak {MAX_TEXT_CHARS} karakter).",
+            N_("Pesan terlalu panjang (paling banyak %(max)s karakter)."),
+            max=MAX_TEXT_CHARS,
         )
     return text
 
 
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not (name := clean_text(name).replace("\n", " ")):
-        raise Refused(RefusalCode.INVALID, "Isi nama tampilan terlebih dahulu.")
+        raise Refused(RefusalCode.INVALID, N_("Isi nama tampilan terlebih dahulu."))
     if len(name) > MAX_NAME_CHARS:
         raise Refused(
-            RefusalCode.TOO_LONG, f"Nama terlalu panjang (paling banyak {MAX_NAME_CHARS} karakter)."
+            RefusalCode.TOO_LONG,
+            N_("Nama terlalu panjang (paling banyak %(max)s karakter)."),
+            max=MAX_NAME_CHARS,
         )
     return name
 
@@ -148,9 +151,9 @@ def normalise_pattern(pattern: str) -> str:
 
 def check_pattern(pattern: object) -> str:
     if not isinstance(pattern, str) or not _NON_PATTERN.sub("", normalise(pattern)).strip("*?"):
-        raise Refused(RefusalCode.INVALID, "Pola kata wajib berisi huruf.")
+        raise Refused(RefusalCode.INVALID, N_("Pola kata wajib berisi huruf."))
     if len(pattern) > MAX_PATTERN_CHARS:
-        raise Refused(RefusalCode.TOO_LONG, "Pola kata terlalu panjang.")
+        raise Refused(RefusalCode.TOO_LONG, N_("Pola kata terlalu panjang."))
     return pattern.strip().casefold()
 
 
@@ -250,7 +253,7 @@ class Settings:
 def must_hold(settings: Settings, word_action: WordAction | None) -> bool:
     """Blocked words are refused before this; a held word or pre-moderation waits for approval."""
     if word_action is WordAction.BLOCK:
-        raise Refused(RefusalCode.BLOCKED_WORD, "Pesan memuat kata yang tidak diizinkan.")
+        raise Refused(RefusalCode.BLOCKED_WORD, N_("Pesan memuat kata yang tidak diizinkan."))
     return settings.premoderation or word_action is WordAction.HOLD
 
 
@@ -312,7 +315,7 @@ class Gate:
         if by_identity > limits.per_identity or by_ip > limits.per_ip:
             raise Refused(
                 RefusalCode.RATE_LIMITED,
-                "Terlalu banyak pesan. Tunggu beberapa detik lalu coba lagi.",
+                N_("Terlalu banyak pesan. Tunggu beberapa detik lalu coba lagi."),
             )
         if (
             slow_mode_s > 0
@@ -320,7 +323,8 @@ class Gate:
         ):
             raise Refused(
                 RefusalCode.SLOW_MODE,
-                f"Mode lambat aktif: satu pesan setiap {slow_mode_s} detik.",
+                N_("Mode lambat aktif: satu pesan setiap %(seconds)s detik."),
+                seconds=slow_mode_s,
             )
         fingerprint = hashlib.sha256(normalise(text).encode()).hexdigest()[:24]
         if (
@@ -329,7 +333,7 @@ class Gate:
             )
             > 1
         ):
-            raise Refused(RefusalCode.RATE_LIMITED, "Pesan yang sama sudah Anda kirim.")
+            raise Refused(RefusalCode.RATE_LIMITED, N_("Pesan yang sama sudah Anda kirim."))
 
     async def check_ban(self, sender: Sender) -> None:
         """A banned identity taints its new IP, and a banned IP taints a fresh identity, so
@@ -350,8 +354,8 @@ class Gate:
         await self.apply(Ban(sender.identity, sender.ip, until, origin))
         raise Refused(
             RefusalCode.BANNED,
-            "Anda diblokir dari kolom komentar sampai "
-            f"{until.astimezone(dt.UTC):%d-%m-%Y %H.%M} UTC.",
+            N_("Anda diblokir dari kolom komentar sampai %(until)s UTC."),
+            until=f"{until.astimezone(dt.UTC):%d-%m-%Y %H.%M}",
         )
 
     async def apply(self, ban: Ban, now: dt.datetime | None = None) -> None:
@@ -382,11 +386,15 @@ def _ban_key(kind: str, value: str) -> str:
 
 def check_ban_minutes(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_BAN_MINUTES:
-        raise Refused(RefusalCode.INVALID, "Lama blokir harus 1 menit sampai 30 hari.")
+        raise Refused(RefusalCode.INVALID, N_("Lama blokir harus 1 menit sampai 30 hari."))
     return value
 
 
 def check_slow_mode(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SLOW_MODE_S:
-        raise Refused(RefusalCode.INVALID, f"Mode lambat harus 0 sampai {MAX_SLOW_MODE_S} detik.")
+        raise Refused(
+            RefusalCode.INVALID,
+            N_("Mode lambat harus 0 sampai %(max)s detik."),
+            max=MAX_SLOW_MODE_S,
+        )
     return value

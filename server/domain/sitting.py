@@ -60,8 +60,9 @@ TRANSITIONS: dict[SittingStatus, frozenset[SittingStatus]] = {
 class InvalidTransition(Conflict):
     def __init__(self, current: SittingStatus, target: SittingStatus) -> None:
         super().__init__(
-            f"Status rapat tidak dapat diubah dari '{STATUS_LABELS[current]}' "
-            f"ke '{STATUS_LABELS[target]}'."
+            N_("Status rapat tidak dapat diubah dari '%(current)s' ke '%(target)s'."),
+            current=STATUS_LABELS[current],
+            target=STATUS_LABELS[target],
         )
         self.current = current
         self.target = target

@@ -45,15 +45,15 @@ class VoteStatus(enum.StrEnum):
 
 
 class NoQuorum(Conflict):
-    message = "Kuorum belum tercapai; keputusan atau pemungutan suara belum dapat dibuka."
+    message = N_("Kuorum belum tercapai; keputusan atau pemungutan suara belum dapat dibuka.")
 
 
 class VoteClosed(Conflict):
-    message = "Pemungutan suara sudah ditutup; suara Anda tidak dihitung."
+    message = N_("Pemungutan suara sudah ditutup; suara Anda tidak dihitung.")
 
 
 class AlreadyVoted(Conflict):
-    message = "Anggota ini sudah memberikan suara pada pemungutan suara ini."
+    message = N_("Anggota ini sudah memberikan suara pada pemungutan suara ini.")
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,16 @@ def count_present(remote: Iterable[int], hall: Iterable[int]) -> int:
 def check_can_open(quorum: Quorum, vote_already_open: bool) -> None:
     if not quorum.reached:
         raise NoQuorum(
-            f"Kuorum belum tercapai ({quorum.present}/{quorum.seats} hadir, "
-            f"syarat {quorum.required}); pemungutan suara belum dapat dibuka."
+            N_(
+                "Kuorum belum tercapai (%(present)s/%(seats)s hadir, syarat %(required)s); "
+                "pemungutan suara belum dapat dibuka."
+            ),
+            present=quorum.present,
+            seats=quorum.seats,
+            required=quorum.required,
         )
     if vote_already_open:
-        raise Conflict("Masih ada pemungutan suara yang terbuka; tutup terlebih dahulu.")
+        raise Conflict(N_("Masih ada pemungutan suara yang terbuka; tutup terlebih dahulu."))
 
 
 def deadline(opened_at: dt.datetime, duration_s: object) -> dt.datetime | None:
@@ -95,7 +100,9 @@ def deadline(opened_at: dt.datetime, duration_s: object) -> dt.datetime | None:
         or isinstance(duration_s, bool)
         or not 0 < duration_s <= MAX_VOTE_S
     ):
-        raise InvalidInput(f"Lama pemungutan suara harus 1 sampai {MAX_VOTE_S} detik.")
+        raise InvalidInput(
+            N_("Lama pemungutan suara harus 1 sampai %(max)s detik."), max=MAX_VOTE_S
+        )
     return opened_at + dt.timedelta(seconds=duration_s)
 
 
@@ -111,7 +118,8 @@ def parse_choice(value: object) -> Choice:
         return Choice(value)
     except ValueError:
         raise InvalidInput(
-            "Pilihan suara harus salah satu dari: " + ", ".join(c.value for c in Choice) + "."
+            N_("Pilihan suara harus salah satu dari: %(choices)s."),
+            choices=", ".join(c.value for c in Choice),
         ) from None
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.errors import Conflict, NotFound
 from server.domain.moderation import Ban, BannedPattern, RefusalCode, Refused, WordAction
 from server.domain.sitting import SittingStatus
+from server.i18n import N_
 from server.store.models import BannedWord, Comment, CommentBan, CommentSettings, Sitting, utcnow
 
 
@@ -33,7 +34,9 @@ async def add_comments(
         sitting = await session.get(Sitting, sitting_id)  # once per sitting: the session caches
         if sitting is None or sitting.status != SittingStatus.LIVE.value:
             outcomes.append(
-                Refused(RefusalCode.CLOSED, "Kolom komentar hanya dibuka selama siaran langsung.")
+                Refused(
+                    RefusalCode.CLOSED, N_("Kolom komentar hanya dibuka selama siaran langsung.")
+                )
             )
             continue
         started = sitting.live_started_at or now
@@ -49,7 +52,7 @@ async def add_comments(
 async def get_comment(session: AsyncSession, sitting_id: int, comment_id: int) -> Comment:
     comment = await session.get(Comment, comment_id)
     if comment is None or comment.sitting_id != sitting_id:
-        raise NotFound(f"Komentar {comment_id} tidak ditemukan pada rapat ini.")
+        raise NotFound(N_("Komentar %(id)s tidak ditemukan pada rapat ini."), id=comment_id)
     return comment
 
 
@@ -92,7 +95,7 @@ async def get_settings(session: AsyncSession, sitting_id: int) -> CommentSetting
 
 async def save_settings(session: AsyncSession, sitting_id: int, **changes) -> CommentSettings:
     if await session.get(Sitting, sitting_id) is None:
-        raise NotFound(f"Rapat {sitting_id} tidak ditemukan.")
+        raise NotFound(N_("Rapat %(id)s tidak ditemukan."), id=sitting_id)
     settings = await session.get(CommentSettings, sitting_id)
     if settings is None:
         settings = await get_settings(session, sitting_id)
@@ -116,7 +119,7 @@ async def banned_patterns(session: AsyncSession) -> list[BannedPattern]:
 
 async def add_banned_word(session: AsyncSession, pattern: str, action: WordAction) -> BannedWord:
     if await session.scalar(select(BannedWord).where(BannedWord.pattern == pattern)):
-        raise Conflict(f"Pola '{pattern}' sudah ada.")
+        raise Conflict(N_("Pola '%(pattern)s' sudah ada."), pattern=pattern)
     word = BannedWord(pattern=pattern, action=action.value)
     session.add(word)
     await session.flush()
@@ -126,7 +129,7 @@ async def add_banned_word(session: AsyncSession, pattern: str, action: WordActio
 async def delete_banned_word(session: AsyncSession, word_id: int) -> BannedWord:
     word = await session.get(BannedWord, word_id)
     if word is None:
-        raise NotFound(f"Pola {word_id} tidak ditemukan.")
+        raise NotFound(N_("Pola %(id)s tidak ditemukan."), id=word_id)
     await session.execute(delete(BannedWord).where(BannedWord.id == word_id))
     return word
 
@@ -160,7 +163,7 @@ async def end_ban(session: AsyncSession, ban_id: int) -> CommentBan:
     row = await session.get(CommentBan, ban_id)
     now = utcnow()
     if row is None or row.until <= now:
-        raise NotFound("Blokir tidak ditemukan atau sudah berakhir.")
+        raise NotFound(N_("Blokir tidak ditemukan atau sudah berakhir."))
     row.until = now
     await session.flush()
     return row

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.domain.sitting import SittingStatus, check_transition
+from server.i18n import N_
 from server.store.models import (
     AgendaItem,
     AuditEntry,
@@ -42,7 +43,7 @@ def new_ingest_key() -> str:
 async def get_institution(session: AsyncSession) -> Institution:
     institution = await session.scalar(select(Institution).order_by(Institution.id).limit(1))
     if institution is None:
-        raise NotFound("Lembaga belum dikonfigurasi.")
+        raise NotFound(N_("Lembaga belum dikonfigurasi."))
     return institution
 
 
@@ -73,9 +74,9 @@ async def create_user(
 ) -> User:
     username = username.strip()
     if not username or len(username) > 80:
-        raise InvalidInput("Nama pengguna wajib diisi (paling banyak 80 karakter).")
+        raise InvalidInput(N_("Nama pengguna wajib diisi (paling banyak 80 karakter)."))
     if await get_user_by_username(session, username) is not None:
-        raise Conflict(f"Nama pengguna '{username}' sudah dipakai.")
+        raise Conflict(N_("Nama pengguna '%(name)s' sudah dipakai."), name=username)
     user = User(username=username, password_hash=password_hash, role=role, member_id=member_id)
     session.add(user)
     await session.flush()
@@ -121,7 +122,7 @@ async def list_sittings(
 async def get_sitting(session: AsyncSession, sitting_id: int, *, public_only: bool) -> Sitting:
     sitting = await session.get(Sitting, sitting_id)
     if sitting is None or (public_only and not is_publicly_visible(sitting)):
-        raise NotFound(f"Rapat {sitting_id} tidak ditemukan.")
+        raise NotFound(N_("Rapat %(id)s tidak ditemukan."), id=sitting_id)
     return sitting
 
 
@@ -172,7 +173,7 @@ async def rotate_ingest_key(session: AsyncSession, sitting: Sitting) -> str:
 
 async def delete_sitting(session: AsyncSession, sitting: Sitting) -> None:
     if sitting.status != SittingStatus.DRAFT.value:
-        raise Conflict("Hanya rapat berstatus draf yang dapat dihapus.")
+        raise Conflict(N_("Hanya rapat berstatus draf yang dapat dihapus."))
     await session.delete(sitting)
     await session.flush()
 
@@ -183,7 +184,7 @@ async def delete_sitting(session: AsyncSession, sitting: Sitting) -> None:
 async def get_agenda_item(session: AsyncSession, sitting: Sitting, item_id: int) -> AgendaItem:
     item = await session.get(AgendaItem, item_id)
     if item is None or item.sitting_id != sitting.id:
-        raise NotFound(f"Acara {item_id} tidak ditemukan pada rapat ini.")
+        raise NotFound(N_("Acara %(id)s tidak ditemukan pada rapat ini."), id=item_id)
     return item
 
 
@@ -219,7 +220,7 @@ async def delete_agenda_item(session: AsyncSession, sitting: Sitting, item: Agen
 async def reorder_agenda(session: AsyncSession, sitting: Sitting, item_ids: list[int]) -> None:
     current = sorted(i.id for i in sitting.agenda_items)
     if sorted(item_ids) != current or len(set(item_ids)) != len(item_ids):
-        raise InvalidInput("Urutan baru harus memuat setiap acara rapat ini tepat satu kali.")
+        raise InvalidInput(N_("Urutan baru harus memuat setiap acara rapat ini tepat satu kali."))
     await _renumber(session, sitting, item_ids)
 
 
@@ -228,7 +229,7 @@ async def move_agenda_item(
 ) -> None:
     ids = [i.id for i in sitting.agenda_items]
     if item_id not in ids:
-        raise NotFound(f"Acara {item_id} tidak ditemukan pada rapat ini.")
+        raise NotFound(N_("Acara %(id)s tidak ditemukan pada rapat ini."), id=item_id)
     index = ids.index(item_id)
     target = min(max(index + step, 0), len(ids) - 1)
     ids.insert(target, ids.pop(index))
@@ -254,7 +255,7 @@ async def _renumber(session: AsyncSession, sitting: Sitting, ordered_ids: list[i
 
 def _check_offsets(start: float | None, end: float | None) -> None:
     if start is not None and end is not None and end < start:
-        raise InvalidInput("Waktu selesai acara tidak boleh sebelum waktu mulai.")
+        raise InvalidInput(N_("Waktu selesai acara tidak boleh sebelum waktu mulai."))
 
 
 # Documents, recordings, audit
@@ -264,13 +265,13 @@ async def create_document(session: AsyncSession, **fields) -> Document:
     if fields.get("agenda_item_id") is not None:
         item = await session.get(AgendaItem, fields["agenda_item_id"])
         if item is None:
-            raise InvalidInput("Acara yang dipilih tidak ada.")
+            raise InvalidInput(N_("Acara yang dipilih tidak ada."))
         fields["sitting_id"] = item.sitting_id
     if (
         fields.get("sitting_id") is not None
         and await session.get(Sitting, fields["sitting_id"]) is None
     ):
-        raise InvalidInput("Rapat yang dipilih tidak ada.")
+        raise InvalidInput(N_("Rapat yang dipilih tidak ada."))
     document = Document(**{k: (v.value if hasattr(v, "value") else v) for k, v in fields.items()})
     session.add(document)
     await session.flush()
@@ -280,7 +281,7 @@ async def create_document(session: AsyncSession, **fields) -> Document:
 async def get_document(session: AsyncSession, document_id: int) -> Document:
     document = await session.get(Document, document_id)
     if document is None:
-        raise NotFound(f"Dokumen {document_id} tidak ditemukan.")
+        raise NotFound(N_("Dokumen %(id)s tidak ditemukan."), id=document_id)
     return document
 
 

@@ -25,6 +25,7 @@ from server.domain.votes import (
     check_ballot_allowed,
     check_can_open,
 )
+from server.i18n import N_
 from server.store import repo
 from server.store.models import Attendance, Ballot, Member, Sitting, Vote, utcnow
 
@@ -126,7 +127,7 @@ async def quorum(session: AsyncSession, sitting: Sitting) -> Quorum:
 async def get_member(session: AsyncSession, member_id: int) -> Member:
     member = await session.get(Member, member_id)
     if member is None or not member.active:
-        raise InvalidInput(f"Anggota {member_id} tidak ditemukan.")
+        raise InvalidInput(N_("Anggota %(id)s tidak ditemukan."), id=member_id)
     return member
 
 
@@ -148,7 +149,7 @@ async def open_vote(
         item = await repo.get_agenda_item(session, sitting, agenda_item_id)
         title = title or item.title
     if not title or len(title) > 300:
-        raise InvalidInput("Judul pemungutan suara wajib diisi (paling banyak 300 karakter).")
+        raise InvalidInput(N_("Judul pemungutan suara wajib diisi (paling banyak 300 karakter)."))
     present = await quorum(session, sitting)
     check_can_open(present, await current_vote(session, sitting.id) is not None)
     vote = Vote(
@@ -174,7 +175,7 @@ async def open_vote(
 async def get_vote(session: AsyncSession, sitting_id: int, vote_id: int) -> Vote:
     vote = await session.get(Vote, vote_id)
     if vote is None or vote.sitting_id != sitting_id:
-        raise NotFound(f"Pemungutan suara {vote_id} tidak ditemukan pada rapat ini.")
+        raise NotFound(N_("Pemungutan suara %(id)s tidak ditemukan pada rapat ini."), id=vote_id)
     return vote
 
 

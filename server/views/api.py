@@ -12,6 +12,7 @@ from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import SittingStatus
+from server.i18n import N_
 from server.middlewares import read_json
 from server.openapi import ApiRoutes
 from server.room import attendance_json, vote_json
@@ -123,9 +124,8 @@ async def list_sittings(request: web.Request) -> web.Response:
         status = SittingStatus(raw) if raw else None
     except ValueError:
         raise InvalidInput(
-            "Parameter status harus salah satu dari: "
-            + ", ".join(s.value for s in SittingStatus)
-            + "."
+            N_("Parameter status harus salah satu dari: %(statuses)s."),
+            statuses=", ".join(s.value for s in SittingStatus),
         ) from None
     async with request.app[keys.STORE].read() as session:
         sittings = await repo.list_sittings(
@@ -323,11 +323,11 @@ async def list_documents(request: web.Request) -> web.Response:
 async def upload_document(request: web.Request) -> web.Response:
     user = require_user(request)
     if request.content_type != "multipart/form-data":
-        raise InvalidInput("Kirim dokumen sebagai multipart/form-data dengan kolom 'file'.")
+        raise InvalidInput(N_("Kirim dokumen sebagai multipart/form-data dengan kolom 'file'."))
     form = await request.post()
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
-        raise InvalidInput("Kolom 'file' berisi PDF wajib diisi.")
+        raise InvalidInput(N_("Kolom 'file' berisi PDF wajib diisi."))
     meta = parse(DocumentMeta, {k: v for k, v in form.items() if isinstance(v, str)})
     config = request.app[keys.CONFIG]
     document = await save_upload(

@@ -33,6 +33,7 @@ from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.domain.roles import STAFF
 from server.domain.sitting import SITTING_TYPE_LABELS, SittingStatus, SittingType
 from server.domain.votes import VoteStatus
+from server.i18n import N_
 from server.middlewares import read_json
 from server.room import attendance_json, vote_json
 from server.schemas import RecordingEditIn, parse
@@ -86,7 +87,7 @@ async def _archived(request: web.Request) -> tuple[Sitting, Timeline]:
     published = sitting.status == SittingStatus.PUBLISHED.value
     reviewable = staff and sitting.status == SittingStatus.ENDED.value
     if timeline is None or not (published or reviewable):
-        raise NotFound("Rekaman rapat ini belum dipublikasikan.")
+        raise NotFound(N_("Rekaman rapat ini belum dipublikasikan."))
     return sitting, timeline
 
 
@@ -97,7 +98,7 @@ def _media_root(request: web.Request, sitting: Sitting) -> Path:
         return sitting_dir / PUBLISHED
     if sitting.status == SittingStatus.PUBLISHED.value:
         return sitting_dir
-    raise NotFound("Rekaman rapat ini belum disiapkan.")
+    raise NotFound(N_("Rekaman rapat ini belum disiapkan."))
 
 
 def _file(path: Path, content_type: str, cache: str, download: str | None = None):
@@ -190,7 +191,7 @@ async def agenda_link(request: web.Request) -> web.Response:
         timeline = await archive_store.timeline(session, sitting)
     item = next((i for i in sitting.agenda_items if i.position == number), None)
     if item is None:
-        raise NotFound(f"Acara {number} tidak ditemukan pada rapat ini.")
+        raise NotFound(N_("Acara %(id)s tidak ditemukan pada rapat ini."), id=number)
     target = f"/sidang/{sitting.id}"
     published = sitting.status == SittingStatus.PUBLISHED.value
     if published and timeline is not None and item.start_offset is not None:
@@ -208,11 +209,11 @@ def _search_query(request: web.Request, kinds: tuple[str, ...] = KINDS) -> Searc
         month = int(query["bulan"]) if query.get("bulan") else None
         offset = max(int(query.get("offset") or 0), 0)
     except ValueError:
-        raise InvalidInput("tahun, bulan dan offset harus bilangan bulat.") from None
+        raise InvalidInput(N_("tahun, bulan dan offset harus bilangan bulat.")) from None
     kind = query.get("kind")
     if kind:
         if kind not in KINDS:
-            raise InvalidInput("kind harus salah satu dari: " + ", ".join(KINDS) + ".")
+            raise InvalidInput(N_("kind harus salah satu dari: %(kinds)s."), kinds=", ".join(KINDS))
         kinds = (kind,)
     return SearchQuery(
         text=query.get("q", "")[:200],
@@ -514,7 +515,7 @@ async def _start_agenda_item(request: web.Request) -> tuple[int, float]:
     async with request.app[keys.STORE].transaction() as session:
         sitting = await repo.get_sitting(session, sid, public_only=False)
         if sitting.status != SittingStatus.LIVE.value or sitting.live_started_at is None:
-            raise Conflict("Acara hanya dapat dimulai selama siaran langsung.")
+            raise Conflict(N_("Acara hanya dapat dimulai selama siaran langsung."))
         item = await repo.get_agenda_item(session, sitting, item_id)
         offset = round((now - sitting.live_started_at).total_seconds(), 1)
         for other in sitting.agenda_items:
@@ -612,7 +613,7 @@ async def _store_captions(request: web.Request, data: bytes) -> int:
     async with request.app[keys.STORE].transaction() as session:
         sitting = await repo.get_sitting(session, sid, public_only=False)
         if sitting.status not in (SittingStatus.ENDED.value, SittingStatus.PUBLISHED.value):
-            raise Conflict("Transkrip dapat diunggah setelah rapat selesai.")
+            raise Conflict(N_("Transkrip dapat diunggah setelah rapat selesai."))
         published = sitting.status == SittingStatus.PUBLISHED.value
         timeline = await archive_store.timeline(session, sitting) if published else None
         count = await archive_store.replace_cues(session, sid, to_raw_cues(cues, timeline))
@@ -625,7 +626,7 @@ async def upload_captions(request: web.Request) -> web.Response:
     form = await request.post()
     upload = form.get("file")
     if not isinstance(upload, web.FileField):
-        raise InvalidInput("Pilih berkas WebVTT (.vtt) untuk diunggah.")
+        raise InvalidInput(N_("Pilih berkas WebVTT (.vtt) untuk diunggah."))
     await _store_captions(request, upload.file.read())
     return redirect(f"/konsol/rapat/{sitting_id(request)}#arsip")
 

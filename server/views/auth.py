@@ -45,7 +45,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         response = render(
             request,
             "login.html",
-            {"next": next_url, "error": exc.message, "username": username},
+            {"next": next_url, "error": exc.template, "username": username},
             status=429,
         )
         response.headers["Retry-After"] = str(exc.retry_after_s)

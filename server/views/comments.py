@@ -17,8 +17,9 @@ from server.comments.hub import Listener
 from server.comments.service import CommentService
 from server.domain.errors import InvalidInput, PermissionDenied
 from server.domain.moderation import RefusalCode, Refused, Sender
+from server.i18n import N_, Translations
 from server.metrics import Metrics
-from server.middlewares import CLIENT_IP_KEY, read_json
+from server.middlewares import CLIENT_IP_KEY, error_message, read_json
 from server.signing import BadSignature
 from server.store import repo
 from server.views.public import sitting_id
@@ -30,7 +31,7 @@ IDENTITY_MAX_AGE_S = 365 * 86400
 HEARTBEAT_S = 30.0
 MAX_FRAME_BYTES = 8 * 1024
 VIEWER_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-HELD_MESSAGE = "Komentar Anda menunggu persetujuan moderator."
+HELD_MESSAGE = N_("Komentar Anda menunggu persetujuan moderator.")
 
 
 def check_origin(request: web.Request) -> None:
@@ -45,7 +46,7 @@ def check_origin(request: web.Request) -> None:
         public.scheme,
         public.netloc,
     ):
-        raise PermissionDenied("Koneksi dari situs lain ditolak.")
+        raise PermissionDenied(N_("Koneksi dari situs lain ditolak."))
 
 
 def open_socket(request: web.Request) -> web.WebSocketResponse:
@@ -87,10 +88,11 @@ async def comment_socket(request: web.Request) -> web.WebSocketResponse:
     ws = open_socket(request)
     sender = service.sender(_identity(request, ws), request[CLIENT_IP_KEY])
     metrics = request.app[keys.METRICS]
+    translations = request.app[keys.TRANSLATIONS]
     async with joined(request, ws, sitting, moderator=False):
         async for message in ws:
             if message.type is WSMsgType.TEXT:
-                reply = await _on_frame(service, sitting, sender, message.data)
+                reply = await _on_frame(service, translations, sitting, sender, message.data)
                 metrics.inc("sidang_comments_total", outcome=_outcome(reply))
                 if reply is not None:
                     await ws.send_str(frames.dumps(reply))
@@ -118,22 +120,25 @@ def _identity(request: web.Request, ws: web.WebSocketResponse) -> str:
 
 
 async def _on_frame(
-    service: CommentService, sitting: int, sender: Sender, raw: str
+    service: CommentService, translations: Translations, sitting: int, sender: Sender, raw: str
 ) -> frames.Frame | None:
+    """The reply to a resident's frame, if any; messages in the resident's language."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict) or data.get("type") != "post":
-        return frames.error(RefusalCode.INVALID, "Jenis pesan tidak dikenal.")
+        message = translations.gettext(N_("Jenis pesan tidak dikenal."))
+        return frames.error(RefusalCode.INVALID, message)
     try:
         posted = await service.post(
             sitting, sender, data.get("name"), data.get("text"), data.get("question") is True
         )
     except Refused as exc:
-        return frames.error(exc.code, exc.message)
+        return frames.error(exc.code, error_message(translations, exc))
     if posted.held:
-        return {"type": "held", "id": posted.record["id"], "message": HELD_MESSAGE}
+        message = translations.gettext(HELD_MESSAGE)
+        return {"type": "held", "id": posted.record["id"], "message": message}
     return None
 
 
@@ -148,7 +153,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     data = await read_json(request)
     viewer = data.get("viewer")
     if not isinstance(viewer, str) or not VIEWER_ID.fullmatch(viewer):
-        raise InvalidInput("Tanda penonton tidak valid.")
+        raise InvalidInput(N_("Tanda penonton tidak valid."))
     count = await request.app[COMMENTS].heartbeat(
         sitting_id(request), viewer, request[CLIENT_IP_KEY]
     )

@@ -11,6 +11,7 @@ from server.auth import require_user, requires
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
+from server.i18n import N_
 from server.middlewares import read_json
 from server.schemas import DocumentPatch, parse, provided
 from server.search import SearchQuery, backend_for
@@ -35,13 +36,13 @@ def _filters(request: web.Request) -> dict[str, Any]:
     jenis = query.get("jenis") or None
     status = query.get("status") or None
     if jenis is not None and jenis not in {k.value for k in DocumentKind}:
-        raise InvalidInput("Jenis dokumen tidak dikenal.")
+        raise InvalidInput(N_("Jenis dokumen tidak dikenal."))
     if status is not None and status not in {s.value for s in DocumentStatus}:
-        raise InvalidInput("Status dokumen tidak dikenal.")
+        raise InvalidInput(N_("Status dokumen tidak dikenal."))
     try:
         tahun = int(query["tahun"]) if query.get("tahun") else None
     except ValueError:
-        raise InvalidInput("Tahun harus bilangan bulat.") from None
+        raise InvalidInput(N_("Tahun harus bilangan bulat.")) from None
     return {"q": query.get("q", "")[:200], "jenis": jenis, "tahun": tahun, "status": status}
 
 
@@ -121,7 +122,7 @@ async def _patch(request: web.Request, data: DocumentPatch) -> Document:
         document = await repo.get_document(session, _document_id(request))
         if changes.get("changed_by_id") is not None:
             if changes["changed_by_id"] == document.id:
-                raise InvalidInput("Dokumen tidak dapat mengubah dirinya sendiri.")
+                raise InvalidInput(N_("Dokumen tidak dapat mengubah dirinya sendiri."))
             await repo.get_document(session, changes["changed_by_id"])
         for name, value in changes.items():
             setattr(document, name, getattr(value, "value", value))

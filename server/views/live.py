@@ -20,6 +20,7 @@ from server import keys
 from server.auth import get_user, require_user, requires
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from server.domain.roles import STAFF
+from server.i18n import N_
 from server.keys import LIVE
 from server.live import LAYOUTS, LiveService
 from server.metrics import Metrics
@@ -53,7 +54,7 @@ async def _check_ingest_key(request: web.Request, sid: int) -> None:
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sid, public_only=False)
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), sitting.ingest_key):
-        raise NotAuthenticated("Kunci ingest salah atau tidak ada (Authorization: Bearer …).")
+        raise NotAuthenticated(N_("Kunci ingest salah atau tidak ada (Authorization: Bearer …)."))
 
 
 @csrf_exempt
@@ -72,7 +73,7 @@ async def whip_publish(request: web.Request) -> web.Response:
     try:
         resource, answer = await service.publish(sid, offer)
     except InvalidOffer as exc:
-        raise InvalidInput(f"SDP offer tidak valid: {exc}") from None
+        raise InvalidInput(N_("SDP offer tidak valid: %(error)s"), error=exc) from None
     location = f"/whip/{sid}/{resource}"
     return web.Response(
         status=201,
@@ -118,7 +119,7 @@ async def _raw_recording_or_404(request: web.Request, sid: int) -> None:
     gets the published cut under /sidang/{id}/rekaman/ (server/views/archive.py)."""
     user = get_user(request)
     if user is None or not user.has(STAFF):
-        raise NotFound("Rekaman mentah hanya untuk sekretariat.")
+        raise NotFound(N_("Rekaman mentah hanya untuk sekretariat."))
     async with request.app[keys.STORE].read() as session:
         await repo.get_sitting(session, sid, public_only=False)
 
@@ -167,9 +168,9 @@ def _reload_params(request: web.Request) -> tuple[int | None, int | None]:
         msn = int(request.query["_HLS_msn"]) if "_HLS_msn" in request.query else None
         part = int(request.query["_HLS_part"]) if "_HLS_part" in request.query else None
     except ValueError:
-        raise InvalidInput("_HLS_msn dan _HLS_part harus bilangan bulat.") from None
+        raise InvalidInput(N_("_HLS_msn dan _HLS_part harus bilangan bulat.")) from None
     if part is not None and msn is None:
-        raise InvalidInput("_HLS_part memerlukan _HLS_msn.")
+        raise InvalidInput(N_("_HLS_part memerlukan _HLS_msn."))
     return msn, part
 
 
@@ -177,7 +178,7 @@ def _skip_param(request: web.Request) -> bool:
     """`_HLS_skip=YES` asks for a delta update; `v2` also skips date ranges (we have none)."""
     value = request.query.get("_HLS_skip")
     if value not in (None, "YES", "v2"):
-        raise InvalidInput("_HLS_skip harus YES atau v2.")
+        raise InvalidInput(N_("_HLS_skip harus YES atau v2."))
     return value is not None
 
 
@@ -252,7 +253,9 @@ async def switch_layout(request: web.Request) -> web.Response:
     else:
         kind = (await request.post()).get("layout")
     if kind not in LAYOUTS:
-        raise InvalidInput("Tata letak harus salah satu dari: " + ", ".join(LAYOUTS) + ".")
+        raise InvalidInput(
+            N_("Tata letak harus salah satu dari: %(layouts)s."), layouts=", ".join(LAYOUTS)
+        )
     request.app[LIVE].set_layout(sid, kind)
     async with request.app[keys.STORE].transaction() as session:
         await repo.audit(

@@ -17,6 +17,7 @@ from server.domain.moderation import (
     check_slow_mode,
 )
 from server.domain.roles import MODERATORS
+from server.i18n import N_
 from server.middlewares import read_json
 from server.store import repo
 from server.templating import render
@@ -82,7 +83,7 @@ async def ban(request: web.Request) -> web.Response:
     data = await read_json(request)
     reason = data.get("reason", "")
     if not isinstance(reason, str):
-        raise InvalidInput("Alasan harus berupa teks.")
+        raise InvalidInput(N_("Alasan harus berupa teks."))
     result = await request.app[COMMENTS].ban(
         sitting_id(request),
         _int(request, "comment_id"),
@@ -110,15 +111,17 @@ async def update_settings(request: web.Request) -> web.Response:
     for name in ("premoderation", "allow_links"):
         if name in data:
             if not isinstance(data[name], bool):
-                raise InvalidInput(f"{name} harus true atau false.")
+                raise InvalidInput(N_("%(name)s harus true atau false."), name=name)
             changes[name] = data[name]
     if "pinned" in data:
         pinned = data["pinned"]
         if not isinstance(pinned, str) or len(pinned.strip()) > MAX_PINNED_CHARS:
-            raise InvalidInput(f"Pesan sematan paling banyak {MAX_PINNED_CHARS} karakter.")
+            raise InvalidInput(
+                N_("Pesan sematan paling banyak %(max)s karakter."), max=MAX_PINNED_CHARS
+            )
         changes["pinned"] = pinned.strip()
     if not changes:
-        raise InvalidInput("Tidak ada pengaturan yang diubah.")
+        raise InvalidInput(N_("Tidak ada pengaturan yang diubah."))
     settings = await request.app[COMMENTS].update_settings(
         sitting_id(request), changes, actor=user.username
     )
@@ -140,7 +143,7 @@ async def add_word(request: web.Request) -> web.Response:
     try:
         action = WordAction(data.get("action", WordAction.BLOCK))
     except ValueError:
-        raise InvalidInput("Tindakan harus 'block' atau 'hold'.") from None
+        raise InvalidInput(N_("Tindakan harus 'block' atau 'hold'.")) from None
     word = await request.app[COMMENTS].add_word(data.get("pattern"), action, actor=user.username)
     return web.json_response(
         {"id": word.id, "pattern": word.pattern, "action": word.action}, status=201

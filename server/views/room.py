@@ -30,7 +30,8 @@ from server.domain.chair import may_chair, takes_part
 from server.domain.errors import DomainError, InvalidInput, PermissionDenied
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
 from server.domain.votes import CHOICE_LABELS, AttendanceMode
-from server.middlewares import read_json
+from server.i18n import N_
+from server.middlewares import error_message, read_json
 from server.room import Participant, RoomService, public_summary
 from server.store import repo
 from server.store import room as room_store
@@ -50,17 +51,21 @@ async def admit(request: web.Request) -> tuple[CurrentUser, Sitting, Member | No
     user = get_user(request)
     if user is None:
         raise PermissionDenied(
-            "Ruang rapat hanya untuk anggota DPRD, pimpinan dan sekretariat. "
-            "Silakan masuk terlebih dahulu."
+            N_(
+                "Ruang rapat hanya untuk anggota DPRD, pimpinan dan sekretariat. "
+                "Silakan masuk terlebih dahulu."
+            )
         )
     if not user.has(MEMBERS_ROOM):
-        raise PermissionDenied("Ruang rapat hanya untuk anggota DPRD, pimpinan dan sekretariat.")
+        raise PermissionDenied(
+            N_("Ruang rapat hanya untuk anggota DPRD, pimpinan dan sekretariat.")
+        )
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
         member = await session.get(Member, user.member_id) if user.member_id else None
     if user.role is Role.ANGGOTA and member is None:
         raise PermissionDenied(
-            "Akun Anda belum ditautkan ke data anggota DPRD. Hubungi sekretariat."
+            N_("Akun Anda belum ditautkan ke data anggota DPRD. Hubungi sekretariat.")
         )
     if not takes_part(
         role=user.role,
@@ -69,7 +74,7 @@ async def admit(request: web.Request) -> tuple[CurrentUser, Sitting, Member | No
         sitting_komisi=sitting.komisi,
         member_komisi=member.komisi if member else None,
     ):
-        raise PermissionDenied("Rapat ini tertutup; Anda tidak termasuk peserta rapat ini.")
+        raise PermissionDenied(N_("Rapat ini tertutup; Anda tidak termasuk peserta rapat ini."))
     return user, sitting, member
 
 
@@ -109,9 +114,9 @@ async def room_socket(request: web.Request) -> web.WebSocketResponse:
     check_origin(request)
     user, sitting, member = await admit(request)
     if sitting.id not in request.app[keys.LIVE].sittings:
-        raise PermissionDenied("Rapat ini tidak sedang disiarkan; ruang rapat belum dibuka.")
+        raise PermissionDenied(N_("Rapat ini tidak sedang disiarkan; ruang rapat belum dibuka."))
     rooms = request.app[ROOMS]
-    translate = request.app[keys.TRANSLATIONS].gettext
+    translations = request.app[keys.TRANSLATIONS]
     participant = participant_for(user, member)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES, compress=False)
     await ws.prepare(request)
@@ -119,7 +124,7 @@ async def room_socket(request: web.Request) -> web.WebSocketResponse:
     try:
         session = await rooms.enter(sitting.id, participant, connection)
     except DomainError as exc:
-        await connection.send({"type": "error", "message": translate(exc.message)})
+        await connection.send({"type": "error", "message": error_message(translations, exc)})
         await ws.close(code=4003, message=b"refused")
         return ws
     try:
@@ -149,12 +154,12 @@ async def room_socket(request: web.Request) -> web.WebSocketResponse:
                 else:
                     await rooms.command(session, participant, frame)
             except DomainError as exc:
-                await connection.send({"type": "error", "message": translate(exc.message)})
+                message = error_message(translations, exc)
+                await connection.send({"type": "error", "message": message})
             except Exception:
                 log.exception("room %s: frame from %s failed", sitting.id, participant.key)
-                await connection.send(
-                    {"type": "error", "message": translate("Terjadi kesalahan di server.")}
-                )
+                message = translations.gettext(N_("Terjadi kesalahan di server."))
+                await connection.send({"type": "error", "message": message})
     finally:
         await rooms.disconnected(session, participant, connection)
     return ws
@@ -180,14 +185,14 @@ def _parse(raw: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         frame = None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        raise InvalidInput("Jenis pesan tidak dikenal.")
+        raise InvalidInput(N_("Jenis pesan tidak dikenal."))
     return frame
 
 
 def _sdp(frame: dict[str, Any]) -> str:
     sdp = frame.get("sdp")
     if not isinstance(sdp, str) or not sdp.startswith("v=0"):
-        raise InvalidInput("SDP offer tidak valid.")
+        raise InvalidInput(N_("SDP offer tidak valid."))
     return sdp
 
 
@@ -240,7 +245,7 @@ async def hall_ballot(request: web.Request) -> web.Response:
 def _member_id(data: dict[str, Any]) -> int:
     value = data.get("member_id")
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidInput("member_id harus berupa angka.", {"member_id": "wajib"})
+        raise InvalidInput(N_("member_id harus berupa angka."), {"member_id": "wajib"})
     return value
 
 
