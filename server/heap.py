@@ -87,7 +87,7 @@ async def keeper_ctx(app: web.Application) -> AsyncIterator[None]:
         "sidang_gc_reclaimed_objects_total", "counter", "Garbage found by those full collections"
     )
     registry.describe(
-        "sidang_gc_longest_pause_seconds", "gauge", "Longest pause of a fold or a reclaim"
+        "sidang_gc_longest_pause_seconds", "gauge", "Longest fold or reclaim, start-up included"
     )
     registry.add_collector(keeper.collect_metrics)
     task = asyncio.create_task(keeper.run(), name="heap-keeper")
