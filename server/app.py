@@ -16,6 +16,7 @@ from server.signing import Signer
 from server.store import Store
 from server.templating import STATIC_DIR, create_environment
 from server.views import (
+    accounts,
     api,
     archive,
     auth,
@@ -60,6 +61,7 @@ def create_app(config: Config) -> web.Application:
         auth,
         public,
         staff,
+        accounts,
         api,
         live,
         comments,

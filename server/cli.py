@@ -9,14 +9,14 @@ import sys
 import click
 from aiohttp import web
 
+from server.accounts import add_account
 from server.app import create_app
 from server.config import Config, ConfigError
 from server.demo import DEMO_PASSWORD, demo_live_ctx, seed_demo
 from server.domain.errors import DomainError
 from server.domain.roles import Role, parse_role
 from server.heap import keeper_ctx
-from server.passwords import hash_password
-from server.store import Store, repo
+from server.store import Store
 from server.store.migrate import upgrade
 
 
@@ -101,21 +101,13 @@ def user_add(name: str, role: str, member_id: int | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--role") from None
     password = sys.stdin.readline().rstrip("\n")
-    try:
-        password_hash = hash_password(password)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
     config = load_config()
 
     async def create() -> int:
         store = Store(config.database_url)
         try:
-            async with store.transaction() as session:
-                account = await repo.create_user(
-                    session, name, password_hash, parsed_role.value, member_id
-                )
-                await repo.audit(session, "cli", "user.create", f"user:{account.id}", role)
-                return account.id
+            account = await add_account(store, "cli", name, parsed_role.value, member_id, password)
+            return account.id
         finally:
             await store.close()
 

@@ -69,6 +69,10 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User | N
     )
 
 
+async def list_users(session: AsyncSession) -> Sequence[User]:
+    return (await session.scalars(select(User).order_by(func.lower(User.username)))).all()
+
+
 async def create_user(
     session: AsyncSession, username: str, password_hash: str, role: str, member_id: int | None
 ) -> User:

@@ -1,0 +1,138 @@
+"""User accounts in the console, for administrators (server/accounts.py does the work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from server import accounts, keys
+from server.auth import require_user, requires
+from server.domain.errors import DomainError, InvalidInput
+from server.domain.roles import Role
+from server.i18n import N_
+from server.middlewares import STATUS_FOR_ERROR, error_message
+from server.store import repo
+from server.templating import redirect, render
+
+ADMINS = frozenset({Role.ADMIN})
+BASE = "/konsol/pengguna"
+
+
+async def _page(
+    request: web.Request,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+) -> web.Response:
+    store = request.app[keys.STORE]
+    async with store.read() as session:
+        members = await repo.list_members(session)
+    context: dict[str, Any] = {
+        "users": await accounts.list_accounts(store),
+        "members": members,
+        "roles": list(Role),
+        "error": error,
+        "values": values or {},
+    }
+    return render(request, "staff/accounts.html", context, status=status)
+
+
+async def _refused(request: web.Request, exc: DomainError, values: dict[str, str] | None = None):
+    """The page again with the reason on top, and what was typed (but never a password)."""
+    status = next(code for cls, code in STATUS_FOR_ERROR if isinstance(exc, cls))
+    message = error_message(request.app[keys.TRANSLATIONS], exc)
+    return await _page(request, status=status, error=message, values=values)
+
+
+def _form(form) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def _member_id(form: dict[str, str]) -> int | None:
+    value = form.get("member_id", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InvalidInput(N_("member_id harus berupa angka."))
+    return int(value)
+
+
+def _user_id(request: web.Request) -> int:
+    return int(request.match_info["user_id"])
+
+
+@requires(ADMINS)
+async def account_list(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+@requires(ADMINS)
+async def add_account(request: web.Request) -> web.Response:
+    actor = require_user(request)
+    form = _form(await request.post())
+    try:
+        await accounts.add_account(
+            request.app[keys.STORE],
+            actor.username,
+            form.get("username", ""),
+            form.get("role", ""),
+            _member_id(form),
+            form.get("password", ""),
+        )
+    except DomainError as exc:
+        return await _refused(request, exc, {k: v for k, v in form.items() if k != "password"})
+    return redirect(BASE)
+
+
+@requires(ADMINS)
+async def update_account(request: web.Request) -> web.Response:
+    actor = require_user(request)
+    form = _form(await request.post())
+    try:
+        await accounts.update_account(
+            request.app[keys.STORE],
+            actor.id,
+            actor.username,
+            _user_id(request),
+            form.get("role", ""),
+            _member_id(form),
+        )
+    except DomainError as exc:
+        return await _refused(request, exc)
+    return redirect(BASE)
+
+
+@requires(ADMINS)
+async def reset_password(request: web.Request) -> web.Response:
+    actor = require_user(request)
+    form = _form(await request.post())
+    try:
+        await accounts.reset_password(
+            request.app[keys.STORE], actor.username, _user_id(request), form.get("password", "")
+        )
+    except DomainError as exc:
+        return await _refused(request, exc)
+    return redirect(BASE)
+
+
+@requires(ADMINS)
+async def delete_account(request: web.Request) -> web.Response:
+    actor = require_user(request)
+    try:
+        await accounts.delete_account(
+            request.app[keys.STORE], actor.id, actor.username, _user_id(request)
+        )
+    except DomainError as exc:
+        return await _refused(request, exc)
+    return redirect(BASE)
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get(BASE, account_list)
+    r.add_post(BASE, add_account)
+    r.add_post(f"{BASE}/{{user_id:\\d+}}", update_account)
+    r.add_post(f"{BASE}/{{user_id:\\d+}}/sandi", reset_password)
+    r.add_post(f"{BASE}/{{user_id:\\d+}}/hapus", delete_account)
