@@ -159,14 +159,20 @@ async def log_in(
     username = username or f"{role}-{uuid.uuid4().hex[:6]}"
     async with store.transaction() as session:
         await repo.create_user(session, username, hash_password(TEST_PASSWORD), role, member_id)
+    response, token = await sign_in(client, username, TEST_PASSWORD)
+    assert response.status == 303, await response.text()
+    return token
+
+
+async def sign_in(client, username: str, password: str):
+    """Post the login form; returns the response and the CSRF token the client now holds."""
     token = await csrf_token_for(client)
     response = await client.post(
         "/masuk",
-        data={"username": username, "password": TEST_PASSWORD, "csrf_token": token, "next": "/"},
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
         allow_redirects=False,
     )
-    assert response.status == 303, await response.text()
-    return token
+    return response, token
 
 
 @pytest.fixture

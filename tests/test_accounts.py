@@ -4,7 +4,7 @@ and nobody can lock the administrators out."""
 from __future__ import annotations
 
 from server.store import repo
-from tests.conftest import TEST_PASSWORD, csrf_token_for, log_in
+from tests.conftest import TEST_PASSWORD, log_in, sign_in
 from tests.room_helpers import Clients, add_member
 
 NEW_PASSWORD = "kata-sandi-baru-123"
@@ -53,16 +53,7 @@ async def test_an_administrator_adds_an_account_that_can_sign_in(client, store):
     clients = Clients(client)
     try:
         siti = await clients.new()
-        login = await siti.post(
-            "/masuk",
-            data={
-                "username": "siti",
-                "password": TEST_PASSWORD,
-                "csrf_token": await csrf_token_for(siti),
-                "next": "/",
-            },
-            allow_redirects=False,
-        )
+        login, _ = await sign_in(siti, "siti", TEST_PASSWORD)
         assert login.status == 303
     finally:
         await clients.close()
@@ -93,7 +84,19 @@ async def test_a_refused_account_is_explained_and_nothing_is_written(client, sto
         data={"csrf_token": token, "username": "raja", "role": "raja", "password": TEST_PASSWORD},
     )
     assert unknown.status == 400
-    assert await account(store, "pendek") is None and await account(store, "raja") is None
+    bad_member = await client.post(
+        "/konsol/pengguna",
+        data={
+            "csrf_token": token,
+            "username": "anggota-x",
+            "role": "anggota",
+            "member_id": "satu",
+            "password": TEST_PASSWORD,
+        },
+    )
+    assert bad_member.status == 400 and "member_id harus berupa angka." in await bad_member.text()
+    for refused in ("pendek", "raja", "anggota-x"):
+        assert await account(store, refused) is None
 
 
 async def test_a_password_reset_signs_the_account_out_everywhere(client, store):
@@ -112,16 +115,7 @@ async def test_a_password_reset_signs_the_account_out_everywhere(client, store):
         assert reset.status == 303
         signed_out = await moderator.get("/konsol/pengguna", allow_redirects=False)
         assert signed_out.status == 303 and signed_out.headers["Location"].startswith("/masuk")
-        login = await moderator.post(
-            "/masuk",
-            data={
-                "username": "moderator-lama",
-                "password": NEW_PASSWORD,
-                "csrf_token": await csrf_token_for(moderator),
-                "next": "/",
-            },
-            allow_redirects=False,
-        )
+        login, _ = await sign_in(moderator, "moderator-lama", NEW_PASSWORD)
         assert login.status == 303
     finally:
         await clients.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -68,65 +69,73 @@ async def account_list(request: web.Request) -> web.Response:
     return await _page(request)
 
 
+async def _change(
+    request: web.Request,
+    change: Callable[[], Awaitable[object]],
+    values: dict[str, str] | None = None,
+) -> web.Response:
+    """Run one account change; a refusal shows the page again with the reason."""
+    try:
+        await change()
+    except DomainError as exc:
+        return await _refused(request, exc, values)
+    return redirect(BASE)
+
+
 @requires(ADMINS)
 async def add_account(request: web.Request) -> web.Response:
-    actor = require_user(request)
+    actor, store = require_user(request), request.app[keys.STORE]
     form = _form(await request.post())
-    try:
-        await accounts.add_account(
-            request.app[keys.STORE],
+    typed = {k: v for k, v in form.items() if k != "password"}
+    return await _change(
+        request,
+        lambda: accounts.add_account(
+            store,
             actor.username,
             form.get("username", ""),
             form.get("role", ""),
             _member_id(form),
             form.get("password", ""),
-        )
-    except DomainError as exc:
-        return await _refused(request, exc, {k: v for k, v in form.items() if k != "password"})
-    return redirect(BASE)
+        ),
+        typed,
+    )
 
 
 @requires(ADMINS)
 async def update_account(request: web.Request) -> web.Response:
-    actor = require_user(request)
+    actor, store = require_user(request), request.app[keys.STORE]
     form = _form(await request.post())
-    try:
-        await accounts.update_account(
-            request.app[keys.STORE],
+    return await _change(
+        request,
+        lambda: accounts.update_account(
+            store,
             actor.id,
             actor.username,
             _user_id(request),
             form.get("role", ""),
             _member_id(form),
-        )
-    except DomainError as exc:
-        return await _refused(request, exc)
-    return redirect(BASE)
+        ),
+    )
 
 
 @requires(ADMINS)
 async def reset_password(request: web.Request) -> web.Response:
-    actor = require_user(request)
+    actor, store = require_user(request), request.app[keys.STORE]
     form = _form(await request.post())
-    try:
-        await accounts.reset_password(
-            request.app[keys.STORE], actor.username, _user_id(request), form.get("password", "")
-        )
-    except DomainError as exc:
-        return await _refused(request, exc)
-    return redirect(BASE)
+    return await _change(
+        request,
+        lambda: accounts.reset_password(
+            store, actor.username, _user_id(request), form.get("password", "")
+        ),
+    )
 
 
 @requires(ADMINS)
 async def delete_account(request: web.Request) -> web.Response:
-    actor = require_user(request)
-    try:
-        await accounts.delete_account(
-            request.app[keys.STORE], actor.id, actor.username, _user_id(request)
-        )
-    except DomainError as exc:
-        return await _refused(request, exc)
-    return redirect(BASE)
+    actor, store = require_user(request), request.app[keys.STORE]
+    return await _change(
+        request, lambda: accounts.delete_account(store, actor.id, actor.username, _user_id(request))
+    )
 
 
 def setup(app: web.Application) -> None:
