@@ -7,8 +7,11 @@ Everything stored keeps the raw recording clock (the stream clock of `live_start
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from media.archive import (
     vtt_time,
 )
 from media.archive import publish as publish_media
-from server.domain.errors import Conflict, InvalidInput
+from server.domain.errors import Conflict, DomainError, InvalidInput
 from server.domain.sitting import SittingStatus
 from server.domain.votes import VoteStatus
 from server.i18n import N_
@@ -43,6 +46,25 @@ _TAG = re.compile(r"<[^>]*>")
 _VOICE = re.compile(r"<v(?:\.[^ >]*)?[ \t]+([^>]+)>")
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$")
 EDITABLE = (SittingStatus.ENDED.value, SittingStatus.PUBLISHED.value)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """Work on one sitting's recording that runs after the staff request has been answered:
+    cutting and publishing a 3-hour recording takes long enough for a proxy to time out."""
+
+    kind: str  # "edit" or "publish"
+    actor: str
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    error: DomainError | None = None
+    task: asyncio.Task | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None
 
 
 @dataclass(frozen=True)
@@ -244,6 +266,43 @@ class ArchiveService:
         self.store = store
         self.media_dir = media_dir
         self._locks: dict[int, asyncio.Lock] = {}
+        self.jobs: dict[int, Job] = {}  # the latest job per sitting, finished ones included
+
+    def start(
+        self, sitting_id: int, kind: str, actor: str, work: Callable[[], Awaitable[object]]
+    ) -> Job:
+        """Run `work` in the background, one job per sitting at a time; the console shows how
+        it went. The published tree is swapped in whole at the end (media.archive.publish), so
+        a job cut short by a restart leaves the previous one in place."""
+        current = self.jobs.get(sitting_id)
+        if current is not None and current.running:
+            raise Conflict(N_("Rekaman rapat ini sedang diproses; tunggu sampai selesai."))
+        job = self.jobs[sitting_id] = Job(kind, actor)
+        job.task = asyncio.create_task(self._run(job, work), name=f"archive-{sitting_id}-{kind}")
+        return job
+
+    async def _run(self, job: Job, work: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await work()
+        except DomainError as exc:
+            job.error = exc
+        except Exception:
+            log.exception("Recording job %s by %s failed", job.kind, job.actor)
+            job.error = DomainError(N_("Pemrosesan rekaman gagal; lihat log server."))
+        finally:
+            job.finished_at = time.time()
+
+    async def wait(self, sitting_id: int) -> Job | None:
+        """The sitting's latest job, once it has finished."""
+        job = self.jobs.get(sitting_id)
+        if job is not None and job.task is not None:
+            await asyncio.shield(job.task)
+        return job
+
+    async def close(self) -> None:
+        """Let running jobs finish: their file work runs in threads that cannot be cancelled."""
+        for sitting_id in list(self.jobs):
+            await self.wait(sitting_id)
 
     async def apply(
         self,

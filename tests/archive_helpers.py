@@ -16,6 +16,7 @@ from media.boxes import iter_boxes
 from media.recorder import finalize
 from server.domain.sitting import SittingStatus, SittingType
 from server.store import repo
+from server.views.archive import ARCHIVE
 from tests.conftest import in_thread
 from tests.media.conftest import OfflineFeed
 
@@ -116,9 +117,17 @@ async def publish(client, token: str, sitting_id: int) -> None:
         allow_redirects=False,
     )
     assert edited.status == 303, await edited.text()
+    await finished(client, sitting_id)
     published = await client.post(
         f"/konsol/rapat/{sitting_id}/arsip/terbitkan",
         data={"csrf_token": token},
         allow_redirects=False,
     )
     assert published.status == 303, await published.text()
+    await finished(client, sitting_id)
+
+
+async def finished(client, sitting_id: int) -> None:
+    """Wait for the recording job the last console request started; it must have succeeded."""
+    job = await client.app[ARCHIVE].wait(sitting_id)
+    assert job is not None and job.error is None, job and job.error

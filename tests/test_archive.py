@@ -3,6 +3,7 @@ search on both databases, documents, feeds and range requests."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import xml.etree.ElementTree as ET
 
@@ -14,9 +15,11 @@ import pytest
 from server.domain.sitting import SittingStatus, SittingType
 from server.store import repo
 from server.store.models import Comment, utcnow
+from server.views.archive import ARCHIVE
 from tests.archive_helpers import (
     EDIT,
     ended_sitting,
+    finished,
     mdats,
     publish,
     record_template,
@@ -24,6 +27,7 @@ from tests.archive_helpers import (
     visitor,
 )
 from tests.conftest import log_in, seed_live_sitting
+from tests.factories import new_sitting
 from tests.test_pages import make_pdf
 
 
@@ -57,6 +61,7 @@ async def _publish_workflow(client, login, store, sitting_id, resident, member):
         allow_redirects=False,
     )
     assert edited.status == 303
+    await finished(client, sitting_id)
     preview = await client.get(f"/sidang/{sitting_id}/rekaman/recording.mp4")
     assert preview.status == 200 and preview.headers["Cache-Control"] == "no-store"
     assert (await resident.get(f"/sidang/{sitting_id}/rekaman/recording.mp4")).status == 404
@@ -69,6 +74,8 @@ async def _publish_workflow(client, login, store, sitting_id, resident, member):
         allow_redirects=False,
     )
     assert published.status == 303
+    await finished(client, sitting_id)
+    assert 'data-job="done"' in await (await client.get(f"/konsol/rapat/{sitting_id}")).text()
     detail = await (await resident.get(f"/api/v1/sittings/{sitting_id}")).json()
     assert detail["status"] == "published"
     page = await (await resident.get(f"/sidang/{sitting_id}")).text()
@@ -344,3 +351,32 @@ async def test_start_agenda_item_uses_the_stream_clock(client, login, store):
     detail = await (await client.get(f"/api/v1/sittings/{sitting_id}")).json()
     offsets = {a["id"]: (a["start_offset"], a["end_offset"]) for a in detail["agenda"]}
     assert offsets[first_id][1] == offsets[second_id][0]
+
+
+async def test_a_recording_job_runs_after_the_answer_and_one_at_a_time(client, login, store):
+    """The console answers at once and shows the job; a second one waits its turn."""
+    async with store.transaction() as session:
+        sitting_id = (await new_sitting(session, status=SittingStatus.ENDED)).id
+    token = await login("sekretariat")
+    archive, gate = client.app[ARCHIVE], asyncio.Event()
+    archive.start(sitting_id, "edit", "uji", gate.wait)
+    console = await (await client.get(f"/konsol/rapat/{sitting_id}")).text()
+    assert 'data-job="running"' in console and 'http-equiv="refresh"' in console
+    second = await client.post(
+        f"/konsol/rapat/{sitting_id}/arsip", data={**EDIT, "csrf_token": token}
+    )
+    assert second.status == 409 and "sedang diproses" in await second.text()
+    gate.set()
+    assert (await archive.wait(sitting_id)).error is None
+
+    failing = await client.post(
+        f"/konsol/rapat/{sitting_id}/arsip",
+        data={**EDIT, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert failing.status == 303  # answered before the work, which then fails
+    job = await archive.wait(sitting_id)
+    assert job.kind == "edit" and job.error is not None
+    console = await (await client.get(f"/konsol/rapat/{sitting_id}")).text()
+    assert 'data-job="failed"' in console and "Rapat ini tidak memiliki rekaman." in console
+    assert 'http-equiv="refresh"' not in console

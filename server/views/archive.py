@@ -572,11 +572,15 @@ def _edit_json(edit) -> dict[str, Any]:
 
 @requires(STAFF)
 async def edit_recording(request: web.Request) -> web.Response:
+    """The cut runs as a job; the console shows its progress and outcome."""
     user = require_user(request)
     sid = sitting_id(request)
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     values = _edit_values(parse(RecordingEditIn, form))
-    await request.app[ARCHIVE].apply(sid, **values, actor=user.username)
+    archive = request.app[ARCHIVE]
+    archive.start(
+        sid, "edit", user.username, lambda: archive.apply(sid, **values, actor=user.username)
+    )
     return redirect(f"/konsol/rapat/{sid}#arsip")
 
 
@@ -597,10 +601,16 @@ async def edit_recording_api(request: web.Request) -> web.Response:
 
 @requires(STAFF)
 async def publish_recording(request: web.Request) -> web.Response:
+    """Publishing (with the whole recording when it was never cut) runs as a job."""
     user = require_user(request)
     sid = sitting_id(request)
-    await request.app[ARCHIVE].ensure_published_media(sid, user.username)
-    await request.app[keys.LIVE].transition(sid, SittingStatus.PUBLISHED, user.username)
+    archive, live = request.app[ARCHIVE], request.app[keys.LIVE]
+
+    async def publish() -> None:
+        await archive.ensure_published_media(sid, user.username)
+        await live.transition(sid, SittingStatus.PUBLISHED, user.username)
+
+    archive.start(sid, "publish", user.username, publish)
     return redirect(f"/konsol/rapat/{sid}#arsip")
 
 
@@ -650,6 +660,7 @@ async def _archive_service(app: web.Application) -> Any:
     config = app[keys.CONFIG]
     app[ARCHIVE] = ArchiveService(app[keys.STORE], config.media_dir)
     yield
+    await app[ARCHIVE].close()
 
 
 def setup(app: web.Application) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 
 from server import keys, sittings
@@ -13,9 +15,11 @@ from server.domain.roles import STAFF
 from server.domain.sitting import TRANSITIONS, SittingStatus
 from server.i18n import N_
 from server.live import LAYOUTS
+from server.middlewares import error_message
 from server.schemas import AgendaItemIn, DocumentMeta, SittingIn, StatusChange, parse
 from server.store import repo
 from server.templating import redirect, render
+from server.views.archive import ARCHIVE
 from server.views.public import sitting_id
 
 
@@ -162,12 +166,18 @@ async def upload_document(request: web.Request) -> web.Response:
 
 
 def _console_context(request: web.Request, sitting, targets) -> dict:
+    job = request.app[ARCHIVE].jobs.get(sitting.id)
     return {
         "sitting": sitting,
         "targets": targets,
         "values": {},
         "live_running": sitting.id in request.app[keys.LIVE].sittings,
         "LAYOUTS": LAYOUTS,
+        "job": job,
+        "job_started": None if job is None else dt.datetime.fromtimestamp(job.started_at, dt.UTC),
+        "job_error": None
+        if job is None or job.error is None
+        else error_message(request.app[keys.TRANSLATIONS], job.error),
     }
 
 
