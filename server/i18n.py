@@ -37,12 +37,20 @@ class Translations:
         return self._catalogs[current_locale.get()].gettext(message)
 
     def format(self, message: str, params: Mapping[str, object] | None = None) -> str:
-        """Translate a message id, then fill in its %(name)s placeholders."""
+        """Translate a message id, then fill in its %(name)s placeholders (Label values are
+        translated too)."""
         text = self.gettext(message)
-        return text % params if params else text
+        if not params:
+            return text
+        return text % {k: self.gettext(v) if isinstance(v, Label) else v for k, v in params.items()}
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._catalogs[current_locale.get()].ngettext(singular, plural, n)
+
+
+class Label(str):
+    """A value that is itself a message id, such as a status name: it is translated along with
+    the message it goes into, where any other value (a name, a number) is left as it is."""
 
 
 def N_(message: str) -> str:

@@ -7,6 +7,8 @@ from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
 from server.domain.roles import ROLE_LABELS
 from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
 from server.i18n import LOCALE_DIR, Translations, current_locale
+from tests.conftest import log_in
+from tests.factories import new_sitting
 from tests.test_comments import connect, outcome, post
 
 ROOT = LOCALE_DIR.parent.parent
@@ -70,3 +72,15 @@ async def test_a_refused_comment_is_explained_in_the_residents_language(client, 
         "code": "too_long",
         "message": "The message is too long (at most 500 characters).",
     }
+
+
+async def test_status_names_inside_a_message_are_translated_with_it(client, store):
+    token = await log_in(client, store, "sekretariat")
+    async with store.transaction() as session:
+        sitting_id = (await new_sitting(session)).id
+    client.session.cookie_jar.update_cookies({"sidang_lang": "en"})
+    refused = await client.post(
+        f"/konsol/rapat/{sitting_id}/status", data={"csrf_token": token, "status": "published"}
+    )
+    assert refused.status == 409
+    assert "cannot change from &#39;Draft&#39; to &#39;Published&#39;." in await refused.text()

@@ -6,7 +6,7 @@ import enum
 import math
 
 from server.domain.errors import Conflict
-from server.i18n import N_
+from server.i18n import N_, Label
 
 
 class SittingType(enum.StrEnum):
@@ -61,8 +61,8 @@ class InvalidTransition(Conflict):
     def __init__(self, current: SittingStatus, target: SittingStatus) -> None:
         super().__init__(
             N_("Status rapat tidak dapat diubah dari '%(current)s' ke '%(target)s'."),
-            current=STATUS_LABELS[current],
-            target=STATUS_LABELS[target],
+            current=Label(STATUS_LABELS[current]),
+            target=Label(STATUS_LABELS[target]),
         )
         self.current = current
         self.target = target
