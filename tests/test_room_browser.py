@@ -13,7 +13,7 @@ from server.app import create_app
 from server.comments.hub import channel_for
 from server.domain.roles import Role
 from server.passwords import hash_password
-from server.room import Participant
+from server.room import Participant, member_key
 from server.store import repo
 from server.views.room import ROOMS
 from tests.browser import chromium
@@ -90,6 +90,20 @@ async def test_a_member_joins_from_chromium(
         await eventually(lambda: live.program.input_frames().get(program_input, 0) > 10)
         await page.wait_for_selector(f"[data-member-id='{member_id}'] .badge-floor")
         assert await page.is_visible("[data-countdown]")
+
+        # The network drops: the page reconnects on its own, with a new peer connection, and
+        # finds its seat and the floor where it left them.
+        await page.evaluate("() => { window.previousPeer = window.sidangRoom.pc; }")
+        _, connection = session.connections[member_key(member_id)]
+        await connection.close(1012, "restart")
+        await page.wait_for_function(
+            "() => { const pc = window.sidangRoom.pc; return pc && pc !== window.previousPeer"
+            " && pc.connectionState === 'connected'; }",
+            timeout=20_000,
+        )
+        await frames_decoded_above(page, 10)
+        await page.wait_for_selector(f"[data-member-id='{member_id}'] .badge-floor")
+        assert session.state.seats[member_id].connected
 
         # Residents' comments are read beside the program, questions can be singled out, and
         # members post nothing from here.
