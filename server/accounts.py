@@ -30,9 +30,12 @@ def check_role(value: str) -> Role:
 
 async def password_hash(password: str) -> str:
     """argon2 is deliberately slow: off the event loop."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(N_("Kata sandi minimal %(min)s karakter."), min=MIN_PASSWORD_LENGTH)
-    return await asyncio.to_thread(hash_password, password)
+    try:
+        return await asyncio.to_thread(hash_password, password)
+    except ValueError:  # too short: the rule is hash_password's
+        raise InvalidInput(
+            N_("Kata sandi minimal %(min)s karakter."), min=MIN_PASSWORD_LENGTH
+        ) from None
 
 
 async def _check_member(session: AsyncSession, member_id: int | None) -> None:

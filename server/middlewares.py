@@ -133,8 +133,12 @@ async def errors(request: web.Request, handler) -> web.StreamResponse:
         )
 
 
+def status_for(exc: DomainError) -> int:
+    return next(code for cls, code in STATUS_FOR_ERROR if isinstance(exc, cls))
+
+
 def domain_error_response(request: web.Request, exc: DomainError) -> web.StreamResponse:
-    status = next(code for cls, code in STATUS_FOR_ERROR if isinstance(exc, cls))
+    status = status_for(exc)
     if isinstance(exc, NotAuthenticated) and not wants_json(request) and request.method == "GET":
         raise web.HTTPSeeOther(f"/masuk?next={request.rel_url}")
     fields = getattr(exc, "fields", None) or None

@@ -40,3 +40,12 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def sign_in(page, server, username: str, password: str) -> None:
+    """Log a Playwright page in through the login form."""
+    await page.goto(str(server.make_url("/masuk")))
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    await page.click("form button[type=submit]")
+    await page.wait_for_load_state()

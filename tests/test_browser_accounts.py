@@ -7,7 +7,7 @@ import pytest
 from server.app import create_app
 from server.passwords import hash_password
 from server.store import repo
-from tests.browser import chromium
+from tests.browser import chromium, sign_in
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -28,11 +28,7 @@ async def test_deleting_an_account_asks_first(aiohttp_server, make_config, datab
 
     async with chromium() as browser:
         page = await browser.new_page()
-        await page.goto(str(server.make_url("/masuk")))
-        await page.fill("input[name=username]", "admin-peramban")
-        await page.fill("input[name=password]", TEST_PASSWORD)
-        await page.click("form button[type=submit]")
-        await page.wait_for_load_state()
+        await sign_in(page, server, "admin-peramban", TEST_PASSWORD)
         await page.goto(str(server.make_url("/konsol/pengguna")))
         delete = page.locator("tr[data-account='akan-dihapus'] button.danger")
         questions = []

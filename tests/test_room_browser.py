@@ -16,7 +16,7 @@ from server.passwords import hash_password
 from server.room import Participant, member_key
 from server.store import repo
 from server.views.room import ROOMS
-from tests.browser import chromium
+from tests.browser import chromium, sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.live_helpers import eventually, scheduled_sitting
 from tests.room_helpers import add_member
@@ -39,14 +39,6 @@ async def frames_decoded_above(page, count: int, timeout: float = 20.0) -> None:
     async with asyncio.timeout(timeout):
         while await page.evaluate(FRAMES_DECODED) <= count:
             await asyncio.sleep(0.2)
-
-
-async def log_in(page, server, username: str) -> None:
-    await page.goto(str(server.make_url("/masuk")))
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", TEST_PASSWORD)
-    await page.click("form button[type=submit]")
-    await page.wait_for_load_state()
 
 
 @pytest.fixture
@@ -74,7 +66,7 @@ async def test_a_member_joins_from_chromium(
 
     async with chromium() as browser:
         page = await browser.new_page()
-        await log_in(page, server, "anggota-peramban")
+        await sign_in(page, server, "anggota-peramban", TEST_PASSWORD)
         await page.goto(str(server.make_url(f"/ruang/{sitting_id}")))
         await page.wait_for_function(
             "() => document.querySelector('[data-preview]').srcObject !== null", timeout=10_000
@@ -120,7 +112,7 @@ async def test_a_member_joins_from_chromium(
         # The chair removes the member, finds them listed, and lets them back in.
         await rooms.command(session, chair, {"type": "remove", "member": member_id})
         chair_page = await (await browser.new_context()).new_page()
-        await log_in(chair_page, server, "pimpinan-peramban")
+        await sign_in(chair_page, server, "pimpinan-peramban", TEST_PASSWORD)
         await chair_page.goto(str(server.make_url(f"/ruang/{sitting_id}")))
         await chair_page.wait_for_function(
             "() => document.querySelector('[data-preview]').srcObject !== null", timeout=10_000

@@ -12,7 +12,7 @@ from server.auth import require_user, requires
 from server.domain.errors import DomainError, InvalidInput
 from server.domain.roles import Role
 from server.i18n import N_
-from server.middlewares import STATUS_FOR_ERROR, error_message
+from server.middlewares import error_message, status_for
 from server.store import repo
 from server.templating import redirect, render
 
@@ -42,9 +42,8 @@ async def _page(
 
 async def _refused(request: web.Request, exc: DomainError, values: dict[str, str] | None = None):
     """The page again with the reason on top, and what was typed (but never a password)."""
-    status = next(code for cls, code in STATUS_FOR_ERROR if isinstance(exc, cls))
     message = error_message(request.app[keys.TRANSLATIONS], exc)
-    return await _page(request, status=status, error=message, values=values)
+    return await _page(request, status=status_for(exc), error=message, values=values)
 
 
 def _form(form) -> dict[str, str]:
