@@ -186,7 +186,7 @@ class RoomService:
         session = await self._room(sitting_id)
         async with session.lock:
             if participant.member_id is not None:
-                session.state.join(participant.member_id, participant.name)
+                session.state.join(participant.member_id, participant.name, participant.chair)
             previous = session.connections.get(participant.key)
             session.connections[participant.key] = (participant, connection)
         if previous is not None:

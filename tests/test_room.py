@@ -285,6 +285,21 @@ async def test_hard_mute_is_enforced_through_the_media_room(rooms, store):
     assert session.media.allowed[str(member)] is True
 
 
+async def test_mute_all_spares_the_chair_in_the_room(rooms, store):
+    sid, _ = await live_room(rooms, store)
+    member, ketua = await add_member(store, "A"), await add_member(store, "Ketua")
+    chair = Participant(1, "ketua", Role.PIMPINAN, ketua, "Ketua")
+    session = await rooms.enter(sid, person(member), FakeConnection())
+    await rooms.enter(sid, chair, FakeConnection())
+    for who in (person(member), chair):
+        await rooms.join_media(session, who, "v=0 offer", audio_only=False)
+        await rooms.command(session, who, {"type": "mic", "open": True})
+    await rooms.command(session, chair, {"type": "mute_all"})
+    assert session.media.allowed == {str(member): False, str(ketua): True}
+    seat = next(m for m in rooms.snapshot(session)["members"] if m["id"] == ketua)
+    assert seat["muted"] is False and seat["mic"] is True
+
+
 async def test_members_cannot_run_the_chair_commands(rooms, store):
     sid, _ = await live_room(rooms, store)
     a, b = await add_member(store, "A"), await add_member(store, "B")

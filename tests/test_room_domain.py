@@ -282,6 +282,16 @@ def test_mute_all_spares_the_floor_holder():
     assert [state.audio_allowed(m) for m in (1, 2, 3)] == [False, True, False]
 
 
+def test_mute_all_never_mutes_the_chair():
+    state = room(1, 2)
+    state.join(9, "Ketua DPRD", chair=True)
+    state.set_mic(9, True)
+    assert sorted(state.mute_all()) == [1, 2]
+    assert state.audio_allowed(9)
+    state.set_mic(9, False)
+    state.set_mic(9, True)  # the chair's own "Buka mikrofon" still works
+
+
 def test_giving_the_floor_lifts_a_hard_mute():
     state = room(1)
     state.mute(1)

@@ -39,6 +39,7 @@ class RequestKind(enum.StrEnum):
 class Seat:
     member_id: int
     name: str
+    chair: bool = False
     connected: bool = True
     mic_open: bool = False
     hard_muted: bool = False
@@ -91,13 +92,14 @@ class ChairState:
 
     # -- presence ---------------------------------------------------------------------------------
 
-    def join(self, member_id: int, name: str) -> Seat:
-        """A first join takes a seat; a rejoin (reconnection) finds the same seat unchanged."""
+    def join(self, member_id: int, name: str, chair: bool = False) -> Seat:
+        """A first join takes a seat; a rejoin (reconnection) finds the same seat unchanged.
+        `chair` marks the pimpinan's own seat, which the chair's blanket commands spare."""
         if member_id in self.removed:
             raise PermissionDenied(N_("Anda telah dikeluarkan dari ruang rapat oleh pimpinan."))
         seat = self.seats.get(member_id)
         if seat is None:
-            seat = self.seats[member_id] = Seat(member_id, name)
+            seat = self.seats[member_id] = Seat(member_id, name, chair)
         seat.connected = True
         seat.disconnected_at = None
         return seat
@@ -227,9 +229,10 @@ class ChairState:
         seat.mic_open = False
 
     def mute_all(self) -> list[int]:
-        """Everyone but the floor holder; returns who was muted."""
+        """Everyone but the floor holder and the chair, who must stay able to speak to run the
+        sitting; returns who was muted."""
         holder = self.floor.member_id if self.floor is not None else None
-        muted = [m for m in self.seats if m != holder]
+        muted = [m for m, seat in self.seats.items() if m != holder and not seat.chair]
         for member_id in muted:
             self.mute(member_id)
         return muted
