@@ -92,6 +92,46 @@ def test_normalise_folds_case_accents_and_repeats():
     assert normalise("Bángsaaat") == "bangsat"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("dasar g\u043ebl\u043ek", WordAction.BLOCK),  # Cyrillic о twice
+        ("\u0430nj\u0456ng", WordAction.HOLD),  # Cyrillic а and і
+        ("b\u03b1ngs\u03b1t!", WordAction.BLOCK),  # Greek α
+        ("\U0001d424\U0001d428\U0001d427\U0001d42d\U0001d428\U0001d425", WordAction.BLOCK),
+        ("\u0420\u0430\u0441\u0430\u043b 741", None),  # look-alike letters, a plain number
+    ],
+)
+def test_word_filter_folds_look_alike_letters(text, expected):
+    """TR39 skeletons: a Cyrillic or Greek letter that looks Latin reads as that letter."""
+    word_filter = WordFilter([BannedPattern(p, a) for p, a in DEFAULT_BANNED_WORDS])
+    assert word_filter.match(text) is expected
+
+
+def test_a_pattern_typed_with_look_alike_letters_still_matches_latin_text():
+    word_filter = WordFilter([BannedPattern("k\u0430mpret", WordAction.BLOCK)])
+    assert word_filter.match("dasar kampret") is WordAction.BLOCK
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("Pasal 1", "Pasal 11"), ("10 miliar", "100 miliar")]
+)
+async def test_numbers_that_differ_are_different_messages(first, second):
+    gate, sender = Gate(MemoryBus()), Sender("warga", "ip-kantor")
+    await gate.admit("sitting:1", sender, first, 0)
+    await gate.admit("sitting:1", sender, second, 0)
+    with pytest.raises(Refused):
+        await gate.admit("sitting:1", sender, first, 0)
+
+
+async def test_stretched_letters_and_look_alikes_are_still_the_same_message():
+    gate, sender = Gate(MemoryBus()), Sender("warga", "ip-kantor")
+    await gate.admit("sitting:1", sender, "Bagus sekali", 0)
+    for again in ("bagusssss sekali", "b\u0430gus sekali"):
+        with pytest.raises(Refused):
+            await gate.admit("sitting:1", sender, again, 0)
+
+
 async def test_banned_words_block_or_hold_and_moderators_edit_the_list(client, login, live_sitting):
     call = moderated(client, await login("moderator"))
     status, word = await call("/moderasi/kata-terlarang", {"pattern": "bangsat", "action": "block"})

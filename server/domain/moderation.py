@@ -13,7 +13,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
+
+from confusable_homoglyphs import confusables
 
 from server.domain.errors import DomainError
 from server.i18n import N_
@@ -120,6 +123,7 @@ _LEET = str.maketrans(
     }
 )
 _REPEATS = re.compile(r"(.)\1+")
+_REPEATED_LETTERS = re.compile(r"([^\W\d_])\1+")
 _NON_LETTER = re.compile(r"[^a-z]+")
 _NON_PATTERN = re.compile(r"[^a-z*?]+")
 # Below this length a pattern only matches whole words: "asu" must not catch "asuransi".
@@ -130,12 +134,47 @@ _WORD = re.compile(r"\w+")
 
 
 def normalise(text: str, leet: bool = True) -> str:
-    """Fold case, accents, leetspeak and stretched letters: 'B4NGS4TTT' and 'bangsat' meet."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    """Fold look-alikes, case, accents, leetspeak and stretched letters: 'B4NGS4TTT', 'bаngsat'
+    (Cyrillic а) and 'bangsat' meet."""
+    folded = _fold_letters(text)
     if leet:
         folded = _WORD.sub(_unleet, folded)
     return _REPEATS.sub(r"\1", folded)
+
+
+def fingerprint(text: str) -> str:
+    """What makes two texts the same message: look-alikes, case, accents and stretched letters
+    fold ('bagusssss' is 'bagus'), but digits never do, since 'Pasal 1' is not 'Pasal 11' and
+    '10 miliar' is not '100 miliar'."""
+    folded = _REPEATED_LETTERS.sub(r"\1", _fold_letters(text))
+    return hashlib.sha256(folded.encode()).hexdigest()[:24]
+
+
+def _fold_letters(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", skeleton(text).casefold())
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
+def skeleton(text: str) -> str:
+    """Unicode TR39 skeleton for the letters a banned word is made of: each character outside
+    ASCII that confusables.txt maps to Latin letters becomes them (Cyrillic 'а', Greek 'ο',
+    fullwidth or mathematical letters). ASCII itself stays: its TR39 prototypes would read '1'
+    as 'l' and 'm' as 'rn', where leetspeak already reads digits inside words and a plain
+    number such as 'Pasal 1' must stay a number."""
+    if text.isascii():
+        return text
+    return "".join(c if c.isascii() else _prototype(c) for c in unicodedata.normalize("NFD", text))
+
+
+@lru_cache(maxsize=4096)
+def _prototype(char: str) -> str:
+    """The Latin letters `char` is confusable with, from the library's copy of confusables.txt
+    (a character that has a prototype lists exactly that one), or `char` itself."""
+    found = confusables.is_confusable(char, greedy=True, preferred_aliases=[])
+    for glyph in found[0]["homoglyphs"] if found else ():
+        if glyph["c"].isascii() and glyph["c"].isalpha():
+            return glyph["c"]
+    return char
 
 
 def _unleet(match: re.Match[str]) -> str:
@@ -326,10 +365,9 @@ class Gate:
                 N_("Mode lambat aktif: satu pesan setiap %(seconds)s detik."),
                 seconds=slow_mode_s,
             )
-        fingerprint = hashlib.sha256(normalise(text).encode()).hexdigest()[:24]
         if (
             await self._counters.incr(
-                f"mod:dup:{scope}:{sender.identity}:{fingerprint}", limits.duplicate_window_s
+                f"mod:dup:{scope}:{sender.identity}:{fingerprint(text)}", limits.duplicate_window_s
             )
             > 1
         ):

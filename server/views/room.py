@@ -30,6 +30,7 @@ from server.domain.chair import may_chair, takes_part
 from server.domain.errors import DomainError, InvalidInput, PermissionDenied
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
 from server.domain.votes import CHOICE_LABELS, AttendanceMode
+from server.edge import InvalidJson, loads_json
 from server.i18n import N_
 from server.middlewares import error_message, read_json
 from server.room import Participant, RoomService, public_summary
@@ -181,8 +182,8 @@ class SocketConnection:
 
 def _parse(raw: str) -> dict[str, Any]:
     try:
-        frame = json.loads(raw)
-    except json.JSONDecodeError:
+        frame = loads_json(raw)
+    except InvalidJson:
         frame = None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise InvalidInput(N_("Jenis pesan tidak dikenal."))
