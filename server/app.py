@@ -44,6 +44,7 @@ def create_app(config: Config) -> web.Application:
             middlewares.client_ip,
             middlewares.locale,
             middlewares.session,
+            middlewares.path_ids,
             middlewares.csrf,
         ],
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import logging
 import secrets
 
@@ -26,6 +25,7 @@ from server.domain.errors import (
     RateLimited,
     StorageUnavailable,
 )
+from server.edge import InvalidJson, loads_json, parse_id
 from server.i18n import N_, Translations, current_locale, negotiate
 from server.templating import render
 
@@ -220,6 +220,16 @@ async def locale(request: web.Request, handler) -> web.StreamResponse:
 
 
 @web.middleware
+async def path_ids(request: web.Request, handler) -> web.StreamResponse:
+    """Every `{…_id}` (and agenda `{position}`) in a route is a record key: anything but digits
+    within the key range is a page that does not exist, decided here once for every route."""
+    for name, value in request.match_info.items():
+        if (name.endswith("_id") or name == "position") and parse_id(value) is None:
+            raise NotFound()
+    return await handler(request)
+
+
+@web.middleware
 async def session(request: web.Request, handler) -> web.StreamResponse:
     request[USER_KEY] = await load_user(request)
     seed = request.cookies.get(CSRF_COOKIE)
@@ -267,8 +277,8 @@ def _route_handler(request: web.Request):
 async def read_json(request: web.Request) -> dict:
     """Parse a JSON object body or raise a 400 with a message."""
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = loads_json(await request.read())
+    except InvalidJson as exc:
         raise InvalidInput(
             N_("Badan permintaan bukan JSON yang valid: %(error)s"), error=exc
         ) from None

@@ -33,6 +33,7 @@ from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.domain.roles import STAFF
 from server.domain.sitting import SITTING_TYPE_LABELS, SittingStatus, SittingType
 from server.domain.votes import VoteStatus
+from server.edge import content_disposition
 from server.i18n import N_
 from server.middlewares import read_json
 from server.room import attendance_json, vote_json
@@ -106,7 +107,7 @@ def _file(path: Path, content_type: str, cache: str, download: str | None = None
         raise web.HTTPNotFound(text="Berkas rekaman tidak ditemukan.")
     headers = {"Content-Type": content_type, "Cache-Control": cache}
     if download:
-        headers["Content-Disposition"] = f'attachment; filename="{download}"'
+        headers["Content-Disposition"] = content_disposition("attachment", download)
     return web.FileResponse(path, headers=headers)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from server.comments.hub import Listener
 from server.comments.service import CommentService
 from server.domain.errors import InvalidInput, PermissionDenied
 from server.domain.moderation import RefusalCode, Refused, Sender
+from server.edge import InvalidJson, loads_json
 from server.i18n import N_, Translations
 from server.metrics import Metrics
 from server.middlewares import CLIENT_IP_KEY, error_message, read_json
@@ -124,8 +124,8 @@ async def _on_frame(
 ) -> frames.Frame | None:
     """The reply to a resident's frame, if any; messages in the resident's language."""
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
+        data = loads_json(raw)
+    except InvalidJson:
         data = None
     if not isinstance(data, dict) or data.get("type") != "post":
         message = translations.gettext(N_("Jenis pesan tidak dikenal."))

@@ -12,6 +12,7 @@ from server.archive import page_context
 from server.documents import DocumentFiles
 from server.domain.errors import NotFound
 from server.domain.sitting import SITTING_TYPE_LABELS, SittingStatus, SittingType
+from server.edge import content_disposition
 from server.store import repo
 from server.templating import render
 
@@ -119,14 +120,12 @@ async def download_document(request: web.Request) -> web.StreamResponse:
     path = DocumentFiles(request.app[keys.CONFIG].documents_dir).path_for(document.sha256)
     if not path.exists():
         raise web.HTTPNotFound(text="Berkas dokumen tidak tersedia.")
-    filename = f"{document.jenis}-{document.nomor or document.id}-{document.tahun}.pdf".replace(
-        "/", "-"
-    )
+    filename = f"{document.jenis}-{document.nomor or document.id}-{document.tahun}.pdf"
     return web.FileResponse(
         path,
         headers={
             "Content-Type": "application/pdf",
-            "Content-Disposition": f'inline; filename="{filename}"',
+            "Content-Disposition": content_disposition("inline", filename),
             "Cache-Control": "public, max-age=86400, immutable",
             "ETag": f'"{document.sha256}"',
         },
