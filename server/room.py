@@ -37,11 +37,14 @@ from server.domain.errors import Conflict, InvalidInput, PermissionDenied
 from server.domain.roles import Role
 from server.domain.votes import (
     AttendanceMode,
+    HallPlan,
     Quorum,
     Totals,
     VoteStatus,
+    check_hall_ballot,
     deadline,
     parse_choice,
+    plan_hall_ballots,
 )
 from server.i18n import N_
 from server.live import LiveService
@@ -400,17 +403,69 @@ class RoomService:
         parsed = parse_choice(choice)
         async with self.store.transaction() as db:
             present = await room_store.present_by_mode(db, sitting_id)
-            if member_id not in present[via]:
-                raise Conflict(
-                    N_("Anggota ini tidak tercatat hadir di ruang sidang.")
-                    if via is AttendanceMode.HALL
-                    else N_("Anda belum tercatat hadir di ruang rapat.")
-                )
+            if via is AttendanceMode.HALL:
+                check_hall_ballot(member_id, present)
+            elif member_id not in present[via]:
+                raise Conflict(N_("Anda belum tercatat hadir di ruang rapat."))
             vote = await room_store.get_vote(db, sitting_id, vote_id)
             await room_store.cast_ballot(
                 db, vote, member_id, parsed, via=via, entered_by=entered_by, now=utcnow()
             )
         await self.votes_changed(sitting_id)
+
+    async def cast_hall_bulk(
+        self,
+        sitting_id: int,
+        vote_id: int,
+        default: object,
+        exceptions: dict[int, object],
+        *,
+        entered_by: str,
+    ) -> HallPlan:
+        """Staff's "all present in the hall vote X, except ..." in one transaction: all the
+        ballots are recorded, or none."""
+        choice = parse_choice(default)
+        parsed = {m: None if c in (None, "") else parse_choice(c) for m, c in exceptions.items()}
+        async with self.store.transaction() as db:
+            present = await room_store.present_by_mode(db, sitting_id)
+            vote = await room_store.get_vote(db, sitting_id, vote_id)
+            voted = {b.member_id for b in vote.ballots}
+            plan = plan_hall_ballots(choice, parsed, present, voted)
+            now = utcnow()
+            for member_id, ballot in plan.ballots.items():
+                await room_store.cast_ballot(
+                    db,
+                    vote,
+                    member_id,
+                    ballot,
+                    via=AttendanceMode.HALL,
+                    entered_by=entered_by,
+                    now=now,
+                )
+            await repo.audit(
+                db,
+                entered_by,
+                "vote.hall_bulk",
+                f"sitting:{sitting_id}",
+                f"vote:{vote_id} {len(plan.ballots)}",
+            )
+        await self.votes_changed(sitting_id)
+        return plan
+
+    async def hall_state(self, sitting_id: int) -> dict[str, Any]:
+        """What the staff's hall panel needs, without joining the room: the open vote, who is
+        in the hall, who is connected remotely, and whose ballot is in."""
+        async with self.store.read() as db:
+            await repo.get_sitting(db, sitting_id, public_only=False)
+            present = await room_store.present_by_mode(db, sitting_id)
+            vote = await room_store.current_vote(db, sitting_id)
+            ballots = [] if vote is None else vote.ballots
+        return {
+            "vote": None if vote is None else {"id": vote.id, "title": vote.title},
+            "hall": sorted(present[AttendanceMode.HALL]),
+            "remote": sorted(present[AttendanceMode.REMOTE]),
+            "ballots": {str(b.member_id): {"via": b.via, "choice": b.choice} for b in ballots},
+        }
 
     # -- changes from anywhere --------------------------------------------------------------------
 

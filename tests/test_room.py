@@ -456,7 +456,7 @@ async def test_votes_in_the_room(rooms, store):
         await rooms.command(
             session, person(a), {"type": "ballot", "vote": vote["id"], "choice": "abstain"}
         )
-    with pytest.raises(Conflict, match="tidak tercatat hadir"):
+    with pytest.raises(Conflict, match="daring"):  # b is connected remotely
         await rooms.cast(sid, vote["id"], b, "setuju", via=AttendanceMode.HALL, entered_by="staf")
     await rooms.cast(sid, vote["id"], c, "tidak_setuju", via=AttendanceMode.HALL, entered_by="staf")
     await settle()
@@ -633,6 +633,79 @@ async def test_staff_enter_hall_ballots_and_results_reach_the_api(client, store)
     }
     summary = await (await client.get(f"/sidang/{sid}/kuorum")).json()
     assert summary["votes"][0]["totals"]["setuju"] == 1
+
+
+async def test_a_hall_ballot_for_a_member_connected_remotely_is_refused(client, store):
+    sid = await new_sitting(store)
+    await set_seats(store, 1)
+    token = await log_in(client, store, "sekretariat")
+    ketua = await add_member(store, "Ketua")
+    await present(store, sid, ketua)
+    await present(store, sid, ketua, mode=AttendanceMode.REMOTE)
+    vote = await open_vote(store, sid)
+    response = await client.post(
+        f"/ruang/{sid}/suara/{vote.id}",
+        json={"member_id": ketua, "choice": "setuju"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status == 409
+    assert "daring" in (await response.json())["error"]
+    async with store.read() as session:
+        assert (await room_store.get_vote(session, sid, vote.id)).ballots == []
+
+
+async def test_staff_see_the_hall_panel_state_without_joining_the_room(client, store):
+    sid = await new_sitting(store)
+    await set_seats(store, 3)
+    token = await log_in(client, store, "sekretariat")
+    a, b, c = [await add_member(store, n) for n in ("Ani", "Budi", "Citra")]
+    await present(store, sid, a, b)
+    await present(store, sid, c, mode=AttendanceMode.REMOTE)
+    assert (await (await client.get(f"/ruang/{sid}/aula")).json())["vote"] is None
+    vote = await open_vote(store, sid, title="Raperda Pajak")
+    headers = {"X-CSRF-Token": token}
+    ok = await client.post(
+        f"/ruang/{sid}/suara/{vote.id}", json={"member_id": a, "choice": "setuju"}, headers=headers
+    )
+    assert (await ok.json()) == {"ok": True, "member_id": a, "choice": "setuju"}
+    state = await (await client.get(f"/ruang/{sid}/aula")).json()
+    assert state["vote"] == {"id": vote.id, "title": "Raperda Pajak"}
+    assert (state["hall"], state["remote"]) == ([a, b], [c])
+    assert state["ballots"] == {str(a): {"via": "hall", "choice": "setuju"}}
+
+
+async def test_staff_record_hall_ballots_in_bulk_with_exceptions(client, store):
+    sid = await new_sitting(store)
+    await set_seats(store, 5)
+    token = await log_in(client, store, "sekretariat")
+    ids = [await add_member(store, n) for n in ("Ani", "Budi", "Citra", "Dedi", "Eka")]
+    ani, budi, citra, dedi, eka = ids
+    await present(store, sid, *ids)
+    await present(store, sid, eka, mode=AttendanceMode.REMOTE)  # votes from their own screen
+    vote = await open_vote(store, sid)
+    await cast(store, sid, vote.id, ani, Choice.ABSTAIN)
+    url = f"/ruang/{sid}/suara/{vote.id}/semua"
+    headers = {"X-CSRF-Token": token}
+    body = {"choice": "setuju", "except": {str(citra): "tidak_setuju", str(dedi): None}}
+    assert (await client.post(url, json=body)).status == 403, "CSRF"
+    response = await client.post(url, json=body, headers=headers)
+    assert response.status == 200, await response.text()
+    assert await response.json() == {
+        "recorded": {str(budi): "setuju", str(citra): "tidak_setuju"},
+        "remote": [eka],
+        "already_voted": [ani],
+    }
+    async with store.read() as session:
+        counted = await room_store.get_vote(session, sid, vote.id)
+        assert (counted.setuju, counted.tidak_setuju, counted.abstain) == (1, 1, 1)
+    again = await client.post(url, json=body, headers=headers)
+    assert (await again.json())["recorded"] == {}, "repeating the entry records nothing twice"
+    stranger = await add_member(store, "Fajar")
+    bad = await client.post(
+        url, json={"choice": "setuju", "except": {str(stranger): "abstain"}}, headers=headers
+    )
+    assert bad.status == 400
+    assert (await client.post(url, json={"choice": "ya"}, headers=headers)).status == 400
 
 
 async def test_the_public_summary_of_a_closed_sitting_is_not_found(client, store):

@@ -9,6 +9,7 @@ from server.domain.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from server.domain.roles import Role
 from server.domain.sitting import QuorumRule
 from server.domain.votes import (
+    AttendanceMode,
     Choice,
     NoQuorum,
     Quorum,
@@ -17,9 +18,11 @@ from server.domain.votes import (
     VoteStatus,
     check_ballot_allowed,
     check_can_open,
+    check_hall_ballot,
     count_present,
     deadline,
     parse_choice,
+    plan_hall_ballots,
 )
 
 T0 = 1_000_000.0
@@ -343,3 +346,34 @@ def test_a_removed_member_cannot_rejoin_until_readmitted():
     assert state.removed == {1: "Anggota 1"}
     state.readmit(1)
     assert state.join(1, "Anggota 1").connected and not state.removed
+
+
+# -- hall ballots entered by staff ---------------------------------------------------------------
+
+
+def hall_present(hall: set[int], remote: set[int] = frozenset()) -> dict:
+    return {AttendanceMode.HALL: set(hall), AttendanceMode.REMOTE: set(remote)}
+
+
+def test_a_hall_ballot_needs_the_member_in_the_hall_and_not_online():
+    check_hall_ballot(1, hall_present({1}))
+    with pytest.raises(Conflict, match="tidak tercatat hadir"):
+        check_hall_ballot(2, hall_present({1}))
+    with pytest.raises(Conflict, match="daring"):
+        check_hall_ballot(1, hall_present({1}, remote={1}))
+
+
+def test_bulk_entry_records_everyone_in_the_hall_except_the_exceptions():
+    plan = plan_hall_ballots(
+        Choice.SETUJU,
+        {2: Choice.TIDAK_SETUJU, 3: None},
+        hall_present({1, 2, 3, 4, 5}, remote={5, 6}),
+        voted={4},
+    )
+    assert plan.ballots == {1: Choice.SETUJU, 2: Choice.TIDAK_SETUJU}
+    assert (plan.remote, plan.already_voted) == ({5}, {4})
+
+
+def test_bulk_entry_refuses_an_exception_for_someone_not_in_the_hall():
+    with pytest.raises(InvalidInput):
+        plan_hall_ballots(Choice.SETUJU, {9: Choice.ABSTAIN}, hall_present({1}), voted=set())

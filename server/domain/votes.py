@@ -113,6 +113,52 @@ def check_ballot_allowed(
         raise VoteClosed()
 
 
+def check_hall_ballot(member_id: int, present: dict[AttendanceMode, set[int]]) -> None:
+    """Staff enter a ballot only for a member seen in the hall. A member connected remotely
+    votes from their own screen: a hall ballot for them would be a second voice for one seat
+    (the chair connected remotely was once given one)."""
+    if member_id in present[AttendanceMode.REMOTE]:
+        raise Conflict(
+            N_("Anggota ini tersambung dari ruang rapat daring dan memberikan suara sendiri.")
+        )
+    if member_id not in present[AttendanceMode.HALL]:
+        raise Conflict(N_("Anggota ini tidak tercatat hadir di ruang sidang."))
+
+
+@dataclass(frozen=True)
+class HallPlan:
+    """What a bulk entry records, and whom it leaves out and why."""
+
+    ballots: dict[int, Choice]
+    remote: frozenset[int]
+    already_voted: frozenset[int]
+
+
+def plan_hall_ballots(
+    default: Choice,
+    exceptions: dict[int, Choice | None],
+    present: dict[AttendanceMode, set[int]],
+    voted: set[int],
+) -> HallPlan:
+    """ "Everyone present in the hall votes `default`, except ...": an exception gives a member
+    another choice, or None to record nothing for them. Members connected remotely and those
+    who already voted are left out, so the entry can be repeated safely."""
+    hall = present[AttendanceMode.HALL]
+    remote = hall & present[AttendanceMode.REMOTE]
+    unknown = set(exceptions) - hall
+    if unknown:
+        raise InvalidInput(
+            N_("Pengecualian hanya untuk anggota yang hadir di ruang sidang (anggota %(ids)s)."),
+            ids=", ".join(str(i) for i in sorted(unknown)),
+        )
+    ballots: dict[int, Choice] = {}
+    for member_id in sorted(hall - remote - voted):
+        choice = exceptions.get(member_id, default)
+        if choice is not None:
+            ballots[member_id] = choice
+    return HallPlan(ballots, frozenset(remote), frozenset(hall & voted - remote))
+
+
 def parse_choice(value: object) -> Choice:
     try:
         return Choice(value)

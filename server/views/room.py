@@ -27,7 +27,7 @@ from aiohttp import WSMsgType, web
 from server import keys
 from server.auth import CurrentUser, get_user, require_user, requires
 from server.domain.chair import may_chair, takes_part
-from server.domain.errors import DomainError, InvalidInput, PermissionDenied
+from server.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
 from server.domain.votes import CHOICE_LABELS, AttendanceMode
 from server.edge import InvalidJson, loads_json
@@ -100,6 +100,7 @@ async def room_page(request: web.Request) -> web.Response:
         "staff": user.has(STAFF),
         "ice_servers": json.dumps(request.app[keys.CONFIG].ice_servers),
         "choices": CHOICE_LABELS,
+        "choice_labels": json.dumps(_choice_labels(request)),
         "comments_readonly": True,  # members read residents' comments here; they post elsewhere
     }
     if user.has(STAFF):
@@ -224,23 +225,64 @@ async def mark_hall(request: web.Request) -> web.Response:
 
 
 @requires(STAFF)
+async def hall_state(request: web.Request) -> web.Response:
+    """GET: the hall panel's data (open vote, hall and remote presence, ballots in), so staff
+    enter hall data without joining the room."""
+    state = await request.app[ROOMS].hall_state(sitting_id(request))
+    return web.json_response(state, headers={"Cache-Control": "no-store"})
+
+
+@requires(STAFF)
 async def hall_ballot(request: web.Request) -> web.Response:
     """POST {"member_id": 12, "choice": "setuju"}: staff enter a hall member's ballot."""
     user = require_user(request)
     data = await read_json(request)
-    try:
-        vote_id = int(request.match_info["vote_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Pemungutan suara tidak ditemukan.") from None
+    member_id = _member_id(data)
     await request.app[ROOMS].cast(
         sitting_id(request),
-        vote_id,
-        _member_id(data),
+        _vote_id(request),
+        member_id,
         data.get("choice"),
         via=AttendanceMode.HALL,
         entered_by=user.username,
     )
-    return web.json_response({"ok": True})
+    return web.json_response({"ok": True, "member_id": member_id, "choice": data["choice"]})
+
+
+@requires(STAFF)
+async def hall_ballots_bulk(request: web.Request) -> web.Response:
+    """POST {"choice": "setuju", "except": {"12": "tidak_setuju", "13": null}}: every member
+    present in the hall votes `choice`, except those listed (another choice, or none)."""
+    user = require_user(request)
+    data = await read_json(request)
+    exceptions = data.get("except") or {}
+    if not isinstance(exceptions, dict):
+        raise InvalidInput(N_("Daftar pengecualian tidak valid."), {"except": "objek"})
+    try:
+        parsed = {int(member): choice for member, choice in exceptions.items()}
+    except ValueError:
+        raise InvalidInput(N_("Daftar pengecualian tidak valid."), {"except": "objek"}) from None
+    plan = await request.app[ROOMS].cast_hall_bulk(
+        sitting_id(request),
+        _vote_id(request),
+        data.get("choice"),
+        parsed,
+        entered_by=user.username,
+    )
+    return web.json_response(
+        {
+            "recorded": {str(m): c.value for m, c in plan.ballots.items()},
+            "remote": sorted(plan.remote),
+            "already_voted": sorted(plan.already_voted),
+        }
+    )
+
+
+def _vote_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["vote_id"])
+    except ValueError:
+        raise NotFound(N_("Pemungutan suara tidak ditemukan.")) from None
 
 
 def _member_id(data: dict[str, Any]) -> int:
@@ -259,11 +301,16 @@ async def quorum_summary(request: web.Request) -> web.Response:
     summary = await public_summary(app[keys.STORE], app[keys.BUS], sitting_id(request))
     quorum = summary["quorum"]
     text = app[keys.TRANSLATIONS].gettext("Kuorum: {present}/{seats} hadir, syarat {required}")
-    labels = {c.value: app[keys.TRANSLATIONS].gettext(label) for c, label in CHOICE_LABELS.items()}
     return web.json_response(
-        {**summary, "text": text.format(**quorum), "labels": labels},
+        {**summary, "text": text.format(**quorum), "labels": _choice_labels(request)},
         headers={"Cache-Control": "no-cache"},
     )
+
+
+def _choice_labels(request: web.Request) -> dict[str, str]:
+    """The ballot choices in the reader's language, for the page scripts."""
+    gettext = request.app[keys.TRANSLATIONS].gettext
+    return {choice.value: gettext(label) for choice, label in CHOICE_LABELS.items()}
 
 
 # -- wiring --------------------------------------------------------------------------------------
@@ -292,5 +339,9 @@ def setup(app: web.Application) -> None:
     r.add_get("/ruang/{sitting_id}", room_page, name="room")
     r.add_get("/ruang/{sitting_id}/ws", room_socket, name="room_socket")
     r.add_post("/ruang/{sitting_id}/hadir", mark_hall, name="room_hall_attendance")
+    r.add_get("/ruang/{sitting_id}/aula", hall_state, name="room_hall_state")
     r.add_post("/ruang/{sitting_id}/suara/{vote_id}", hall_ballot, name="room_hall_ballot")
+    r.add_post(
+        "/ruang/{sitting_id}/suara/{vote_id}/semua", hall_ballots_bulk, name="room_hall_bulk"
+    )
     r.add_get("/sidang/{sitting_id}/kuorum", quorum_summary, name="quorum_summary")

@@ -8,7 +8,9 @@
   if (!root || !root.querySelector("[data-check]")) return;
 
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const label = (name) => root.dataset["label" + name.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())] || "";
+  const labelsOf = (el) => (name) =>
+    el.dataset["label" + name.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())] || "";
+  const label = labelsOf(root);
   const $ = (selector) => root.querySelector(selector);
   const myMember = root.dataset.member ? Number(root.dataset.member) : null;
   const isChair = root.dataset.chair === "yes";
@@ -370,7 +372,6 @@
       buttons.hidden = !!(seat && seat.voted);
       $("[data-vote-status]").textContent = seat && seat.voted ? label("voted") : "";
     }
-    root.querySelectorAll("[data-hall-vote]").forEach((b) => (b.disabled = false));
   }
 
   function limit() {
@@ -433,6 +434,8 @@
   }
 
   // -- staff: the hall --------------------------------------------------------------------------------
+  // The hall panel works without joining the room: it reads its own state from the server, and
+  // every ballot shows its outcome (or the refusal) in its row.
 
   async function post(url, body) {
     const response = await fetch(url, {
@@ -440,30 +443,115 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
       body: JSON.stringify(body),
     });
-    if (!response.ok) {
-      const data = await response.json().catch(() => ({}));
-      throw new Error(data.error || response.statusText);
-    }
-    return response.json();
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
   }
 
-  document.querySelectorAll("[data-hall-member]").forEach((row) => {
-    const memberId = Number(row.dataset.hallMember);
-    const present = row.querySelector("[data-hall-present]");
-    present.addEventListener("change", () =>
-      post(root.dataset.hall, { member_id: memberId, present: present.checked }).catch((error) => {
-        present.checked = !present.checked;
-        showError(error.message);
-      }),
-    );
-    row.querySelector("[data-hall-vote]").addEventListener("click", (event) => {
-      const choice = row.querySelector("[data-hall-choice]").value;
-      if (!choice || !room.state || !room.state.vote) return;
-      post(root.dataset.ballot + room.state.vote.id, { member_id: memberId, choice })
-        .then(() => (event.target.disabled = true))
-        .catch((error) => showError(error.message));
+  const hall = document.querySelector("[data-hall-panel]");
+  const HALL_POLL_MS = 3000;
+  const choiceLabels = JSON.parse(root.dataset.choiceLabels || "{}");
+  const hallLabel = hall ? labelsOf(hall) : label;
+  const hallRows = hall ? [...hall.querySelectorAll("[data-hall-member]")] : [];
+  let hallVote = null;
+  let hallTimer = null;
+
+  function rowResult(row, text, failed) {
+    const cell = row.querySelector("[data-hall-result]");
+    cell.textContent = text;
+    cell.classList.toggle("error", !!failed);
+  }
+
+  function renderHall(state) {
+    hallVote = state.vote;
+    hall.querySelector("[data-hall-vote-title]").textContent = state.vote
+      ? hallLabel("open-vote") + " " + state.vote.title
+      : hallLabel("no-vote");
+    hall.querySelector("[data-hall-bulk] button").disabled = !state.vote;
+    for (const row of hallRows) {
+      const id = Number(row.dataset.hallMember);
+      const remote = state.remote.includes(id);
+      const ballot = state.ballots[String(id)];
+      row.querySelector("[data-hall-present]").checked = state.hall.includes(id);
+      const closed = !state.vote || remote || !!ballot;
+      row.querySelector("[data-hall-choice]").disabled = closed;
+      row.querySelector("[data-hall-vote]").disabled = closed;
+      const cell = row.querySelector("[data-hall-result]");
+      if (cell.classList.contains("error")) continue;
+      if (ballot && ballot.via === "remote") rowResult(row, hallLabel("remote-voted"));
+      else if (ballot) {
+        const choice = ballot.choice ? ": " + (choiceLabels[ballot.choice] || ballot.choice) : "";
+        rowResult(row, hallLabel("recorded") + choice);
+      } else if (remote) rowResult(row, hallLabel("remote"));
+      else rowResult(row, "");
+    }
+  }
+
+  async function refreshHall() {
+    clearTimeout(hallTimer);
+    try {
+      const response = await fetch(hall.dataset.state, { headers: { Accept: "application/json" } });
+      if (response.ok) renderHall(await response.json());
+    } finally {
+      hallTimer = setTimeout(refreshHall, HALL_POLL_MS);
+    }
+  }
+
+  if (hall) {
+    const summary = hall.querySelector("[data-hall-summary]");
+    for (const row of hallRows) {
+      const memberId = Number(row.dataset.hallMember);
+      const present = row.querySelector("[data-hall-present]");
+      present.addEventListener("change", () =>
+        post(root.dataset.hall, { member_id: memberId, present: present.checked })
+          .then(() => rowResult(row, ""))
+          .catch((error) => {
+            present.checked = !present.checked;
+            rowResult(row, error.message, true);
+          })
+          .finally(refreshHall),
+      );
+      row.querySelector("[data-hall-choice]").addEventListener("change", () => rowResult(row, ""));
+      row.querySelector("[data-hall-vote]").addEventListener("click", () => {
+        const choice = row.querySelector("[data-hall-choice]").value;
+        if (!choice || choice === "none") {
+          rowResult(row, hallLabel("pick"), true);
+          return;
+        }
+        if (!hallVote) return;
+        post(root.dataset.ballot + hallVote.id, { member_id: memberId, choice })
+          .then(() => rowResult(row, hallLabel("recorded") + ": " + (choiceLabels[choice] || choice)))
+          .catch((error) => rowResult(row, error.message, true))
+          .finally(refreshHall);
+      });
+    }
+    hall.querySelector("[data-hall-bulk]").addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!hallVote) return;
+      const exceptions = {};
+      for (const row of hallRows) {
+        const select = row.querySelector("[data-hall-choice]");
+        if (select.value && !select.disabled) {
+          exceptions[row.dataset.hallMember] = select.value === "none" ? null : select.value;
+        }
+      }
+      const choice = new FormData(event.target).get("choice");
+      summary.classList.remove("error");
+      post(root.dataset.ballot + hallVote.id + "/semua", { choice, except: exceptions })
+        .then((result) => {
+          const skipped = result.remote.length + result.already_voted.length;
+          let text = hallLabel("bulk-done").replace("{count}", Object.keys(result.recorded).length);
+          if (skipped) text += " " + hallLabel("bulk-skipped").replace("{count}", skipped);
+          summary.textContent = text;
+        })
+        .catch((error) => {
+          summary.textContent = error.message;
+          summary.classList.add("error");
+        })
+        .finally(refreshHall);
     });
-  });
+    refreshHall();
+  }
 
   openDevices();
 })();
