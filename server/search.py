@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import server.store.search_index  # noqa: F401  (registers the index listener)
+from server.domain.sitting import SittingStatus
 from server.stemming import WORD, stem_query, stem_word
 from server.store.repo import PUBLIC_STATUSES
 
@@ -27,6 +28,7 @@ _COLUMNS = (
     " e.offset_s, e.year, e.month, e.category, e.at"
 )
 _STATUSES = ", ".join(f"'{s.value}'" for s in PUBLIC_STATUSES)
+_HELD = ", ".join(f"'{s.value}'" for s in PUBLIC_STATUSES if s is not SittingStatus.SCHEDULED)
 _VISIBLE = (
     f"(e.sitting_id IS NULL OR (s.is_public AND s.status IN ({_STATUSES})))"
     " AND (e.kind != 'cue' OR s.status = 'published')"
@@ -43,6 +45,7 @@ class SearchQuery:
     kinds: tuple[str, ...] = KINDS
     limit: int = 20
     offset: int = 0
+    held_only: bool = False  # the archive lists sittings that took place, never future ones
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ def _filters(query: SearchQuery) -> tuple[list[str], dict]:
     params: dict = {"limit": query.limit, "offset": query.offset}
     kinds = [k for k in query.kinds if k in KINDS]
     where.append("e.kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")")
+    if query.held_only:
+        where.append(f"(e.kind = 'document' OR s.status IN ({_HELD}))")
     for name in ("year", "month", "category", "komisi"):
         value = getattr(query, name)
         if value not in (None, ""):

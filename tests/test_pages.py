@@ -200,3 +200,63 @@ async def test_upload_with_bad_metadata_leaves_no_file(client, login, store, con
     assert response.status == 400
     assert not any(config.documents_dir.rglob("*.pdf"))
     assert not any(config.documents_dir.rglob("*.part"))
+
+
+def _section(html: str, heading: str) -> str:
+    """The text from a schedule heading to the next one."""
+    start = html.index(f"<h2>{heading}</h2>")
+    end = html.find("<h2>", start + 1)
+    return html[start : end if end != -1 else len(html)]
+
+
+async def test_schedule_groups_by_status_live_first(client, store):
+    now = dt.datetime.now(dt.UTC)
+    async with store.transaction() as session:
+        for title, status, starts_at in (
+            ("Rapat Molor", SittingStatus.LIVE, now - dt.timedelta(hours=5)),
+            ("Rapat Esok", SittingStatus.SCHEDULED, now + dt.timedelta(days=1)),
+            ("Rapat Tertunda", SittingStatus.SCHEDULED, now - dt.timedelta(days=1)),
+            ("Rapat Selesai Cepat", SittingStatus.ENDED, now + dt.timedelta(hours=1)),
+            ("Rapat Lalu", SittingStatus.ENDED, now - dt.timedelta(days=7)),
+        ):
+            await new_sitting(session, title=title, status=status, starts_at=starts_at)
+        published = await new_sitting(
+            session, title="Rapat Terbit", status=SittingStatus.ENDED, starts_at=now
+        )
+        published.status = SittingStatus.PUBLISHED.value
+    html = await (await client.get("/jadwal")).text()
+    assert (
+        html.index("Sedang berlangsung")
+        < html.index("Akan datang")
+        < html.index("Sudah berlangsung")
+    )
+    live = _section(html, "Sedang berlangsung")
+    upcoming = _section(html, "Akan datang")
+    past = _section(html, "Sudah berlangsung")
+    assert "Rapat Molor" in live and "Rapat Molor" not in past
+    assert upcoming.index("Rapat Tertunda") < upcoming.index("Rapat Esok")
+    assert "Rapat Terbit" in past and "Rapat Terbit" not in upcoming
+    assert "Rapat Selesai Cepat" in past
+    assert past.index("Rapat Selesai Cepat") < past.index("Rapat Terbit") < past.index("Rapat Lalu")
+
+
+async def test_future_sittings_are_not_in_the_archive(client, store):
+    now = dt.datetime.now(dt.UTC)
+    async with store.transaction() as session:
+        await new_sitting(
+            session,
+            title="Rapat Retribusi Mendatang",
+            status=SittingStatus.SCHEDULED,
+            starts_at=now + dt.timedelta(days=3),
+            agenda=["Retribusi parkir"],
+        )
+        await new_sitting(
+            session,
+            title="Rapat Retribusi Lalu",
+            status=SittingStatus.ENDED,
+            starts_at=now - dt.timedelta(days=3),
+        )
+    for params in ({}, {"q": "retribusi"}):
+        html = await (await client.get("/arsip", params=params)).text()
+        assert "Rapat Retribusi Lalu" in html
+        assert "Mendatang" not in html and "Retribusi parkir" not in html

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from server.domain.errors import Conflict
 from server.i18n import N_, Label
@@ -99,3 +103,31 @@ def quorum_required(rule: QuorumRule, seats: int) -> int:
         return seats // 2 + 1
     numerator, denominator = (2, 3) if rule is QuorumRule.TWO_THIRDS else (3, 4)
     return math.ceil(seats * numerator / denominator)
+
+
+class Dated(Protocol):
+    status: str
+    starts_at: dt.datetime
+
+
+S = TypeVar("S", bound=Dated)
+
+
+@dataclass(frozen=True)
+class ScheduleGroups(Generic[S]):
+    live: list[S]
+    upcoming: list[S]
+    past: list[S]
+
+
+def schedule_groups(sittings: Iterable[S]) -> ScheduleGroups[S]:
+    """The public schedule groups by status, not by the clock: a sitting that runs late is
+    still live, one published early is still past. Live first, then upcoming (soonest first),
+    then past (latest first)."""
+    ordered = sorted(sittings, key=lambda s: s.starts_at)
+    held = (SittingStatus.ENDED.value, SittingStatus.PUBLISHED.value)
+    return ScheduleGroups(
+        live=[s for s in ordered if s.status == SittingStatus.LIVE.value],
+        upcoming=[s for s in ordered if s.status == SittingStatus.SCHEDULED.value],
+        past=[s for s in reversed(ordered) if s.status in held],
+    )

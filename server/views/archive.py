@@ -270,7 +270,7 @@ async def _resolve(session, hits: list[Hit]) -> list[dict[str, Any]]:
 
 
 async def archive_page(request: web.Request) -> web.Response:
-    query = _search_query(request)
+    query = SearchQuery(**{**vars(_search_query(request)), "held_only": True})
     searching = bool(query.text.strip())
     if not searching:
         query = SearchQuery(**{**vars(query), "kinds": ("sitting",)})

@@ -11,7 +11,12 @@ from server import keys
 from server.archive import page_context
 from server.documents import DocumentFiles
 from server.domain.errors import NotFound
-from server.domain.sitting import SITTING_TYPE_LABELS, SittingStatus, SittingType
+from server.domain.sitting import (
+    SITTING_TYPE_LABELS,
+    SittingStatus,
+    SittingType,
+    schedule_groups,
+)
 from server.edge import content_disposition
 from server.store import repo
 from server.templating import render
@@ -44,10 +49,12 @@ async def home(request: web.Request) -> web.Response:
 async def schedule(request: web.Request) -> web.Response:
     async with request.app[keys.STORE].read() as session:
         sittings = await repo.list_sittings(session, upcoming_first=True, limit=500)
-    now = dt.datetime.now(dt.UTC)
-    upcoming = [s for s in sittings if _aware(s.starts_at) >= now - DEFAULT_DURATION]
-    past = [s for s in reversed(sittings) if _aware(s.starts_at) < now - DEFAULT_DURATION]
-    return render(request, "schedule.html", {"upcoming": upcoming, "past": past[:50]})
+    groups = schedule_groups(sittings)
+    return render(
+        request,
+        "schedule.html",
+        {"live": groups.live, "upcoming": groups.upcoming, "past": groups.past[:50]},
+    )
 
 
 async def schedule_ics(request: web.Request) -> web.Response:
