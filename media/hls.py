@@ -57,6 +57,9 @@ SKIP_UNTIL_TARGETS = 6
 PART_LINES_FOR = 3  # segments (besides the open one) that keep EXT-X-PART lines
 KEEP_PART_FILES_FOR = 8  # segments whose part files stay on disk
 MOVFLAGS = "empty_moov+default_base_moof+frag_keyframe+cmaf+delay_moov"
+# A timestamp step larger than this is a broken source clock, not a stall: the timeline is
+# re-anchored instead of holding one frame for an hour.
+MAX_JUMP_S = 60
 _NAME = re.compile(r"^(?:(?P<rendition>[A-Za-z0-9_-]+)/)?(?P<file>[A-Za-z0-9_-]+(?:\.\d+)?\.\w+)$")
 _PART = re.compile(r"^part(?P<msn>\d+)\.(?P<part>\d+)\.m4s$")
 
@@ -93,14 +96,23 @@ class Segment:
     parts: list[Part] = field(default_factory=list)
     complete: bool = False
     written_at: float = 0.0
+    # Where the next segment starts, once known: a hole in the media (a stall) then counts
+    # in this segment's EXTINF, so the playlist's timeline stays the media's.
+    end: float | None = None
+    # The timeline or the muxer restarted before this segment (EXT-X-DISCONTINUITY).
+    discontinuity: bool = False
+    # The file, when it is not named after `msn` (a recovered recording that skips a bad file).
+    file: str | None = None
 
     @property
     def duration(self) -> float:
+        if self.end is not None:
+            return self.end - self.start
         return sum(p.duration for p in self.parts)
 
     @property
     def name(self) -> str:
-        return segment_name(self.msn)
+        return self.file or segment_name(self.msn)
 
 
 def part_target_for(rendition: Rendition) -> float:
@@ -152,11 +164,13 @@ def render_playlist(
     if skipped:
         lines.append(f"#EXT-X-SKIP:SKIPPED-SEGMENTS={skipped}")
     listed = segments[skipped:]
-    if listed:
-        pdt = datetime.fromtimestamp(epoch + listed[0].start, UTC)
-        lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{pdt.isoformat(timespec='milliseconds')}")
     with_parts = {s.msn for s in done[-PART_LINES_FOR:]}
     for seg in listed:
+        if seg.discontinuity:
+            lines.append("#EXT-X-DISCONTINUITY")
+        if seg.discontinuity or seg is listed[0]:
+            pdt = datetime.fromtimestamp(epoch + seg.start, UTC)
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{pdt.isoformat(timespec='milliseconds')}")
         if low_latency and (seg.msn in with_parts or not seg.complete):
             for part in seg.parts:
                 extra = ",INDEPENDENT=YES" if part.independent else ""
@@ -216,11 +230,29 @@ class BoxSplitter:
         return len(data)
 
 
+@dataclass
+class _StreamClock:
+    """One elementary stream's output timeline: source timestamps plus an offset in seconds.
+
+    The offset changes only when the source clock breaks (a step backwards, or forwards by
+    more than MAX_JUMP_S); the stream then continues right after its last packet. Real stalls
+    (shorter steps forwards) are kept: the recording must cover the wall time."""
+
+    offset: Fraction = Fraction(0)
+    last: Fraction | None = None
+    step: Fraction = Fraction(0)
+
+
 class RenditionPackager:
     """Muxer, segmenter and segment model for one rendition.
 
     Muxing and file writes happen on the packager's thread; the model (segments and parts) is
     shared with the event loop under a lock, and waiters are woken through the loop.
+
+    It heals itself: any exception in muxing or in the muxer's write callback (a PyAV
+    callback that raised leaves its muxer broken for good) is logged once, counted, and the
+    rendition restarts on a fresh muxer at the next keyframe, after an EXT-X-DISCONTINUITY.
+    Only a storage failure (disk full, read-only) stops it, and that turns /healthz red.
     """
 
     def __init__(
@@ -247,43 +279,145 @@ class RenditionPackager:
         self._rendered: dict[tuple[bool, bool], str] = {}
         self._notify = notify
         self._health = health
-        self._init: list[bytes] = []
+        # Set by HlsPackager.attach: a restart asks the encoder for an IDR instead of waiting.
+        self.request_keyframe: Callable[[], object] = lambda: None
+        self._audio_template = audio_template
         self._tracks: dict[int, Track] = {}
         self._moof: bytes | None = None
         self._segment_bytes: list[bytes] = []
         self._failed = False
+        self._broken: BaseException | None = None
+        self._seen_errors: set[str] = set()
+        self._discontinuity = False
+        self._clocks = {"video": _StreamClock(), "audio": _StreamClock()}
+        self._resume_at: Fraction | None = None
+        self.restarts = 0
+        self.errors = 0
+        self.timestamp_jumps = 0
+        self.last_part_at = time.monotonic()
+        self._open_muxer(restart=False)
+
+    def _open_muxer(self, restart: bool) -> None:
+        """A fresh fMP4 muxer. A restarted one writes absolute times (`frag_discont`), so its
+        fragments continue the timeline; its init segment is the same and is not rewritten."""
+        flags = MOVFLAGS + ("+frag_discont" if restart else "")
+        self._init: list[bytes] = []
+        self._moof = None
         self._splitter = BoxSplitter(self._on_box)
         self._out = av.open(
             self._splitter,
             "w",
             format="mp4",
-            options={"movflags": MOVFLAGS, "frag_duration": str(int(PART_SECONDS * 1e6))},
+            options={
+                "movflags": flags,
+                "frag_duration": str(int(PART_SECONDS * 1e6)),
+                "max_interleave_delta": str(int(PART_SECONDS * 1e6)),
+            },
         )
         self._video = None
-        if rendition.has_video:
+        if self.rendition.has_video:
             self._video = self._out.add_mux_stream(
-                "h264", rate=fps, width=rendition.width, height=rendition.height
+                "h264", rate=self.fps, width=self.rendition.width, height=self.rendition.height
             )
             self._video.time_base = Fraction(1, 90000)
-        self._audio = self._out.add_stream_from_template(audio_template)
+        self._audio = self._out.add_stream_from_template(self._audio_template)
 
     # -- packager thread ----------------------------------------------------------------
 
     def mux(self, kind: str, packet: av.Packet) -> None:
+        """Mux one packet; never raises (a failure restarts the rendition instead)."""
         if self._failed:
             return
+        try:
+            if self._broken is not None:
+                self._restart()
+            copy = self._retime(kind, packet)
+            if copy is not None:
+                self._out.mux(copy)
+        except Exception as exc:  # noqa: BLE001 - any failure here must not end the rendition
+            self._break(exc, f"muxing a {kind} packet")
+
+    def _retime(self, kind: str, packet: av.Packet) -> av.Packet | None:
+        """A private copy on this rendition's continuous output timeline, or None to drop it
+        (after a restart, until the video resumes on a keyframe)."""
+        stream = self._video if kind == "video" else self._audio
+        if stream is None or packet.dts is None or packet.time_base is None:
+            return None
+        tb = packet.time_base
+        clock = self._clocks[kind]
+        out = packet.dts * tb + clock.offset
+        if clock.last is not None and not 0 < out - clock.last <= MAX_JUMP_S:
+            clock.offset = self._reanchor(kind, packet.dts * tb, clock)
+            out = packet.dts * tb + clock.offset
+            self.timestamp_jumps += 1
+            self._log_once(f"{kind} jump", f"{kind} timestamps jumped; the timeline continues")
+        if self._awaiting_keyframe:
+            if self._resume_at is None:
+                if kind != "video" or not packet.is_keyframe:
+                    return None
+                self._resume_at = out
+            elif out < self._resume_at:
+                return None
+        clock.step = Fraction(packet.duration or 0) * tb or clock.step
+        clock.last = out
         copy = clone_packet(packet)
-        copy.stream = self._video if kind == "video" else self._audio
-        if copy.stream is None:
+        shift = round(clock.offset / tb)
+        copy.pts = packet.pts + shift if packet.pts is not None else None
+        copy.dts = packet.dts + shift
+        copy.stream = stream
+        return copy
+
+    @property
+    def _awaiting_keyframe(self) -> bool:
+        return self._discontinuity and self.rendition.has_video
+
+    def _reanchor(self, kind: str, source: Fraction, clock: _StreamClock) -> Fraction:
+        """The new offset for a stream whose source clock broke: audio follows the video's
+        new offset when that keeps it monotonic, so both stay in sync."""
+        assert clock.last is not None
+        video = self._clocks["video"]
+        follows_video = kind == "audio" and self._video is not None
+        if follows_video and video.offset != clock.offset and source + video.offset > clock.last:
+            return video.offset
+        return clock.last + (clock.step or Fraction(1, self.fps)) - source
+
+    def _break(self, exc: BaseException, context: str) -> None:
+        self.errors += 1
+        self._broken = exc
+        key = f"{context}: {type(exc).__name__}"
+        self._log_once(key, f"{context} failed ({exc!r}); restarting the rendition", exc)
+
+    def _log_once(self, key: str, message: str, exc: BaseException | None = None) -> None:
+        """Log each kind of failure once per rendition: a broken stream repeats it 60 times a
+        second (the first outage logged 19,600 lines in 6 minutes); the counters go on."""
+        if key in self._seen_errors:
             return
-        self._out.mux(copy)
+        self._seen_errors.add(key)
+        where = f"{self.directory.parent.name}/{self.rendition.name}"
+        log.error("%s: %s", where, message, exc_info=exc)
+
+    def _restart(self) -> None:
+        """End the open segment and start a new muxer that waits for a keyframe; players see
+        a discontinuity. What the old muxer still holds is dropped: it follows the lost data
+        and would not decode."""
+        with contextlib.suppress(Exception):
+            self._out.close()
+        self._broken = None
+        self._close_segment()
+        self.restarts += 1
+        self._discontinuity = True
+        self._resume_at = None
+        self._open_muxer(restart=True)
+        self.request_keyframe()
+        where = f"{self.directory.parent.name}/{self.rendition.name}"
+        log.warning("%s: restarted on a new muxer (restart %d)", where, self.restarts)
 
     def close(self) -> None:
         """Flush the muxer; the trailing fragment becomes the last (short) segment."""
-        if not self._failed:
-            with contextlib.suppress(av.FFmpegError):
+        if not self._failed and self._broken is None:
+            with contextlib.suppress(Exception):
                 self._out.close()
-        self._close_segment(force=True)
+        self._close_segment()
         with self.lock:
             self.ended = True
             self._rendered.clear()
@@ -291,40 +425,55 @@ class RenditionPackager:
         self._notify()
 
     def _on_box(self, kind: str, box: bytes) -> None:
-        if self._failed:
+        """The muxer's write callback: must never raise, or PyAV breaks the muxer for good."""
+        if self._failed or self._broken is not None:
             return
         try:
             if kind in ("ftyp", "moov"):
                 self._init.append(box)
-                if kind == "moov":
+                if kind == "moov" and not self._tracks:
                     init = b"".join(self._init)
                     self._tracks = init_tracks(init)
                     atomic_write(self.directory / "init.mp4", init)
             elif kind == "moof":
                 self._moof = box
             elif kind == "mdat" and self._moof is not None:
-                self._on_part(self._moof, box)
-                self._moof = None
+                moof, self._moof = self._moof, None
+                self._on_part(moof, box)
         except MediaStorageError as exc:
             self._failed = True
             self._health.fail(exc)
             log.error("%s: %s", self.rendition.name, exc)
             self._notify()
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            self._break(exc, f"packaging a {kind} box")
 
-    def _timing(self, moof: bytes) -> tuple[float, float, bool]:
-        timings = fragment_timing(moof[8:], self._tracks)
-        want = "vide" if self.rendition.has_video else "soun"
-        for t in timings:
-            if self._tracks[t.track_id].kind == want:
-                return t.start, t.duration, t.independent
-        raise ValueError(f"fragment without a {want} track")
+    def _timing(self, moof: bytes) -> tuple[float, float, bool, bool]:
+        """(start, duration, independent, has video) of a fragment. A video rendition's
+        fragment may hold no video sample (the video stalled while audio went on): its
+        timing then comes from the audio, and it depends on no earlier picture."""
+        timings = {
+            self._tracks[t.track_id].kind: t for t in fragment_timing(moof[8:], self._tracks)
+        }
+        if self.rendition.has_video and "vide" in timings:
+            t = timings["vide"]
+            return t.start, t.duration, t.independent, True
+        if "soun" in timings:
+            t = timings["soun"]
+            return t.start, t.duration, True, False
+        raise ValueError("a fragment with no sample")
 
     def _on_part(self, moof: bytes, mdat: bytes) -> None:
-        start, duration, independent = self._timing(moof)
+        start, duration, independent, has_video = self._timing(moof)
+        if independent and self._starts_segment(start, has_video):
+            self._close_segment(next_start=start)
         with self.lock:
             seg = self.segments[-1] if self.segments else None
             if seg is None or seg.complete:
-                seg = Segment(msn=seg.msn + 1 if seg else 0, start=start)
+                seg = Segment(
+                    msn=seg.msn + 1 if seg else 0, start=start, discontinuity=self._discontinuity
+                )
+                self._discontinuity = False
                 new = True
             else:
                 new = False
@@ -337,19 +486,39 @@ class RenditionPackager:
             if new:
                 self.segments.append(seg)
             self._rendered.clear()
+        self.last_part_at = time.monotonic()
         if new and not independent:
             log.warning("%s: segment %d starts without an IDR", self.rendition.name, seg.msn)
-        if self._segment_done(seg.start + seg.duration, seg.duration):
+        if self._segment_done(seg.start + seg.duration, seg.duration, has_video):
             self._close_segment()
         self._notify()
 
-    def _segment_done(self, end: float, duration: float) -> bool:
+    def _starts_segment(self, start: float, has_video: bool) -> bool:
+        """Does an independent part open a new segment although the open one was not closed
+        when its last part ended? After a stall: when it starts on the keyframe grid, or when
+        the open segment already holds a segment's worth of media."""
+        with self.lock:
+            seg = self.segments[-1] if self.segments else None
+            if seg is None or seg.complete or not seg.parts:
+                return False
+            full = seg.duration >= SEGMENT_SECONDS - 0.5 / self.fps
+        return full or (has_video and self._on_grid(start))
+
+    def _on_grid(self, at: float) -> bool:
+        """Is `at` a keyframe position of the encoder's 2 s grid? Never after the source clock
+        broke by other than whole GOPs: the encoder's grid is then elsewhere, and segments
+        close at the first keyframe after a full segment instead."""
+        if self._clocks["video"].offset % SEGMENT_SECONDS:
+            return False
+        frames = round(at * self.fps)
+        return abs(at * self.fps - frames) < 0.01 and frames % (self.fps * SEGMENT_SECONDS) == 0
+
+    def _segment_done(self, end: float, duration: float, has_video: bool) -> bool:
         if self.rendition.has_video:
-            frames = round(end * self.fps)
-            return frames > 0 and frames % (self.fps * SEGMENT_SECONDS) == 0
+            return has_video and end > 0 and self._on_grid(end)
         return duration >= SEGMENT_SECONDS - self.part_target / 2
 
-    def _close_segment(self, force: bool = False) -> None:
+    def _close_segment(self, next_start: float | None = None) -> None:
         with self.lock:
             seg = self.segments[-1] if self.segments else None
         if seg is None or seg.complete or not seg.parts:
@@ -363,6 +532,7 @@ class RenditionPackager:
         self._segment_bytes = []
         with self.lock:
             seg.complete = True
+            seg.end = next_start if next_start is not None and next_start > seg.start else None
             seg.written_at = time.time()
             self._rendered.clear()
         self._write_playlist()
@@ -464,6 +634,8 @@ class HlsPackager:
         """Consume one elementary stream of a rendition from its fanout."""
         # Deep queue: the packager is the recording, it must only drop if the loop stalls ~10 s.
         sub = fanout.subscribe(maxsize=600)
+        if kind == "video":
+            self.tracks[rendition].request_keyframe = fanout.request_keyframe
 
         async def pump() -> None:
             with contextlib.suppress(EOFError):
@@ -478,10 +650,7 @@ class HlsPackager:
             if item is None:
                 break
             rendition, kind, packet = item
-            try:
-                self.tracks[rendition].mux(kind, packet)
-            except (av.FFmpegError, ValueError) as exc:
-                log.warning("%s: dropped a packet: %s", rendition, exc)
+            self.tracks[rendition].mux(kind, packet)
         for track in self.tracks.values():
             track.close()
 

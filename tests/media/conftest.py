@@ -42,22 +42,25 @@ class OfflineFeed:
         self.card = TestCard("Uji", 640, 360)
         self.tick = 0
 
-    async def feed(self, frames: int) -> None:
+    async def feed(self, frames: int, *, video: bool = True, audio: bool = True) -> None:
+        """`frames` ticks of program output; a stream switched off leaves a gap in its time."""
         for _ in range(frames):
-            frame = self.card.render(self.tick, 1_700_000_000.0 + self.tick / 30)
-            frame.pts, frame.time_base = self.tick, Fraction(1, 30)
-            for p in self.video.encode(frame):
-                self.fanouts["360p"].publish(p)
-            tone = np.zeros((1, 3200), np.int16)
-            audio = av.AudioFrame.from_ndarray(tone, format="s16", layout="stereo")
-            audio.sample_rate, audio.pts, audio.time_base = (
-                48000,
-                self.tick * 1600,
-                Fraction(1, 48000),
-            )
-            for enc, name in ((self.aac128, "aac128"), (self.aac48, "aac48")):
-                for p in enc.encode(audio):
-                    self.fanouts[name].publish(p)
+            if video:
+                frame = self.card.render(self.tick, 1_700_000_000.0 + self.tick / 30)
+                frame.pts, frame.time_base = self.tick, Fraction(1, 30)
+                for p in self.video.encode(frame):
+                    self.fanouts["360p"].publish(p)
+            if audio:
+                tone = np.zeros((1, 3200), np.int16)
+                chunk = av.AudioFrame.from_ndarray(tone, format="s16", layout="stereo")
+                chunk.sample_rate, chunk.pts, chunk.time_base = (
+                    48000,
+                    self.tick * 1600,
+                    Fraction(1, 48000),
+                )
+                for enc, name in ((self.aac128, "aac128"), (self.aac48, "aac48")):
+                    for p in enc.encode(chunk):
+                        self.fanouts[name].publish(p)
             self.tick += 1
             await asyncio.sleep(0)
 
