@@ -86,6 +86,27 @@ async def test_a_member_in_the_hall_and_online_counts_once(store):
     assert len(rows) == 3
 
 
+async def test_a_komisi_sitting_counts_its_quorum_among_the_komisi_members(store):
+    await set_seats(store, 35)
+    komisi_c = [await add_member(store, f"C{i}", komisi="Komisi C") for i in range(5)]
+    other = await add_member(store, "A1", komisi="Komisi A")
+    sid = await new_sitting(store, type="komisi", komisi="komisi c ", quorum_rule="1/2")
+    await present(store, sid, other, *komisi_c[:2])
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, sid, public_only=False)
+        quorum = await room_store.quorum(session, sitting)
+    assert (quorum.seats, quorum.present, quorum.required) == (5, 2, 3)
+    assert not quorum.reached, "a member of another komisi does not make the quorum"
+    await present(store, sid, komisi_c[2])
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, sid, public_only=False)
+        assert (await room_store.quorum(session, sitting)).reached
+    paripurna = await new_sitting(store, quorum_rule="1/2")
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, paripurna, public_only=False)
+        assert (await room_store.quorum(session, sitting)).seats == 35
+
+
 async def test_leaving_closes_the_stretch_and_the_quorum_drops(store):
     sid = await new_sitting(store)
     a = await add_member(store, "A")

@@ -7,7 +7,7 @@ import pytest
 from server.domain.chair import ChairState, RequestKind, may_chair, takes_part
 from server.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from server.domain.roles import Role
-from server.domain.sitting import QuorumRule
+from server.domain.sitting import QuorumRule, sitting_body
 from server.domain.votes import (
     AttendanceMode,
     Choice,
@@ -377,3 +377,16 @@ def test_bulk_entry_records_everyone_in_the_hall_except_the_exceptions():
 def test_bulk_entry_refuses_an_exception_for_someone_not_in_the_hall():
     with pytest.raises(InvalidInput):
         plan_hall_ballots(Choice.SETUJU, {9: Choice.ABSTAIN}, hall_present({1}), voted=set())
+
+
+@pytest.mark.parametrize(
+    ("sitting_type", "komisi", "body"),
+    [
+        ("paripurna", "Komisi C", None),
+        ("komisi", "Komisi C", "Komisi C"),
+        ("pansus", " Pansus Raperda Parkir ", "Pansus Raperda Parkir"),
+        ("komisi", "", None),
+    ],
+)
+def test_the_body_whose_members_make_the_quorum(sitting_type, komisi, body):
+    assert sitting_body(sitting_type, komisi) == body

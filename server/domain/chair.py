@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from server.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from server.domain.roles import STAFF, Role
+from server.domain.sitting import sitting_body
 from server.i18n import N_
 
 DEFAULT_SPEAKING_S = 5 * 60
@@ -279,6 +280,5 @@ def takes_part(
         return True
     if member_komisi is None:
         return False
-    if sitting_type == "paripurna" or not sitting_komisi:
-        return True
-    return member_komisi.casefold() == sitting_komisi.casefold()
+    body = sitting_body(sitting_type, sitting_komisi)
+    return body is None or member_komisi.casefold() == body.casefold()

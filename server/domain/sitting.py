@@ -92,6 +92,22 @@ QUORUM_RULE_LABELS = {
 }
 
 
+def sitting_body(sitting_type: str, komisi: str) -> str | None:
+    """The body (alat kelengkapan) whose members a sitting belongs to, or None for the whole
+    DPRD.
+
+    The rule applied (Tata Tertib DPRD after PP 12/2018 on the guidelines for DPRD rules of
+    procedure): a rapat paripurna is quorate against all members of the DPRD; any other sitting
+    (komisi, gabungan komisi, badan, panitia khusus) against the members of the body holding it.
+    The body is named by the sitting's `komisi` field; a non-paripurna sitting that names none
+    counts the whole DPRD, as before. The same reading decides who may enter a closed sitting.
+    """
+    name = komisi.strip()
+    if sitting_type == SittingType.PARIPURNA.value or not name:
+        return None
+    return name
+
+
 def quorum_required(rule: QuorumRule, seats: int) -> int:
     """The number of members that must be present for the sitting to be quorate.
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.errors import InvalidInput, NotFound
-from server.domain.sitting import QuorumRule
+from server.domain.sitting import QuorumRule, sitting_body
 from server.domain.votes import (
     AlreadyVoted,
     AttendanceMode,
@@ -114,14 +114,28 @@ async def list_attendance(session: AsyncSession, sitting_id: int) -> Sequence[At
 
 
 async def quorum(session: AsyncSession, sitting: Sitting) -> Quorum:
-    """Distinct members present now, against the sitting's rule and the institution's seats."""
-    present = await session.scalar(
-        select(func.count(func.distinct(Attendance.member_id))).where(
-            Attendance.sitting_id == sitting.id, Attendance.left_at.is_(None)
+    """Distinct members present now, against the sitting's rule and the seats of the body that
+    holds it (`sitting_body`): the institution's seats for the whole DPRD, the body's active
+    members otherwise, of whom only those present count."""
+    present_ids = set(
+        await session.scalars(
+            select(Attendance.member_id).where(
+                Attendance.sitting_id == sitting.id, Attendance.left_at.is_(None)
+            )
         )
     )
+    rule = QuorumRule(sitting.quorum_rule)
+    body = sitting_body(sitting.type, sitting.komisi)
+    if body is not None:
+        members = {
+            m.id
+            for m in await session.scalars(select(Member).where(Member.active.is_(True)))
+            if m.komisi.strip().casefold() == body.casefold()
+        }
+        if members:
+            return Quorum(rule, len(members), len(present_ids & members))
     institution = await repo.get_institution(session)
-    return Quorum(QuorumRule(sitting.quorum_rule), institution.seats, present or 0)
+    return Quorum(rule, institution.seats, len(present_ids))
 
 
 async def get_member(session: AsyncSession, member_id: int) -> Member:
