@@ -35,6 +35,7 @@ from server.bus import Bus
 from server.domain.chair import ChairState, check_limit, may_chair
 from server.domain.errors import Conflict, InvalidInput, PermissionDenied
 from server.domain.roles import Role
+from server.domain.sitting import SittingStatus
 from server.domain.votes import (
     AttendanceMode,
     HallPlan,
@@ -731,16 +732,18 @@ def attendance_json(rows: list[Attendance]) -> list[dict[str, Any]]:
 
 
 async def public_summary(store: Store, bus: Bus, sitting_id: int) -> dict[str, Any]:
-    """Quorum and vote results for the public page, cached briefly on the bus."""
+    """Quorum and vote results for the public page, cached briefly on the bus. Once the sitting
+    is over, `quorum` holds the final attendance (everyone who attended), not the empty room."""
     cached = await bus.get_value(public_cache_key(sitting_id))
     if cached is not None:
         return json.loads(cached)
     async with store.read() as db:
         sitting = await repo.get_sitting(db, sitting_id, public_only=True)
-        quorum = await room_store.quorum(db, sitting)
+        live = sitting.status == SittingStatus.LIVE.value
+        quorum = await room_store.quorum(db, sitting, final=not live)
         votes = await room_store.list_votes(db, sitting_id)
         summary = {
-            "live": sitting.status == "live",
+            "live": live,
             "quorum": quorum_json(quorum),
             "votes": [vote_json(v, live=True) for v in votes],
         }

@@ -729,6 +729,28 @@ async def test_staff_record_hall_ballots_in_bulk_with_exceptions(client, store):
     assert (await client.post(url, json={"choice": "ya"}, headers=headers)).status == 400
 
 
+async def test_a_finished_sitting_shows_its_final_attendance_and_results(client, store):
+    sid = await new_sitting(store)
+    await set_seats(store, 3)
+    a, b = await add_member(store, "Ani"), await add_member(store, "Budi")
+    await present(store, sid, a, b)
+    vote = await open_vote(store, sid)
+    await cast(store, sid, vote.id, a)
+    await cast(store, sid, vote.id, b)
+    async with store.transaction() as session:
+        await room_store.close_vote(session, await room_store.get_vote(session, sid, vote.id), NOW)
+        await room_store.close_attendance(session, sid)
+        sitting = await repo.get_sitting(session, sid, public_only=False)
+        await repo.change_status(session, sitting, SittingStatus.ENDED)
+    summary = await (await client.get(f"/sidang/{sid}/kuorum")).json()
+    assert summary["live"] is False
+    assert summary["text"] == "Kehadiran akhir: 2 dari 3 anggota hadir (kuorum 2)"
+    [result] = summary["votes"]
+    assert result["totals"]["setuju"] == 2 and result["adopted"] is True
+    page = await (await client.get(f"/sidang/{sid}")).text()
+    assert '<p class="viewers" hidden>' in page, "no viewer count once the sitting is over"
+
+
 async def test_the_public_summary_of_a_closed_sitting_is_not_found(client, store):
     sid = await new_sitting(store, is_public=False)
     assert (await client.get(f"/sidang/{sid}/kuorum")).status == 404

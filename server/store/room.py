@@ -113,17 +113,15 @@ async def list_attendance(session: AsyncSession, sitting_id: int) -> Sequence[At
     return (await session.scalars(query)).all()
 
 
-async def quorum(session: AsyncSession, sitting: Sitting) -> Quorum:
+async def quorum(session: AsyncSession, sitting: Sitting, *, final: bool = False) -> Quorum:
     """Distinct members present now, against the sitting's rule and the seats of the body that
     holds it (`sitting_body`): the institution's seats for the whole DPRD, the body's active
-    members otherwise, of whom only those present count."""
-    present_ids = set(
-        await session.scalars(
-            select(Attendance.member_id).where(
-                Attendance.sitting_id == sitting.id, Attendance.left_at.is_(None)
-            )
-        )
-    )
+    members otherwise, of whom only those present count. `final` counts everyone who attended
+    at any time: the record of a finished sitting, whose stretches are all closed."""
+    attended = select(Attendance.member_id).where(Attendance.sitting_id == sitting.id)
+    if not final:
+        attended = attended.where(Attendance.left_at.is_(None))
+    present_ids = set(await session.scalars(attended))
     rule = QuorumRule(sitting.quorum_rule)
     body = sitting_body(sitting.type, sitting.komisi)
     if body is not None:

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 ROOMS = web.AppKey("rooms", RoomService)
 HEARTBEAT_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024  # an SDP offer with every candidate is a few kB
+QUORUM_TEXT = N_("Kuorum: {present}/{seats} hadir, syarat {required}")
+FINAL_TEXT = N_("Kehadiran akhir: {present} dari {seats} anggota hadir (kuorum {required})")
 
 
 async def admit(request: web.Request) -> tuple[CurrentUser, Sitting, Member | None]:
@@ -300,7 +302,7 @@ async def quorum_summary(request: web.Request) -> web.Response:
     app = request.app
     summary = await public_summary(app[keys.STORE], app[keys.BUS], sitting_id(request))
     quorum = summary["quorum"]
-    text = app[keys.TRANSLATIONS].gettext("Kuorum: {present}/{seats} hadir, syarat {required}")
+    text = app[keys.TRANSLATIONS].gettext(QUORUM_TEXT if summary["live"] else FINAL_TEXT)
     return web.json_response(
         {**summary, "text": text.format(**quorum), "labels": _choice_labels(request)},
         headers={"Cache-Control": "no-cache"},
