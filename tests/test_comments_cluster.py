@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
 
 from server import keys
 from server.app import create_app
 from server.bus import RedisBus
 from server.passwords import hash_password
 from server.store import repo
+from server.views.comments import COMMENTS
 from tests.conftest import REDIS_URL, TEST_PASSWORD, csrf_token_for
 from tests.test_bus import _free_port, _start_redis
-from tests.test_comments import connect, outcome, post, receive_until
+from tests.test_comments import connect, outcome, post, receive, receive_until
+
+needs_redis_server = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="needs redis-server"
+)
 
 PROXY = (ipaddress.ip_network("127.0.0.1/32"),)
 
@@ -166,3 +178,128 @@ async def test_delivery_resumes_after_redis_restarts(
     finally:
         server.kill()
         server.wait()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, to stop and start under the nodes."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen = _start_redis(self.port)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def start(self) -> None:
+        self.process = _start_redis(self.port)
+
+
+@asynccontextmanager
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    redis = PrivateRedis()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+async def restart(redis: PrivateRedis, *buses: RedisBus) -> None:
+    """Stop Redis until every node has noticed, then start it and wait until every node is
+    connected again with its connection hooks done."""
+    redis.stop()
+    for bus in buses:
+        assert await bus.wait_disconnected(10)
+    redis.start()
+    for bus in buses:
+        assert await bus.wait_connected(15)
+
+
+def show(listing: list[dict], frame: dict) -> None:
+    """What the watch page does with a frame (web/static/js/comments.js): append, except that
+    a restored or late comment goes before the first newer one; a comment is listed once."""
+    if frame["type"] == "hidden":
+        listing[:] = [c for c in listing if c["id"] != frame["id"]]
+    if frame["type"] != "comment" or any(c["id"] == frame["id"] for c in listing):
+        return
+    position = len(listing)
+    if frame.get("restored") or frame.get("late"):
+        while position and int(listing[position - 1]["id"]) > int(frame["id"]):
+            position -= 1
+    listing.insert(position, frame)
+
+
+async def listing_of(ws, count: int) -> list[str]:
+    listing: list[dict] = []
+    while len(listing) < count:
+        show(listing, await receive(ws, timeout=10))
+    return [c["text"] for c in listing]
+
+
+@needs_redis_server
+async def test_comments_posted_while_redis_is_down_reach_every_viewer_in_order(
+    aiohttp_client, make_config, database_url, store, live_sitting
+):
+    async with private_redis() as redis:
+        nodes = await two_nodes(aiohttp_client, make_config, database_url, redis.url, "gap:")
+        buses: list[RedisBus] = [node.app[keys.BUS] for node in nodes]
+        for bus in buses:
+            assert await bus.wait_connected(5)
+        viewers = [await connect(node, live_sitting) for node in nodes for _ in range(2)]
+        senders = [
+            await connect(node, live_sitting, ip=f"203.0.113.{n}") for n, node in enumerate(nodes)
+        ]
+        texts = []
+
+        async def say(n: int) -> None:
+            text = f"komentar {n} dari node {'AB'[n % 2]}"
+            await post(senders[n % 2], text)
+            assert (await outcome(senders[n % 2], text))["type"] == "comment"
+            texts.append(text)
+
+        for n in range(2):
+            await say(n)
+        redis.stop()
+        for bus in buses:
+            assert await bus.wait_disconnected(10)
+        failed_before = [bus.failed_writes for bus in buses]
+        for n in range(2, 8):
+            await say(n)
+        redis.start()
+        for bus in buses:
+            assert await bus.wait_connected(15)
+
+        listings = await asyncio.gather(*(listing_of(ws, len(texts)) for ws in viewers))
+        assert listings == [texts] * len(viewers)
+        for bus, before in zip(buses, failed_before, strict=True):
+            assert bus.failed_writes - before >= 3  # at least each node's three publishes
+        metrics = await (await nodes[0].get("/metrics")).text()
+        assert f"sidang_bus_failed_writes_total {buses[0].failed_writes}" in metrics
+
+
+@needs_redis_server
+async def test_a_ban_holds_after_redis_restarts(
+    aiohttp_client, make_config, database_url, store, live_sitting
+):
+    async with private_redis() as redis:
+        node_a, node_b = await two_nodes(
+            aiohttp_client, make_config, database_url, redis.url, "bans:"
+        )
+        buses: list[RedisBus] = [node_a.app[keys.BUS], node_b.app[keys.BUS]]
+        for bus in buses:
+            assert await bus.wait_connected(5)
+        spammer = await connect(node_b, live_sitting, ip="203.0.113.7")
+        await post(spammer, "BELI PULSA MURAH")
+        comment = await outcome(spammer, "BELI PULSA MURAH")
+        await node_a.app[COMMENTS].ban(
+            live_sitting, int(comment["id"]), minutes=60, reason="spam", actor="moderator-a"
+        )
+
+        await restart(redis, *buses)
+        await post(spammer, "BELI PULSA LAGI")
+        assert (await outcome(spammer, "BELI PULSA LAGI"))["code"] == "banned"
+        share_identity(node_b, node_a)
+        moved = await connect(node_a, live_sitting, ip="203.0.113.7")
+        await post(moved, "dari node lain")
+        assert (await outcome(moved, "dari node lain"))["code"] == "banned"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any
 
 Message = dict[str, Any]
+ConnectionHook = Callable[[bool], Awaitable[None]]
 
 
 class Subscription:
@@ -64,6 +65,13 @@ class Bus(abc.ABC):
     # so they are counted for /metrics instead of passing unseen.
     failed_writes: int = 0
     reconnects: int = 0
+    connected: bool = True
+
+    def on_connection(self, hook: ConnectionHook) -> None:
+        """Have `hook(False)` awaited when the link to the other nodes drops, and `hook(True)`
+        once it is back but before the bus counts as ready: pub/sub keeps nothing for a node
+        that was away, so a subscriber fetches what it missed from the store, and state kept
+        on the shared bus (bans) is written again. The memory bus never drops."""
 
     @abc.abstractmethod
     async def publish(self, channel: str, message: Message) -> None:

@@ -3,7 +3,9 @@
 Local subscribers are served directly, and Redis carries messages to the other nodes. When Redis
 drops, the node keeps serving its own clients (counters and presence fall back to this node's
 memory) and a listener task reconnects with exponential backoff, so cross-node delivery resumes
-without a restart.
+without a restart. Once back, it sends the publishes that could not go out, then runs the
+connection hooks (subscribers catch up from the store, bans are written again) before it counts
+as connected.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Collection
 
 import redis.asyncio as aioredis
@@ -22,7 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.bus.base import Bus, Message, Subscription
+from server.bus.base import Bus, ConnectionHook, Message, Subscription
 from server.bus.memory import MemoryBus
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,10 @@ MAX_BACKOFF_S = 5.0
 POOL_CONNECTIONS = 32
 POOL_WAIT_S = 5.0
 FAILURE_LOG_INTERVAL_S = 10.0
+# Publishes that could not reach Redis wait here and go out when it is back, oldest first, so
+# the other nodes get them late rather than never; past this many the oldest are dropped.
+MAX_UNSENT = 10_000
+UNSENT_BATCH = 500
 
 
 class RedisBus(Bus):
@@ -61,6 +68,8 @@ class RedisBus(Bus):
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
+        self._hooks: list[ConnectionHook] = []
+        self._unsent: deque[tuple[str, str]] = deque(maxlen=MAX_UNSENT)
 
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")
@@ -69,8 +78,12 @@ class RedisBus(Bus):
         except TimeoutError:
             log.warning("Redis at %s is not answering yet; serving this node alone", self.url)
 
+    def on_connection(self, hook: ConnectionHook) -> None:
+        self._hooks.append(hook)
+
     async def wait_connected(self, timeout: float) -> bool:
-        """Wait until the listener is subscribed (used after a restart of Redis)."""
+        """Wait until the listener is subscribed and every connection hook has run (used after
+        a restart of Redis)."""
         return await _wait(self._ready, timeout)
 
     async def wait_disconnected(self, timeout: float) -> bool:
@@ -83,8 +96,10 @@ class RedisBus(Bus):
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.psubscribe(pattern)
+                await self._send_unsent()
                 self.connected = True
                 self._lost.clear()
+                await self._tell(True)
                 self._ready.set()
                 backoff = 0.1
                 while True:
@@ -96,12 +111,14 @@ class RedisBus(Bus):
                             self._on_remote(raw["channel"], raw["data"])
                         raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
             except DOWN_ERRORS as exc:
-                if self.connected:
-                    log.warning("Redis bus lost (%s); reconnecting", exc)
-                    self.reconnects += 1
+                was_connected = self.connected
                 self.connected = False
                 self._ready.clear()
                 self._lost.set()
+                if was_connected:
+                    log.warning("Redis bus lost (%s); reconnecting", exc)
+                    self.reconnects += 1
+                    await self._tell(False)
             finally:
                 await _quietly(pubsub.aclose())
             await asyncio.sleep(backoff * (0.5 + random.random()))
@@ -117,12 +134,30 @@ class RedisBus(Bus):
             return
         self._local.deliver_local(channel.removeprefix(f"{self.prefix}ch:"), envelope["message"])
 
+    async def _tell(self, connected: bool) -> None:
+        for hook in self._hooks:
+            try:
+                await hook(connected)
+            except Exception:  # one subscriber's failure must not stop the others or the bus
+                log.exception("A bus connection hook failed")
+
+    async def _send_unsent(self) -> None:
+        """Publish, oldest first, what could not reach Redis; a failure leaves the rest queued."""
+        while self._unsent:
+            batch = list(self._unsent)[:UNSENT_BATCH]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, envelope in batch:
+                    pipe.publish(channel, envelope)
+                await pipe.execute()
+            for _ in batch:
+                self._unsent.popleft()
+
     async def publish(self, channel: str, message: Message) -> None:
         self._local.deliver_local(channel, message)
-        if not self.connected:
-            return
         envelope = json.dumps({"node": self.node_id, "message": message}, separators=(",", ":"))
-        await self._try(self._redis.publish(f"{self.prefix}ch:{channel}", envelope))
+        channel = f"{self.prefix}ch:{channel}"
+        if not await self._try(self._redis.publish(channel, envelope)):
+            self._unsent.append((channel, envelope))
 
     def subscribe(self, channel: str, maxsize: int = 1000) -> Subscription:
         return self._local.subscribe(channel, maxsize)
@@ -209,19 +244,27 @@ class RedisBus(Bus):
     def _key(self, key: str) -> str:
         return f"{self.prefix}{key}"
 
-    async def _try(self, awaitable) -> None:
-        """Mirror a write to Redis; while Redis is down the local copy serves this node."""
+    async def _try(self, awaitable) -> bool:
+        """Mirror a write to Redis; while Redis is down the local copy serves this node. Every
+        write that does not reach Redis counts as failed, including those not even tried while
+        it is known to be down."""
         if not self.connected:
             awaitable.close()
-            return
+            self._failed("Redis is down")
+            return False
         try:
             await awaitable
         except DOWN_ERRORS as exc:  # the listener notices an outage and reconnects
-            self.failed_writes += 1
-            now = time.monotonic()
-            if now - self._failure_logged_at >= FAILURE_LOG_INTERVAL_S:
-                self._failure_logged_at = now
-                log.warning("A write to Redis failed (%r); %d so far", exc, self.failed_writes)
+            self._failed(repr(exc))
+            return False
+        return True
+
+    def _failed(self, reason: str) -> None:
+        self.failed_writes += 1
+        now = time.monotonic()
+        if now - self._failure_logged_at >= FAILURE_LOG_INTERVAL_S:
+            self._failure_logged_at = now
+            log.warning("A write to Redis failed (%s); %d so far", reason, self.failed_writes)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> bool:

@@ -32,11 +32,12 @@ def comment_record(comment: Comment) -> dict[str, Any]:
 
 
 def public_comment(record: dict[str, Any]) -> Frame:
-    """Exactly the documented frame, plus two additive flags only where they apply: `question`
-    on comments marked as questions, and `restored` on a comment whose hiding was undone (it
-    belongs back at its old place in the list, by id)."""
+    """Exactly the documented frame, plus additive flags only where they apply: `question` on
+    comments marked as questions; `restored` on a comment whose hiding was undone and `late` on
+    one that reached this node after newer ones (the bus was down): both belong at their place
+    in the list, by id."""
     frame = {"type": "comment", **{k: record[k] for k in ("id", "name", "text", "at", "offset")}}
-    for flag in ("question", "restored"):
+    for flag in ("question", "restored", "late"):
         if record.get(flag):
             frame[flag] = True
     return frame

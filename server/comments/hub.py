@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 SLOW_CONSUMER_CLOSE = 4008  # private-use close code: "you fell too far behind"
 GOING_AWAY_CLOSE = 1001
 
+# The comments of a sitting after a given id, oldest first, as records (held and hidden flagged).
+Missed = Callable[[int, int], Awaitable[list[dict[str, Any]]]]
+
 
 def channel_for(sitting_id: int) -> str:
     return f"comments:{sitting_id}"
@@ -131,6 +134,14 @@ class Room:
         self.settings = snapshot.settings
         self.history: deque[dict[str, Any]] = deque(snapshot.history, maxlen=hub.limits.history)
         self.held: dict[str, dict[str, Any]] = {r["id"]: r for r in snapshot.held}
+        # Visible comments this room has sent, so one that arrives twice (from the store after
+        # an outage, and late from the bus) is sent once; `newest` tells a late one.
+        self.shown: set[str] = {r["id"] for r in snapshot.history}
+        self.newest = max((int(r["id"]) for r in snapshot.history), default=0)
+        # Set while the bus is down: fetch the comments after this id once it is back.
+        self.resume_after: int | None = None
+        if not hub.bus.connected:
+            self.lost()
         self.listeners: set[Listener] = set()
         self.viewers = 0
         self.outbox = Outbox()
@@ -168,20 +179,54 @@ class Room:
                 continue
             self._wake.set()
 
+    def lost(self) -> None:
+        """The bus dropped: what other nodes publish now never reaches this room. Remember where
+        to fetch from: before the oldest comment kept, so one that crossed a newer one on its
+        way here is fetched too (the duplicates are not sent twice)."""
+        if self.resume_after is None:
+            self.resume_after = int(self.history[0]["id"]) - 1 if self.history else self.newest
+
+    async def catch_up(self) -> None:
+        """The bus is back: send what the store has and this room has not, in id order."""
+        after, self.resume_after = self.resume_after, None
+        if after is None:
+            return
+        try:
+            missed = await self.hub.missed(self.sitting_id, after)
+        except Exception:
+            self.resume_after = after  # the next reconnect tries again
+            raise
+        for record in missed:
+            if record["hidden"]:
+                if record["id"] in self.shown or record["id"] in self.held:
+                    self._apply({"kind": "hidden", "id": record["id"]})
+            else:
+                self._apply({"kind": "held" if record["held"] else "comment", "c": record})
+        self._wake.set()
+
     def _apply(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
         if kind == "comment":
             record = event["c"]
-            self.held.pop(record["id"], None)
+            if record["id"] in self.shown:
+                return
+            approved = self.held.pop(record["id"], None) is not None
             self._remember(record)
+            comment_id = int(record["id"])
+            if comment_id < self.newest and not approved and not record.get("restored"):
+                record = record | {"late": True}  # clients put it at its place by id
+            self.newest = max(self.newest, comment_id)
             self._queue(frames.public_comment(record), frames.moderator_comment(record))
         elif kind == "held":
             record = event["c"]
+            if record["id"] in self.held:
+                return
             self.held[record["id"]] = record
             self._queue(None, frames.moderator_comment(record, "held"))
         elif kind == "hidden":
             comment_id = str(event["id"])
             self.held.pop(comment_id, None)
+            self.shown.discard(comment_id)
             kept = [r for r in self.history if r["id"] != comment_id]
             self.history = deque(kept, maxlen=self.hub.limits.history)
             frame = {"type": "hidden", "id": comment_id}
@@ -194,8 +239,12 @@ class Room:
             raise ValueError(kind)
 
     def _remember(self, record: dict[str, Any]) -> None:
-        """Keep the history in comment order, so a restored comment is back in its place for
+        """Keep the history in comment order, so a restored or late comment is in its place for
         sockets that join later."""
+        self.shown.add(record["id"])
+        if len(self.shown) > 4 * self.hub.limits.history and self.history:
+            oldest = int(self.history[0]["id"])  # no fetch after an outage reaches below it
+            self.shown = {i for i in self.shown if int(i) >= oldest}
         history, position = self.history, len(self.history)
         while position and int(history[position - 1]["id"]) > int(record["id"]):
             position -= 1
@@ -291,9 +340,11 @@ class CommentHub:
         self,
         bus: Bus,
         load: Callable[[int], Awaitable[Snapshot]],
+        missed: Missed,
         limits: FanoutLimits | None = None,
     ) -> None:
         self.bus = bus
+        self.missed = missed
         self.limits = limits or FanoutLimits()
         self.rooms: dict[int, Room] = {}
         self.delivered = 0
@@ -371,6 +422,17 @@ class CommentHub:
                 room = Room(self, sitting_id, await self._load(sitting_id))
                 self.rooms[sitting_id] = room
             return room
+
+    async def bus_changed(self, connected: bool) -> None:
+        """Rooms note an outage of the bus, and catch up from the store when it is back."""
+        for room in tuple(self.rooms.values()):
+            if not connected:
+                room.lost()
+                continue
+            try:
+                await room.catch_up()
+            except Exception:  # the store may be down too; the next reconnect tries again
+                log.exception("Sitting %s could not catch up on comments", room.sitting_id)
 
     def settings(self, sitting_id: int) -> Settings | None:
         room = self.rooms.get(sitting_id)

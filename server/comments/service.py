@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -37,6 +38,8 @@ from server.store import Store, repo
 from server.store import comments as repo_comments
 from server.store.models import BannedWord, Comment, CommentBan, CommentSettings, utcnow
 
+log = logging.getLogger(__name__)
+
 WORDS_CHANNEL = "comments:words"
 NAME_BINDING_S = 12 * 3600
 HEARTBEAT_TTL_S = 45.0
@@ -63,7 +66,7 @@ class CommentService:
         self.bus = bus
         self.signer = signer
         self.gate = Gate(bus, limits)
-        self.hub = CommentHub(bus, self._snapshot, fanout)
+        self.hub = CommentHub(bus, self._snapshot, self._missed, fanout)
         self.words = WordFilter([])
         # At 50 comments a second one commit each would keep SQLite's single writer (and its
         # fsync) busy, and nodes sharing a database would queue behind each other's locks.
@@ -73,13 +76,27 @@ class CommentService:
 
     async def start(self) -> None:
         """Load the word list and re-arm live bans (a memory bus forgets them on restart)."""
+        await self._rearm()
+        subscription = self.bus.subscribe(WORDS_CHANNEL)
+        self._words_task = asyncio.create_task(self._follow_words(subscription))
+        self.bus.on_connection(self._bus_changed)
+
+    async def _rearm(self) -> None:
         await self._reload_words()
         async with self.store.read() as session:
             bans = await repo_comments.active_bans(session)
         for ban in bans:
             await self.gate.apply(ban)
-        subscription = self.bus.subscribe(WORDS_CHANNEL)
-        self._words_task = asyncio.create_task(self._follow_words(subscription))
+
+    async def _bus_changed(self, connected: bool) -> None:
+        """A restarted Redis has forgotten every ban, and the word-list and comment events sent
+        while this node was away never reach it: all come again from the store, bans first."""
+        if connected:
+            try:
+                await self._rearm()
+            except Exception:  # the store may be down as well; the rooms still try
+                log.exception("Bans and banned words could not be loaded again")
+        await self.hub.bus_changed(connected)
 
     async def close(self) -> None:
         await self.hub.close()
@@ -250,6 +267,11 @@ class CommentService:
     async def _reload_words(self) -> None:
         async with self.store.read() as session:
             self.words = WordFilter(await repo_comments.banned_patterns(session))
+
+    async def _missed(self, sitting_id: int, after: int) -> list[dict[str, Any]]:
+        async with self.store.read() as session:
+            comments = await repo_comments.comments_after(session, sitting_id, after)
+        return [frames.comment_record(c) for c in comments]
 
     async def _snapshot(self, sitting_id: int) -> Snapshot:
         history_size = self.hub.limits.history

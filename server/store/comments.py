@@ -67,6 +67,15 @@ async def recent_comments(
     return list(reversed(rows))
 
 
+async def comments_after(
+    session: AsyncSession, sitting_id: int, after: int, limit: int = 2000
+) -> Sequence[Comment]:
+    """Every comment of a sitting after id `after`, held and hidden too, oldest first: what a
+    node fetches when its bus comes back."""
+    query = select(Comment).where(Comment.sitting_id == sitting_id, Comment.id > after)
+    return (await session.scalars(query.order_by(Comment.id).limit(limit))).all()
+
+
 async def held_comments(session: AsyncSession, sitting_id: int) -> Sequence[Comment]:
     query = select(Comment).where(
         Comment.sitting_id == sitting_id, Comment.held.is_(True), Comment.hidden.is_(False)

@@ -3,7 +3,8 @@
   "use strict";
   window.Sidang = window.Sidang || {};
 
-  // A comment whose hiding was undone goes back before the first newer one (ids grow with
+  // A comment whose hiding was undone ("restored"), or one that reached the node after newer
+  // ones while the bus was down ("late"), goes before the first newer one (ids grow with
   // time). Returns false when nothing newer is listed, so it belongs at the end.
   window.Sidang.insertRestored = function (list, item, id) {
     var next = null, node = list.lastElementChild;

@@ -67,7 +67,11 @@
       if (byId.has(frame.id)) return;
       var item = render(frame);
       byId.set(frame.id, item);
-      if (!(frame.restored && Sidang.insertRestored(list, item, frame.id))) fragment.appendChild(item);
+      if (frame.restored || frame.late) {
+        list.appendChild(fragment); // what came before it in this batch is listed first
+        if (Sidang.insertRestored(list, item, frame.id)) return;
+      }
+      fragment.appendChild(item);
     });
     list.appendChild(fragment);
     while (list.childElementCount > MAX_ITEMS) {

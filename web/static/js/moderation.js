@@ -83,7 +83,7 @@
       case "comment":
         removeEverywhere(frame.id);
         var item = render(frame, false);
-        if (!(frame.restored && Sidang.insertRestored(list, item, frame.id))) list.append(item);
+        if (!((frame.restored || frame.late) && Sidang.insertRestored(list, item, frame.id))) list.append(item);
         while (list.childElementCount > MAX_ITEMS) list.firstElementChild.remove();
         list.scrollTop = list.scrollHeight;
         break;
