@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import keys, middlewares
+from server import error_pages, keys, middlewares
 from server.bus import create_bus
 from server.config import Config
 from server.i18n import Translations
@@ -44,6 +44,7 @@ def create_app(config: Config) -> web.Application:
             middlewares.client_ip,
             middlewares.locale,
             middlewares.session,
+            error_pages.http_errors,
             middlewares.path_ids,
             middlewares.csrf,
         ],

@@ -154,6 +154,9 @@ async def test_comment_replay_shows_visible_comments_on_the_published_clock(
             ("Terlihat awal", 1.0),
             ("Terlihat akhir", pytest.approx(5.2)),
         ]
+        page = await (await resident.get(f"/sidang/{sitting_id}")).text()
+        assert 'id="replay-list"' in page
+        assert 'id="komentar"' not in page, "comments are listed once, in the replay"
 
 
 async def test_range_requests_on_recordings_and_documents(
@@ -266,6 +269,12 @@ async def test_search_stems_filters_and_follows_changes(client, login, store):
     assert [kind for kind, _ in documents] == ["document"]
     page = await (await client.get("/arsip", params={"q": "parkir"})).text()
     assert "Raperda Retribusi" in page and "perparkiran" in page
+    browse = await (await client.get("/arsip", params={"tahun": "2025"})).text()
+    assert "Rapat Komisi B" not in browse, "the archive holds sittings that took place"
+    async with store.transaction() as session:
+        held = await repo.get_sitting(session, sitting_id, public_only=False)
+        for status in (SittingStatus.LIVE, SittingStatus.ENDED):
+            await repo.change_status(session, held, status)
     browse = await (await client.get("/arsip", params={"tahun": "2025"})).text()
     assert "Rapat Komisi B" in browse and "tertutup" not in browse
 

@@ -260,3 +260,25 @@ async def test_future_sittings_are_not_in_the_archive(client, store):
         html = await (await client.get("/arsip", params=params)).text()
         assert "Rapat Retribusi Lalu" in html
         assert "Mendatang" not in html and "Retribusi parkir" not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/sidang/abc", "/ruang/abc", "/sidang/999999", "/halaman-tidak-ada", "/dokumen/x/unduh"],
+)
+async def test_error_pages_use_the_layout_and_the_readers_language(client, path):
+    english = await client.get(path, headers={"Cookie": "sidang_lang=en"})
+    assert english.status == 404
+    assert english.content_type == "text/html"
+    html = await english.text()
+    assert '<html lang="en"' in html and 'href="/jadwal"' in html, "the site's layout"
+    assert "Back to the home page" in html and "tidak ditemukan" not in html
+    indonesian = await (await client.get(path, headers={"Cookie": "sidang_lang=id"})).text()
+    assert "Kembali ke beranda" in indonesian
+
+
+async def test_a_method_a_route_does_not_take_gets_a_page_too(client):
+    response = await client.get("/ruang/1/hadir", headers={"Cookie": "sidang_lang=en"})
+    assert response.status == 405 and response.headers["Allow"] == "POST"
+    html = await response.text()
+    assert "This address does not accept" in html and "Back to the home page" in html
