@@ -18,11 +18,13 @@ from server.batching import Batcher
 from server.bus import Bus
 from server.comments import frames
 from server.comments.hub import CommentHub, FanoutLimits, Snapshot, channel_for, viewers_group
-from server.domain.errors import RateLimited
+from server.domain.errors import DatabaseUnavailable, RateLimited
 from server.domain.moderation import (
     Ban,
     Gate,
     Limits,
+    RefusalCode,
+    Refused,
     Sender,
     Settings,
     WordAction,
@@ -44,6 +46,7 @@ WORDS_CHANNEL = "comments:words"
 NAME_BINDING_S = 12 * 3600
 HEARTBEAT_TTL_S = 45.0
 HEARTBEATS_PER_IP_PER_MINUTE = 30
+NOT_STORED = N_("Komentar belum terkirim, coba lagi")
 
 
 @dataclass(frozen=True)
@@ -116,23 +119,28 @@ class CommentService:
         self, sitting_id: int, sender: Sender, name: object, text: object, question: bool
     ) -> Posted:
         text, name = check_text(text), check_name(name)
-        settings = await self.settings(sitting_id)
-        await self.gate.admit(f"sitting:{sitting_id}", sender, text, settings.slow_mode_s)
-        held = must_hold(settings, self.words.match(f"{name}\n{text}"))
-        name = await self._bound_name(sender, name)
-        comment = await self._writer.add(
-            (
-                sitting_id,
-                {
-                    "identity_hash": sender.identity,
-                    "ip_hash": sender.ip,
-                    "name": name,
-                    "text": text,
-                    "question": question,
-                    "held": held,
-                },
+        scope = f"sitting:{sitting_id}"
+        try:
+            settings = await self.settings(sitting_id)
+            await self.gate.admit(scope, sender, text, settings.slow_mode_s)
+            held = must_hold(settings, self.words.match(f"{name}\n{text}"))
+            name = await self._bound_name(sender, name)
+            comment = await self._writer.add(
+                (
+                    sitting_id,
+                    {
+                        "identity_hash": sender.identity,
+                        "ip_hash": sender.ip,
+                        "name": name,
+                        "text": text,
+                        "question": question,
+                        "held": held,
+                    },
+                )
             )
-        )
+        except DatabaseUnavailable as exc:
+            await self.gate.withdraw(scope, sender, text)
+            raise Refused(RefusalCode.UNAVAILABLE, NOT_STORED) from exc
         record = frames.comment_record(comment)
         await self.bus.publish(
             channel_for(sitting_id), {"kind": "held" if held else "comment", "c": record}

@@ -57,3 +57,10 @@ class RateLimited(DomainError):
 
 class StorageUnavailable(DomainError):
     message = N_("Penyimpanan berkas sedang bermasalah.")
+
+
+class DatabaseUnavailable(StorageUnavailable):
+    """The database cannot be reached (down, restarting, unreachable): a moment's wait, not a
+    fault in the request, so pages answer 503 and a comment socket stays open."""
+
+    message = N_("Basis data sedang tidak dapat dihubungi. Coba lagi sebentar lagi.")

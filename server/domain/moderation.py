@@ -38,6 +38,7 @@ class RefusalCode(enum.StrEnum):
     BLOCKED_WORD = "blocked_word"
     CLOSED = "closed"
     INVALID = "invalid"
+    UNAVAILABLE = "unavailable"  # not stored (the database is down): the same text may be retried
 
 
 class Refused(DomainError):
@@ -310,6 +311,8 @@ class Counters(Protocol):
 
     async def delete_value(self, key: str) -> None: ...
 
+    async def reset_counter(self, key: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -356,22 +359,21 @@ class Gate:
                 RefusalCode.RATE_LIMITED,
                 N_("Terlalu banyak pesan. Tunggu beberapa detik lalu coba lagi."),
             )
-        if (
-            slow_mode_s > 0
-            and await self._counters.incr(f"mod:slow:{scope}:{sender.identity}", slow_mode_s) > 1
-        ):
+        if slow_mode_s > 0 and await self._counters.incr(_slow_key(scope, sender), slow_mode_s) > 1:
             raise Refused(
                 RefusalCode.SLOW_MODE,
                 N_("Mode lambat aktif: satu pesan setiap %(seconds)s detik."),
                 seconds=slow_mode_s,
             )
-        if (
-            await self._counters.incr(
-                f"mod:dup:{scope}:{sender.identity}:{fingerprint(text)}", limits.duplicate_window_s
-            )
-            > 1
-        ):
+        duplicate = _duplicate_key(scope, sender, text)
+        if await self._counters.incr(duplicate, limits.duplicate_window_s) > 1:
             raise Refused(RefusalCode.RATE_LIMITED, N_("Pesan yang sama sudah Anda kirim."))
+
+    async def withdraw(self, scope: str, sender: Sender, text: str) -> None:
+        """An admitted text that could not be stored: its retry is neither a duplicate nor too
+        soon for slow mode (the flood counters keep it, as they keep every attempt)."""
+        await self._counters.reset_counter(_slow_key(scope, sender))
+        await self._counters.reset_counter(_duplicate_key(scope, sender, text))
 
     async def check_ban(self, sender: Sender) -> None:
         """A banned identity taints its new IP, and a banned IP taints a fresh identity, so
@@ -412,6 +414,14 @@ class Gate:
                 await self._counters.delete_value(_ban_key(kind, target))
         if ban.origin:  # outlives any taint: none lasts longer than the longest ban
             await self._counters.set_value(_lifted_key(ban.origin), "1", MAX_BAN_MINUTES * 60)
+
+
+def _slow_key(scope: str, sender: Sender) -> str:
+    return f"mod:slow:{scope}:{sender.identity}"
+
+
+def _duplicate_key(scope: str, sender: Sender, text: str) -> str:
+    return f"mod:dup:{scope}:{sender.identity}:{fingerprint(text)}"
 
 
 def _lifted_key(origin: str) -> str:

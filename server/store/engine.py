@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
+)
+
+from server.domain.errors import DatabaseUnavailable
+
+# What a database that is down, restarting or unreachable raises: asyncpg's refused or dropped
+# connection (raw OS errors, not wrapped by SQLAlchemy), SQLite's file that cannot be opened or
+# stays locked, a pool that waited in vain. Errors in a statement itself are not among them.
+_DOWN = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.DisconnectionError,
+    exc.TimeoutError,
 )
 
 
@@ -32,13 +48,15 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit when the block ends normally, roll back on any exception."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        with _unavailable_when_down():
+            async with self._sessions() as session, session.begin():
+                yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
-            yield session
+        with _unavailable_when_down():
+            async with self._sessions() as session:
+                yield session
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -46,6 +64,32 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+@contextmanager
+def _unavailable_when_down() -> Iterator[None]:
+    """A database outage becomes a domain error, which the HTTP layer answers with 503 and the
+    site's layout, and the comment socket with an error frame, instead of a crash."""
+    try:
+        yield
+    except _DOWN as error:
+        if isinstance(error, exc.DBAPIError) and not _is_outage(error):
+            raise
+        raise DatabaseUnavailable() from error
+
+
+def _is_outage(error: exc.DBAPIError) -> bool:
+    """Not every driver error is an outage (a statement timeout, a deadlock): a dropped
+    connection, PostgreSQL's connection and shutdown states (SQLSTATE 08, 57P) and SQLite's
+    operational errors (the file cannot be opened, or stays locked) are."""
+    orig = error.orig
+    state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    return (
+        error.connection_invalidated
+        or state.startswith(("08", "57P"))
+        or isinstance(orig, OSError)
+        or (isinstance(error, exc.OperationalError) and type(orig).__module__ == "sqlite3")
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
