@@ -282,3 +282,25 @@ async def test_a_method_a_route_does_not_take_gets_a_page_too(client):
     assert response.status == 405 and response.headers["Allow"] == "POST"
     html = await response.text()
     assert "This address does not accept" in html and "Back to the home page" in html
+
+
+async def test_ending_a_live_sitting_from_the_console_asks_first(client, store):
+    token = await log_in(client, store, "sekretariat")
+    sitting = await public_sitting(store, title="Paripurna Akhir", status="live")
+    page = await (await client.get(f"/konsol/rapat/{sitting.id}")).text()
+    panel = page.index('id="siaran"')
+    assert panel < page.index('id="status"'), "the live controls are on top"
+    assert "Mulai acara" in page[panel : page.index('id="status"')]
+    assert "Ubah ke: Selesai" not in page
+    url = f"/konsol/rapat/{sitting.id}/status"
+    asked = await client.post(url, data={"csrf_token": token, "status": "ended"})
+    assert asked.status == 200
+    assert "Akhiri siaran langsung sekarang?" in await asked.text()
+    async with store.read() as session:
+        assert (await repo.get_sitting(session, sitting.id, public_only=False)).status == "live"
+    ended = await client.post(
+        url, data={"csrf_token": token, "status": "ended", "confirm": "ya"}, allow_redirects=False
+    )
+    assert ended.status == 303
+    async with store.read() as session:
+        assert (await repo.get_sitting(session, sitting.id, public_only=False)).status == "ended"

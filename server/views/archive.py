@@ -533,7 +533,7 @@ async def _start_agenda_item(request: web.Request) -> tuple[int, float]:
 @requires(STAFF)
 async def start_agenda_item(request: web.Request) -> web.Response:
     sid, _ = await _start_agenda_item(request)
-    return redirect(f"/konsol/rapat/{sid}#arsip")
+    return redirect(f"/konsol/rapat/{sid}#siaran")
 
 
 @routes.route(

@@ -63,8 +63,7 @@ async def sitting_console(request: web.Request) -> web.Response:
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
         archive = await console_context(session, sitting)
-    targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
-    context = _console_context(request, sitting, targets)
+    context = _console_context(request, sitting)
     return render(request, "staff/sitting.html", {**context, **archive})
 
 
@@ -79,8 +78,7 @@ async def update_sitting(request: web.Request) -> web.Response:
     except InvalidInput as exc:
         async with request.app[keys.STORE].read() as session:
             sitting = await repo.get_sitting(session, sid, public_only=False)
-        targets = sorted(TRANSITIONS[SittingStatus(sitting.status)])
-        context = _console_context(request, sitting, targets)
+        context = _console_context(request, sitting)
         context.update(values=form, errors=exc.fields)
         return render(request, "staff/sitting.html", context, status=400)
     await sittings.update_sitting(request.app[keys.STORE], user.username, sid, vars(data))
@@ -89,9 +87,20 @@ async def update_sitting(request: web.Request) -> web.Response:
 
 @requires(STAFF)
 async def change_status(request: web.Request) -> web.Response:
+    """Ending a live sitting stops the stream and the recording for good, so the console asks
+    first: without `confirm=ya` the page comes back with the question instead."""
     user = require_user(request)
-    data = parse(StatusChange, _form_dict(await request.post()))
+    form = _form_dict(await request.post())
+    confirmed = form.pop("confirm", None) == "ya"
+    data = parse(StatusChange, form)
     sid = sitting_id(request)
+    if data.status is SittingStatus.ENDED and not confirmed:
+        async with request.app[keys.STORE].read() as session:
+            sitting = await repo.get_sitting(session, sid, public_only=False)
+            archive = await console_context(session, sitting)
+        if sitting.status == SittingStatus.LIVE.value:
+            context = {**_console_context(request, sitting), **archive, "confirm_end": True}
+            return render(request, "staff/sitting.html", context)
     await request.app[keys.LIVE].transition(sid, data.status, user.username)
     return redirect(f"/konsol/rapat/{sid}")
 
@@ -165,11 +174,21 @@ async def upload_document(request: web.Request) -> web.Response:
     return redirect(back)
 
 
-def _console_context(request: web.Request, sitting, targets) -> dict:
+def console_targets(sitting) -> list[SittingStatus]:
+    """The plain "Ubah ke" buttons. Ending a live sitting has its own button in the live panel,
+    with a question first; a recording is published by its own button, which cuts it first."""
+    current = SittingStatus(sitting.status)
+    hidden = {SittingStatus.ENDED} if current is SittingStatus.LIVE else set()
+    if sitting.recording is not None:
+        hidden.add(SittingStatus.PUBLISHED)
+    return sorted(TRANSITIONS[current] - hidden)
+
+
+def _console_context(request: web.Request, sitting) -> dict:
     job = request.app[ARCHIVE].jobs.get(sitting.id)
     return {
         "sitting": sitting,
-        "targets": targets,
+        "targets": console_targets(sitting),
         "values": {},
         "live_running": sitting.id in request.app[keys.LIVE].sittings,
         "LAYOUTS": LAYOUTS,
