@@ -1,7 +1,8 @@
 """User accounts, managed by an administrator in the console or with `sidang user add`.
 
-Each change is audited in the same transaction. Resetting a password bumps the account's
-session version, so every browser still signed in with it is signed out. An administrator can
+Each change is audited in the same transaction. Resetting a password ends the account's
+sessions, so every browser still signed in with it is signed out, and clears its login
+throttle, so the owner can sign in with the new password at once. An administrator can
 neither delete their own account nor take away their own administrator role, so the last
 administrator cannot lock everyone out.
 """
@@ -16,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.domain.roles import Role, parse_role
 from server.i18n import N_
+from server.login_throttle import LoginThrottle, ThrottleStatus
 from server.passwords import MIN_PASSWORD_LENGTH, hash_password
-from server.store import Store, repo
+from server.store import Store, repo, sessions
 from server.store.models import Member, User
 
 
@@ -74,13 +76,24 @@ async def update_account(
         return user
 
 
-async def reset_password(store: Store, actor: str, user_id: int, password: str) -> None:
+async def reset_password(
+    store: Store, throttle: LoginThrottle, actor: str, user_id: int, password: str
+) -> None:
     hashed = await password_hash(password)
     async with store.transaction() as session:
         user = await _account(session, user_id)
         user.password_hash = hashed
-        user.session_version += 1
+        await sessions.end_user_sessions(session, user.id)
         await repo.audit(session, actor, "user.password", f"user:{user.id}", user.username)
+    await throttle.clear(user.username)
+
+
+async def throttled_accounts(
+    throttle: LoginThrottle, users: Sequence[User]
+) -> dict[int, ThrottleStatus]:
+    """Accounts with failed logins in the current window, for the administrator's list."""
+    found = {user.id: await throttle.status(user.username) for user in users}
+    return {uid: status for uid, status in found.items() if status.failures or status.throttled}
 
 
 async def delete_account(store: Store, actor_id: int, actor: str, user_id: int) -> None:

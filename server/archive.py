@@ -7,6 +7,7 @@ Everything stored keeps the raw recording clock (the stream clock of `live_start
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -83,16 +84,55 @@ def parse_seconds(value: str, field: str) -> float:
     except ValueError:
         match = _CLOCK.match(value)
         if not match:
-            raise InvalidInput(
-                N_("%(field)s: tulis detik (754) atau jam:menit:detik (0:12:34)."),
-                {field: value},
-                field=field,
+            raise _field_error(
+                field, N_("Tulis detik (754) atau jam:menit:detik (0:12:34).")
             ) from None
         hours, minutes, rest = match.groups()
         seconds = int(hours or 0) * 3600 + int(minutes) * 60 + float(rest.replace(",", "."))
     if seconds < 0 or seconds != seconds:
-        raise InvalidInput(N_("%(field)s: waktu tidak boleh negatif."), {field: value}, field=field)
+        raise _field_error(field, N_("Waktu tidak boleh negatif."))
     return seconds
+
+
+def _field_error(field: str, problem: str) -> InvalidInput:
+    """One form field's problem, said beside the field and as the error's message."""
+    return InvalidInput(problem, {field: problem})
+
+
+def check_edit(
+    duration: float,
+    *,
+    trim_start: float,
+    trim_end: float | None,
+    cuts: list[Range],
+    poster_s: float | None,
+) -> None:
+    """Refuse an edit that cannot work before any file is touched: a start at or after the
+    end, or a time outside the recording (a cut "5:00:00-6:00:00" of a 1:43 recording)."""
+    length = clock(duration)
+    if trim_start >= duration:
+        raise _outside("trim_start", length)
+    if trim_end is not None:
+        if trim_end > duration:
+            raise _outside("trim_end", length)
+        if trim_end <= trim_start:
+            raise _field_error("trim_end", N_("Waktu selesai harus setelah waktu mulai."))
+    for start, end in cuts:
+        if end > duration:
+            raise _outside("cuts", length, start=clock(start), end=clock(end))
+    if poster_s is not None and poster_s >= duration:
+        raise _outside("poster", length)
+
+
+def _outside(field: str, length: str, **cut: str) -> InvalidInput:
+    problem = (
+        N_("Bagian %(start)s - %(end)s di luar rekaman (panjang rekaman %(length)s).")
+        if cut
+        else N_("Waktu ini di luar rekaman (panjang rekaman %(length)s).")
+    )
+    error = InvalidInput(problem, length=length, **cut)
+    error.fields = {field: error.message}
+    return error
 
 
 def parse_cuts(text: str) -> list[Range]:
@@ -104,14 +144,12 @@ def parse_cuts(text: str) -> list[Range]:
             continue
         start, sep, end = line.partition(" - ") if " - " in line else line.partition("-")
         if not sep:
-            raise InvalidInput(
-                N_("Baris %(line)s: tulis bagian tertutup sebagai mulai - selesai."), line=number
-            )
+            problem = N_("Baris %(line)s: tulis bagian tertutup sebagai mulai - selesai.")
+            raise InvalidInput(problem, {"cuts": problem}, line=number)
         first, last = parse_seconds(start, "cuts"), parse_seconds(end, "cuts")
         if last <= first:
-            raise InvalidInput(
-                N_("Baris %(line)s: waktu selesai harus setelah waktu mulai."), line=number
-            )
+            problem = N_("Baris %(line)s: waktu selesai harus setelah waktu mulai.")
+            raise InvalidInput(problem, {"cuts": problem}, line=number)
         cuts.append((first, last))
     return sorted(cuts)
 
@@ -253,6 +291,7 @@ async def console_context(session: AsyncSession, sitting: Sitting) -> dict[str, 
     return {
         "recording_edit": edit,
         "edit_cuts": format_cuts(archive_store.cuts_of(edit)),
+        "kept_ranges": [] if edit is None else [tuple(pair) for pair in json.loads(edit.kept)],
         "clock": clock,
         "cue_count": await archive_store.count_cues(session, sitting.id),
     }
@@ -321,7 +360,11 @@ class ArchiveService:
                 raise Conflict(N_("Rekaman hanya dapat disunting setelah rapat selesai."))
             if sitting.recording is None:
                 raise Conflict(N_("Rapat ini tidak memiliki rekaman."))
-            keep = requested_ranges(sitting.recording.duration_s, trim_start, trim_end, cuts)
+            duration = sitting.recording.duration_s
+            check_edit(
+                duration, trim_start=trim_start, trim_end=trim_end, cuts=cuts, poster_s=poster_s
+            )
+            keep = requested_ranges(duration, trim_start, trim_end, cuts)
             if not keep:
                 raise InvalidInput(N_("Tidak ada bagian rekaman yang tersisa setelah dipotong."))
             try:

@@ -1,27 +1,34 @@
-"""Sessions, the current user, role checks and login throttling."""
+"""Server-side sessions, the current user and role checks.
+
+A session is a row in the store (server/store/sessions.py): logout deletes it, a password change
+deletes all of the user's, and it ends after two idle hours or twelve in all.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from server import keys
-from server.bus import Bus
-from server.domain.errors import NotAuthenticated, PermissionDenied, RateLimited
+from server.cookies import delete_cookie, read_cookie, set_cookie
+from server.domain.errors import NotAuthenticated, PermissionDenied
 from server.domain.roles import Role
 from server.i18n import N_
-from server.signing import BadSignature
-from server.store import repo
+from server.store import sessions
+from server.store.models import User, utcnow
 
 SESSION_COOKIE = "sidang_session"
-SESSION_MAX_AGE_S = 12 * 3600
-
-LOGIN_WINDOW_S = 15 * 60
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_IP = 20
+IDLE_TIMEOUT = dt.timedelta(hours=2)
+ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
+# A session's last-seen time is written at most this often, not on every request.
+TOUCH_INTERVAL = dt.timedelta(minutes=1)
+MAX_TOKEN_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,22 @@ class CurrentUser:
     role: Role
     member_id: int | None
 
+    @classmethod
+    def of(cls, user: User) -> CurrentUser:
+        return cls(user.id, user.username, Role(user.role), user.member_id)
+
     def has(self, roles: Iterable[Role]) -> bool:
         return self.role in set(roles) or self.role is Role.ADMIN
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    user: CurrentUser
+    session_id: str
+
+
 USER_KEY = web.RequestKey("user", CurrentUser)
+SIGNED_IN_KEY = web.RequestKey("signed_in", SignedIn)
 
 
 def get_user(request: web.Request) -> CurrentUser | None:
@@ -73,66 +91,51 @@ def requires(roles: Iterable[Role]) -> Callable[[Handler], Handler]:
     return decorate
 
 
-async def load_user(request: web.Request) -> CurrentUser | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+async def load_session(request: web.Request) -> SignedIn | None:
+    """The browser's live session, or None; a session past either timeout is ended here."""
+    token = read_cookie(request, SESSION_COOKIE)
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    try:
-        payload = request.app[keys.SIGNER].unsign("session", token, SESSION_MAX_AGE_S)
-        user_id, version = int(payload["uid"]), int(payload["v"])
-    except (BadSignature, KeyError, TypeError, ValueError):
+    session_id, now = _session_id(token), utcnow()
+    store = request.app[keys.STORE]
+    async with store.read() as session:
+        row = await sessions.get_session(session, session_id)
+    if row is None:
         return None
-    async with request.app[keys.STORE].read() as session:
-        user = await repo.get_user(session, user_id)
-    if user is None or user.session_version != version:
+    if session_expired(row.created_at, row.last_seen_at, now):
+        async with store.transaction() as session:
+            await sessions.end_session(session, session_id)
         return None
-    return CurrentUser(user.id, user.username, Role(user.role), user.member_id)
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        async with store.transaction() as session:
+            await sessions.touch_session(session, session_id, now)
+    return SignedIn(CurrentUser.of(row.user), session_id)
 
 
-def start_session(request: web.Request, response: web.StreamResponse, user) -> None:
-    token = request.app[keys.SIGNER].sign("session", {"uid": user.id, "v": user.session_version})
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE_S,
-        httponly=True,
-        samesite="Lax",
-        secure=request.app[keys.CONFIG].secure_cookies,
-        path="/",
-    )
+def session_expired(created_at: dt.datetime, last_seen_at: dt.datetime, now: dt.datetime) -> bool:
+    return now - last_seen_at >= IDLE_TIMEOUT or now - created_at >= ABSOLUTE_TIMEOUT
 
 
-def end_session(response: web.StreamResponse) -> None:
-    response.del_cookie(SESSION_COOKIE, path="/")
+async def start_session(request: web.Request, response: web.StreamResponse, user_id: int) -> str:
+    """A new session for a fresh login; returns its id, which also seeds its CSRF token, so a
+    token seen before the login is worth nothing after it."""
+    token = secrets.token_urlsafe(32)
+    session_id, now = _session_id(token), utcnow()
+    async with request.app[keys.STORE].transaction() as session:
+        await sessions.end_expired_sessions(session, now - IDLE_TIMEOUT, now - ABSOLUTE_TIMEOUT)
+        await sessions.create_session(session, session_id, user_id)
+    set_cookie(request, response, SESSION_COOKIE, token, int(ABSOLUTE_TIMEOUT.total_seconds()))
+    return session_id
 
 
-class LoginThrottle:
-    """Counts failed logins per account and per IP on the bus, so the limit holds on every node."""
-
-    def __init__(self, bus: Bus) -> None:
-        self._bus = bus
-
-    async def check(self, username: str, ip: str) -> None:
-        if (
-            await self._bus.get_counter(_account_key(username)) >= MAX_FAILURES_PER_ACCOUNT
-            or await self._bus.get_counter(_ip_key(ip)) >= MAX_FAILURES_PER_IP
-        ):
-            raise RateLimited(
-                N_("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam 15 menit."),
-                retry_after_s=LOGIN_WINDOW_S,
-            )
-
-    async def failed(self, username: str, ip: str) -> None:
-        await self._bus.incr(_account_key(username), LOGIN_WINDOW_S)
-        await self._bus.incr(_ip_key(ip), LOGIN_WINDOW_S)
-
-    async def succeeded(self, username: str) -> None:
-        await self._bus.reset_counter(_account_key(username))
+async def end_session(request: web.Request, response: web.StreamResponse) -> None:
+    """Logout: the session row goes, so a copy of the cookie opens nothing any more."""
+    signed_in = request.get(SIGNED_IN_KEY)
+    if signed_in is not None:
+        async with request.app[keys.STORE].transaction() as session:
+            await sessions.end_session(session, signed_in.session_id)
+    delete_cookie(request, response, SESSION_COOKIE)
 
 
-def _account_key(username: str) -> str:
-    return f"login:account:{username.casefold()}"
-
-
-def _ip_key(ip: str) -> str:
-    return f"login:ip:{ip}"
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

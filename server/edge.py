@@ -1,9 +1,9 @@
 """Untrusted text crossing the HTTP edge: record ids in URLs, JSON from bodies and socket frames,
 and staff-typed file names going out in headers.
 
-Each is handled here once, so that no handler meets an id the database cannot bind (SQLite raises
-OverflowError past 2⁶³, PostgreSQL past 2³¹) or a JSON document nested deep enough to exhaust the interpreter's stack, and no header
-carries a CR, LF or quote that someone typed into a form.
+Each is handled here once, so that no handler meets an id the database cannot bind (SQLite
+raises OverflowError past 2⁶³, PostgreSQL past 2³¹) or a JSON document nested deep enough to
+exhaust the interpreter's stack, and no header carries a CR, LF or quote typed into a form.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 # Primary keys are INTEGER columns: 64-bit in SQLite but 32-bit in PostgreSQL, where a wider value
 # fails to bind. No row can have a larger id, so a larger one is simply not found.
@@ -53,3 +53,18 @@ def content_disposition(kind: Literal["inline", "attachment"], filename: str) ->
     fallback = _NOT_FILENAME_SAFE.sub("_", ascii_name).strip() or "unduhan"
     encoded = quote(cleaned, safe=_ATTR_CHARS)
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path on this site, else None: a redirect target that every browser
+    reads as same-origin. Refused: schemes, `//host`, any backslash (browsers read `/\\host` as
+    `//host`), and control characters or spaces (browsers drop tabs and newlines, which turns
+    `/<TAB>/host` into `//host`)."""
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    return value

@@ -8,13 +8,21 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import secrets
 
 from aiohttp import web
 
 from server import keys
-from server.auth import USER_KEY, load_user
-from server.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CSRF_SEED_KEY, expected_token
+from server.auth import SIGNED_IN_KEY, USER_KEY, load_session
+from server.csrf import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    CSRF_SEED_KEY,
+    anonymous_seed,
+    expected_token,
+    new_seed,
+    session_seed,
+    set_anonymous_seed,
+)
 from server.domain.errors import (
     Conflict,
     DomainError,
@@ -231,20 +239,18 @@ async def path_ids(request: web.Request, handler) -> web.StreamResponse:
 
 @web.middleware
 async def session(request: web.Request, handler) -> web.StreamResponse:
-    request[USER_KEY] = await load_user(request)
-    seed = request.cookies.get(CSRF_COOKIE)
-    fresh_seed = not seed or len(seed) != 43
-    request[CSRF_SEED_KEY] = secrets.token_urlsafe(32) if fresh_seed else seed
+    """The signed-in user, and the CSRF seed: the session when signed in, else a cookie."""
+    signed_in = await load_session(request)
+    request[USER_KEY] = signed_in.user if signed_in else None
+    fresh_seed = None
+    if signed_in is not None:
+        request[SIGNED_IN_KEY] = signed_in
+        request[CSRF_SEED_KEY] = session_seed(signed_in.session_id)
+    else:
+        request[CSRF_SEED_KEY] = anonymous_seed(request) or (fresh_seed := new_seed())
     response = await handler(request)
-    if fresh_seed and not response.prepared:
-        response.set_cookie(
-            CSRF_COOKIE,
-            request[CSRF_SEED_KEY],
-            httponly=True,
-            samesite="Lax",
-            secure=request.app[keys.CONFIG].secure_cookies,
-            path="/",
-        )
+    if fresh_seed is not None and not response.prepared:
+        set_anonymous_seed(request, response, fresh_seed)
     return response
 
 
@@ -252,12 +258,14 @@ async def session(request: web.Request, handler) -> web.StreamResponse:
 async def csrf(request: web.Request, handler) -> web.StreamResponse:
     if request.method in SAFE_METHODS or getattr(_route_handler(request), "csrf_exempt", False):
         return await handler(request)
-    seed = request.cookies.get(CSRF_COOKIE)
     supplied = request.headers.get(CSRF_HEADER)
     if supplied is None and _is_form(request):
         supplied = (await request.post()).get(CSRF_FIELD)
-    expected = expected_token(request, seed) if seed else None
-    if not expected or not isinstance(supplied, str) or not hmac.compare_digest(supplied, expected):
+    expected = expected_token(request, request[CSRF_SEED_KEY])
+    # bytes: compare_digest refuses non-ASCII str, and a hostile header must be a 403, not a 500
+    if not isinstance(supplied, str) or not hmac.compare_digest(
+        supplied.encode(), expected.encode()
+    ):
         log.info("CSRF check failed for %s %s", request.method, request.path)
         return error_response(
             request,

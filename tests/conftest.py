@@ -165,13 +165,16 @@ async def log_in(
 
 
 async def sign_in(client, username: str, password: str):
-    """Post the login form; returns the response and the CSRF token the client now holds."""
+    """Post the login form; returns the response and the CSRF token the client now holds (a
+    login starts a session, and the token is bound to it)."""
     token = await csrf_token_for(client)
     response = await client.post(
         "/masuk",
         data={"username": username, "password": password, "csrf_token": token, "next": "/"},
         allow_redirects=False,
     )
+    if response.status == 303:
+        token = await csrf_token_for(client)
     return response, token
 
 

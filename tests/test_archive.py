@@ -389,3 +389,42 @@ async def test_a_recording_job_runs_after_the_answer_and_one_at_a_time(client, l
     console = await (await client.get(f"/konsol/rapat/{sitting_id}")).text()
     assert 'data-job="failed"' in console and "Rapat ini tidak memiliki rekaman." in console
     assert 'http-equiv="refresh"' not in console
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "said"),
+    [
+        ("trim_start", "abc", "Tulis detik (754) atau jam:menit:detik (0:12:34)."),
+        ("trim_end", "0:00:01", "Waktu selesai harus setelah waktu mulai."),
+        ("trim_end", "0:00:30", "Waktu ini di luar rekaman (panjang rekaman 0:00:12)."),
+        ("cuts", "5:00:00 - 6:00:00", "Bagian 5:00:00 - 6:00:00 di luar rekaman"),
+        ("cuts", "8 - 6", "Baris 1: waktu selesai harus setelah waktu mulai."),
+    ],
+)
+async def test_a_trim_mistake_comes_back_beside_its_field(
+    client, login, store, config, recording_template, field, typed, said
+):
+    sitting_id = await ended_sitting(store, config, recording_template)
+    token = await login("sekretariat")
+    response = await client.post(
+        f"/konsol/rapat/{sitting_id}/arsip",
+        data={**EDIT, field: typed, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert response.status == 400
+    html = await response.text()
+    assert 'id="arsip"' in html and "Kembali ke beranda" not in html, "the console, not a dead end"
+    error_id = "err-" + field.replace("_", "-")
+    assert f'<span class="field-error" id="{error_id}">{said}' in html.replace("&#39;", "'")
+    assert f'value="{typed}"' in html or f">{typed}</textarea>" in html, "what was typed stays"
+    assert client.app[ARCHIVE].jobs.get(sitting_id) is None, "no job starts"
+
+
+async def test_an_ended_sitting_with_a_recording_has_one_publish_button(
+    client, login, store, config, recording_template
+):
+    sitting_id = await ended_sitting(store, config, recording_template)
+    await login("sekretariat")
+    page = await (await client.get(f"/konsol/rapat/{sitting_id}")).text()
+    assert "Publikasikan rekaman" in page
+    assert 'name="status" value="published"' not in page

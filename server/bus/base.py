@@ -81,8 +81,9 @@ class Bus(abc.ABC):
     def subscribe(self, channel: str, maxsize: int = 1000) -> Subscription: ...
 
     @abc.abstractmethod
-    async def incr(self, key: str, ttl_s: float) -> int:
-        """Increment a counter; the window starts at the first increment and lasts ttl_s."""
+    async def incr(self, key: str, ttl_s: float, amount: int = 1) -> int:
+        """Add `amount` (1, or -1 to give an attempt back) to a counter atomically and return
+        the new count; the window starts at the first increment and lasts ttl_s."""
 
     @abc.abstractmethod
     async def get_counter(self, key: str) -> int: ...

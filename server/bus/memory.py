@@ -41,13 +41,13 @@ class MemoryBus(Bus):
             if not subs:
                 del self._subscribers[subscription.channel]
 
-    async def incr(self, key: str, ttl_s: float) -> int:
+    async def incr(self, key: str, ttl_s: float, amount: int = 1) -> int:
         now = self._clock()
         count, expires = self._counters.get(key, (0, 0.0))
         if expires <= now:
             count, expires = 0, now + ttl_s
-        self._counters[key] = (count + 1, expires)
-        return count + 1
+        self._counters[key] = (count + amount, expires)
+        return count + amount
 
     async def get_counter(self, key: str) -> int:
         count, expires = self._counters.get(key, (0, 0.0))

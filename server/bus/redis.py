@@ -162,17 +162,17 @@ class RedisBus(Bus):
     def subscribe(self, channel: str, maxsize: int = 1000) -> Subscription:
         return self._local.subscribe(channel, maxsize)
 
-    async def incr(self, key: str, ttl_s: float) -> int:
+    async def incr(self, key: str, ttl_s: float, amount: int = 1) -> int:
         if self.connected:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.incr(self._key(key))
+                    pipe.incrby(self._key(key), amount)
                     pipe.pexpire(self._key(key), int(ttl_s * 1000), nx=True)
                     count, _ = await pipe.execute()
                 return int(count)
             except DOWN_ERRORS:
                 pass  # the listener notices the outage and reconnects; serve locally meanwhile
-        return await self._local.incr(key, ttl_s)
+        return await self._local.incr(key, ttl_s, amount)
 
     async def get_counter(self, key: str) -> int:
         if self.connected:

@@ -86,11 +86,26 @@ class User(Base):
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("member.id", ondelete="SET NULL"), nullable=True
     )
-    # Bumped on password change so that every old session cookie stops working.
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     member: Mapped[Member | None] = relationship(lazy="joined")
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie holds a random token and this row its SHA-256, so a
+    session ends the moment its row goes (logout, password change) and a copy of the table
+    opens no session."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class Sitting(Base):

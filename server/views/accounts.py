@@ -12,6 +12,7 @@ from server.auth import require_user, requires
 from server.domain.errors import DomainError, InvalidInput
 from server.domain.roles import Role
 from server.i18n import N_
+from server.login_throttle import LoginThrottle
 from server.middlewares import error_message, status_for
 from server.store import repo
 from server.templating import redirect, render
@@ -30,8 +31,11 @@ async def _page(
     store = request.app[keys.STORE]
     async with store.read() as session:
         members = await repo.list_members(session)
+    users = await accounts.list_accounts(store)
+    throttle = LoginThrottle(request.app[keys.BUS])
     context: dict[str, Any] = {
-        "users": await accounts.list_accounts(store),
+        "users": users,
+        "throttled": await accounts.throttled_accounts(throttle, users),
         "members": members,
         "roles": list(Role),
         "error": error,
@@ -124,7 +128,11 @@ async def reset_password(request: web.Request) -> web.Response:
     return await _change(
         request,
         lambda: accounts.reset_password(
-            store, actor.username, _user_id(request), form.get("password", "")
+            store,
+            LoginThrottle(request.app[keys.BUS]),
+            actor.username,
+            _user_id(request),
+            form.get("password", ""),
         ),
     )
 

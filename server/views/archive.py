@@ -548,7 +548,7 @@ async def start_agenda_item_api(request: web.Request) -> web.Response:
     return web.json_response({"start_offset": offset})
 
 
-def _edit_values(data: RecordingEditIn) -> dict[str, Any]:
+def edit_values(data: RecordingEditIn) -> dict[str, Any]:
     return {
         "trim_start": parse_seconds(data.trim_start or "0", "trim_start"),
         "trim_end": parse_seconds(data.trim_end, "trim_end") if data.trim_end else None,
@@ -571,20 +571,6 @@ def _edit_json(edit) -> dict[str, Any]:
     }
 
 
-@requires(STAFF)
-async def edit_recording(request: web.Request) -> web.Response:
-    """The cut runs as a job; the console shows its progress and outcome."""
-    user = require_user(request)
-    sid = sitting_id(request)
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    values = _edit_values(parse(RecordingEditIn, form))
-    archive = request.app[ARCHIVE]
-    archive.start(
-        sid, "edit", user.username, lambda: archive.apply(sid, **values, actor=user.username)
-    )
-    return redirect(f"/konsol/rapat/{sid}#arsip")
-
-
 @routes.route(
     "POST",
     "/api/v1/sittings/{sitting_id}/recording/edit",
@@ -595,7 +581,7 @@ async def edit_recording(request: web.Request) -> web.Response:
 )
 async def edit_recording_api(request: web.Request) -> web.Response:
     user = require_user(request)
-    values = _edit_values(parse(RecordingEditIn, await read_json(request)))
+    values = edit_values(parse(RecordingEditIn, await read_json(request)))
     edit = await request.app[ARCHIVE].apply(sitting_id(request), **values, actor=user.username)
     return web.json_response(_edit_json(edit))
 
@@ -680,6 +666,5 @@ def setup(app: web.Application) -> None:
     r.add_get(f"{base}/{{name:poster\\.jpg|sprite\\.jpg|thumbnails\\.vtt}}", recording_asset)
     r.add_get(f"{base}/{{rendition:720p|360p|audio}}/{{name}}", recording_media)
     r.add_post("/konsol/rapat/{sitting_id}/acara/{item_id}/mulai", start_agenda_item)
-    r.add_post("/konsol/rapat/{sitting_id}/arsip", edit_recording)
     r.add_post("/konsol/rapat/{sitting_id}/arsip/terbitkan", publish_recording)
     r.add_post("/konsol/rapat/{sitting_id}/teks", upload_captions)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from aiohttp import web
 
 from server import keys, sittings
-from server.archive import console_context
+from server.archive import check_edit, console_context
 from server.auth import require_user, requires
 from server.documents import save_upload
 from server.domain.errors import InvalidInput
@@ -16,10 +17,17 @@ from server.domain.sitting import TRANSITIONS, SittingStatus
 from server.i18n import N_
 from server.live import LAYOUTS
 from server.middlewares import error_message
-from server.schemas import AgendaItemIn, DocumentMeta, SittingIn, StatusChange, parse
+from server.schemas import (
+    AgendaItemIn,
+    DocumentMeta,
+    RecordingEditIn,
+    SittingIn,
+    StatusChange,
+    parse,
+)
 from server.store import repo
 from server.templating import redirect, render
-from server.views.archive import ARCHIVE
+from server.views.archive import ARCHIVE, edit_values
 from server.views.public import sitting_id
 
 
@@ -60,11 +68,19 @@ async def create_sitting(request: web.Request) -> web.Response:
 
 @requires(STAFF)
 async def sitting_console(request: web.Request) -> web.Response:
+    return await _render_console(request, sitting_id(request))
+
+
+async def _render_console(
+    request: web.Request, sid: int, status: int = 200, **extra: Any
+) -> web.Response:
+    """The sitting's console page; `extra` carries a form's errors and what was typed, or the
+    question before ending a live sitting."""
     async with request.app[keys.STORE].read() as session:
-        sitting = await repo.get_sitting(session, sitting_id(request), public_only=False)
+        sitting = await repo.get_sitting(session, sid, public_only=False)
         archive = await console_context(session, sitting)
-    context = _console_context(request, sitting)
-    return render(request, "staff/sitting.html", {**context, **archive})
+    context = {**_console_context(request, sitting), **archive, **extra}
+    return render(request, "staff/sitting.html", context, status=status)
 
 
 @requires(STAFF)
@@ -76,11 +92,7 @@ async def update_sitting(request: web.Request) -> web.Response:
     try:
         data = parse(SittingIn, form)
     except InvalidInput as exc:
-        async with request.app[keys.STORE].read() as session:
-            sitting = await repo.get_sitting(session, sid, public_only=False)
-        context = _console_context(request, sitting)
-        context.update(values=form, errors=exc.fields)
-        return render(request, "staff/sitting.html", context, status=400)
+        return await _render_console(request, sid, 400, values=form, errors=exc.fields)
     await sittings.update_sitting(request.app[keys.STORE], user.username, sid, vars(data))
     return redirect(f"/konsol/rapat/{sid}")
 
@@ -97,10 +109,8 @@ async def change_status(request: web.Request) -> web.Response:
     if data.status is SittingStatus.ENDED and not confirmed:
         async with request.app[keys.STORE].read() as session:
             sitting = await repo.get_sitting(session, sid, public_only=False)
-            archive = await console_context(session, sitting)
         if sitting.status == SittingStatus.LIVE.value:
-            context = {**_console_context(request, sitting), **archive, "confirm_end": True}
-            return render(request, "staff/sitting.html", context)
+            return await _render_console(request, sid, confirm_end=True)
     await request.app[keys.LIVE].transition(sid, data.status, user.username)
     return redirect(f"/konsol/rapat/{sid}")
 
@@ -174,6 +184,31 @@ async def upload_document(request: web.Request) -> web.Response:
     return redirect(back)
 
 
+@requires(STAFF)
+async def edit_recording(request: web.Request) -> web.Response:
+    """Trim and cut: checked against the recording here, so a mistake comes back beside its
+    field at once; the cut itself runs as a job whose progress the console shows."""
+    user = require_user(request)
+    sid = sitting_id(request)
+    form = _form_dict(await request.post())
+    form.pop("csrf_token", None)
+    store, archive = request.app[keys.STORE], request.app[ARCHIVE]
+    try:
+        values = edit_values(parse(RecordingEditIn, form))
+        async with store.read() as session:
+            sitting = await repo.get_sitting(session, sid, public_only=False)
+        if sitting.recording is not None:
+            check_edit(sitting.recording.duration_s, **values)
+    except InvalidInput as exc:
+        message = error_message(request.app[keys.TRANSLATIONS], exc)
+        problems = {name: message for name in exc.fields} or {"form": message}
+        return await _render_console(request, sid, 400, edit_form=form, edit_errors=problems)
+    archive.start(
+        sid, "edit", user.username, lambda: archive.apply(sid, **values, actor=user.username)
+    )
+    return redirect(f"/konsol/rapat/{sid}#arsip")
+
+
 def console_targets(sitting) -> list[SittingStatus]:
     """The plain "Ubah ke" buttons. Ending a live sitting has its own button in the live panel,
     with a question first; a recording is published by its own button, which cuts it first."""
@@ -223,3 +258,4 @@ def setup(app: web.Application) -> None:
         "/konsol/rapat/{sitting_id}/acara/{item_id}/{direction:naik|turun}", move_agenda_item
     )
     r.add_post("/konsol/dokumen", upload_document)
+    r.add_post("/konsol/rapat/{sitting_id}/arsip", edit_recording)
