@@ -41,6 +41,7 @@ from pathlib import Path
 import av
 
 from media.boxes import Track, box_size, fragment_timing, init_tracks
+from media.clock import SYSTEM_CLOCK, Clock
 from media.encode import FPS, SEGMENT_SECONDS, Rendition, clone_packet
 from media.fanout import PacketFanout
 from media.storage import MediaStorageError, StorageHealth, atomic_write
@@ -265,13 +266,20 @@ class RenditionPackager:
         notify: Callable[[], None],
         health: StorageHealth,
         fps: int = FPS,
+        clock: Clock = SYSTEM_CLOCK,
+        resume: list[Segment] | None = None,
+        offset: int = 0,
     ) -> None:
+        """`resume` continues a recording a crash cut short: its segments stay in the
+        playlist, and the new media follows at `offset` seconds (on the segment grid) after a
+        discontinuity; the init segment on disk is kept."""
         self.rendition = rendition
+        self.clock = clock
         self.directory = directory
         self.epoch = epoch
         self.fps = fps
         self.part_target = part_target_for(rendition)
-        self.segments: list[Segment] = []
+        self.segments: list[Segment] = list(resume or [])
         self.ended = False
         self.lock = threading.Lock()
         # Rendered playlists by (low_latency, skip), cleared on every change to the model: every
@@ -288,14 +296,17 @@ class RenditionPackager:
         self._failed = False
         self._broken: BaseException | None = None
         self._seen_errors: set[str] = set()
-        self._discontinuity = False
-        self._clocks = {"video": _StreamClock(), "audio": _StreamClock()}
+        self._discontinuity = bool(resume)
+        start = Fraction(offset)
+        self._clocks = {"video": _StreamClock(offset=start), "audio": _StreamClock(offset=start)}
+        if resume:
+            self._tracks = init_tracks((directory / "init.mp4").read_bytes())
         self._resume_at: Fraction | None = None
         self.restarts = 0
         self.errors = 0
         self.timestamp_jumps = 0
-        self.last_part_at = time.monotonic()
-        self._open_muxer(restart=False)
+        self.last_part_at = clock.now()
+        self._open_muxer(restart=bool(resume))
 
     def _open_muxer(self, restart: bool) -> None:
         """A fresh fMP4 muxer. A restarted one writes absolute times (`frag_discont`), so its
@@ -486,7 +497,7 @@ class RenditionPackager:
             if new:
                 self.segments.append(seg)
             self._rendered.clear()
-        self.last_part_at = time.monotonic()
+        self.last_part_at = self.clock.now()
         if new and not independent:
             log.warning("%s: segment %d starts without an IDR", self.rendition.name, seg.msn)
         if self._segment_done(seg.start + seg.duration, seg.duration, has_video):
@@ -602,6 +613,9 @@ class HlsPackager:
         audio_templates: dict[str, av.audio.stream.AudioStream],
         health: StorageHealth | None = None,
         fps: int = FPS,
+        clock: Clock = SYSTEM_CLOCK,
+        resume: dict[str, list[Segment]] | None = None,
+        offset: int = 0,
     ) -> None:
         self.sitting_dir = sitting_dir
         self.renditions = renditions
@@ -625,6 +639,9 @@ class HlsPackager:
                 notify=self._notify_threadsafe,
                 health=self.health,
                 fps=fps,
+                clock=clock,
+                resume=(resume or {}).get(r.name),
+                offset=offset,
             )
         atomic_write(sitting_dir / "index.m3u8", self.master_playlist())
         self._thread = threading.Thread(target=self._run, name="hls", daemon=True)

@@ -4,6 +4,10 @@ The orchestrator is the only place that knows all subsystems; they never reach i
 other. The program, encoders and muxers run on worker threads; this object is used from the
 event loop. The stream, playlist and recording survive publisher drops: the slate fills the
 gap inside the same timeline, and a reconnect simply replaces the hall input.
+
+Nothing on the program thread may end the stream: an encoder that raises is replaced by a
+new one (its rendition resumes on the new encoder's keyframe), and under overload video
+frames are shed in the order media/overload.py states while audio is never shed.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +23,20 @@ import av
 from aiortc.mediastreams import MediaStreamTrack
 
 from media import recorder
-from media.encode import FPS, RENDITIONS, AudioEncoder, Rendition, VideoEncoder, encoder_count
+from media.clock import SYSTEM_CLOCK, Clock
+from media.encode import (
+    FPS,
+    RENDITIONS,
+    SEGMENT_SECONDS,
+    AudioEncoder,
+    Rendition,
+    VideoEncoder,
+    encoder_count,
+)
 from media.fanout import PacketFanout, Subscriber
 from media.hls import HlsPackager
-from media.program import HALL, Layout, Program
+from media.overload import RTF_WINDOW_S, LoadShedder, LoadState
+from media.program import HALL, Layout, Program, ProgramTick
 from media.recorder import RecordingInfo
 from media.storage import MediaStorageError, StorageHealth, atomic_write, ensure_dir
 
@@ -30,6 +44,35 @@ log = logging.getLogger(__name__)
 
 AAC_VIDEO = "aac128"  # shared by all video renditions
 AAC_AUDIO_ONLY = "aac48"
+STALE_PART_S = 3 * SEGMENT_SECONDS  # a rendition with no new part for this long is stuck
+MIN_REALTIME_FACTOR = 0.9  # over RTF_WINDOW_S: the program is falling behind
+
+
+@dataclass(frozen=True)
+class LiveProblem:
+    """Why a live sitting is unhealthy: "storage" (writes refused), "stale" (a rendition made
+    no part for STALE_PART_S), or "slow" (the program below MIN_REALTIME_FACTOR)."""
+
+    kind: str
+    rendition: str = ""
+    value: float = 0.0
+    detail: str = ""
+
+    def describe(self) -> str:
+        """For operators (/healthz, logs); people read the translated text instead."""
+        if self.kind == "stale":
+            return f"rendition {self.rendition}: no part for {self.value:.1f} s"
+        if self.kind == "slow":
+            return f"program at {self.value:.2f}x real time over {RTF_WINDOW_S:.0f} s"
+        return f"storage: {self.detail}"
+
+
+@dataclass(frozen=True)
+class RenditionHealth:
+    last_part_age_s: float
+    restarts: int  # packager restarts (muxer or callback failures)
+    encoder_restarts: int
+    timestamp_jumps: int
 
 
 @dataclass
@@ -43,6 +86,8 @@ class LiveStats:
     subscribers: dict[str, int]
     storage_ok: bool
     last_error: str | None
+    load: LoadState
+    renditions: dict[str, RenditionHealth]
 
 
 RATE_WINDOW_S = 1.0
@@ -75,8 +120,13 @@ class LiveSitting:
         renditions: tuple[Rendition, ...] = RENDITIONS,
         fps: int = FPS,
         hold_seconds: float = 1.0,
+        clock: Clock = SYSTEM_CLOCK,
+        resume: bool = False,
     ) -> None:
+        """With `resume`, continue the recording in `media_dir/sitting_id` that a crash cut
+        short: one record, the hole marked, offsets from the first start kept."""
         self.sitting_id = sitting_id
+        self.resume = resume
         self.title = title
         self.sitting_dir = Path(media_dir) / sitting_id
         self.renditions = renditions
@@ -84,7 +134,13 @@ class LiveSitting:
         self.health = StorageHealth()
         self.started_at: float | None = None
         self.packager: HlsPackager | None = None
-        self.program = Program(self._encode, title=title, fps=fps, hold_seconds=hold_seconds)
+        self.clock = clock
+        self.program = Program(
+            self._encode, title=title, fps=fps, hold_seconds=hold_seconds, clock=clock
+        )
+        self.load = LoadShedder(fps, clock)
+        self.encoder_restarts: dict[str, int] = {}
+        self._logged: set[str] = set()
         self._video: dict[str, VideoEncoder] = {}
         self._audio: dict[str, AudioEncoder] = {}
         self._fanouts: dict[str, PacketFanout] = {}
@@ -92,6 +148,7 @@ class LiveSitting:
         self._rates = _Rates()
         self._hall_tracks: tuple[MediaStreamTrack, ...] = ()
         self._recording: RecordingInfo | None = None
+        self._resume_models: dict[str, list] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -102,33 +159,46 @@ class LiveSitting:
             raise RuntimeError("already started")
         ensure_dir(self.sitting_dir)
         loop = asyncio.get_running_loop()
+        earlier = self._resumed_model() if self.resume else None
         for r in self.renditions:
             if r.has_video:
-                enc = VideoEncoder(r, self.fps)
-                self._video[r.name] = enc
+                self._video[r.name] = VideoEncoder(r, self.fps)
                 self._fanouts[r.name] = PacketFanout(
-                    r.name, on_keyframe_request=enc.request_keyframe
+                    r.name, on_keyframe_request=self._keyframe_requester(r.name)
                 )
         self._audio = {AAC_VIDEO: AudioEncoder(128_000), AAC_AUDIO_ONLY: AudioEncoder(48_000)}
         for name in self._audio:
             self._fanouts[name] = PacketFanout(name, maxsize=250)
         # Output wall clock: the program's first tick, so segment PDTs and comment offsets agree.
         self.program.start()
-        self.started_at = self.program.started_at
-        atomic_write(
-            self.sitting_dir / recorder.META,
-            json.dumps(
-                {"sitting_id": self.sitting_id, "title": self.title, "started_at": self.started_at}
-            ),
-        )
+        offset = 0
+        if earlier is None:
+            self.started_at = self.program.started_at
+            atomic_write(
+                self.sitting_dir / recorder.META,
+                json.dumps(
+                    {
+                        "sitting_id": self.sitting_id,
+                        "title": self.title,
+                        "started_at": self.started_at,
+                    }
+                ),
+            )
+        else:
+            self.started_at, recorded_end = earlier
+            since = max((self.program.started_at or 0) - self.started_at, recorded_end)
+            offset = math.ceil(since / SEGMENT_SECONDS) * SEGMENT_SECONDS
         templates = {r.name: self._audio[self._aac_for(r)].stream for r in self.renditions}
         self.packager = HlsPackager(
             self.sitting_dir,
             self.renditions,
-            epoch=self.started_at or time.time(),
+            epoch=self.started_at or self.clock.wall(),
             audio_templates=templates,
             health=self.health,
             fps=self.fps,
+            clock=self.clock,
+            resume=self._resume_models,
+            offset=offset,
         )
         for r in self.renditions:
             if r.has_video:
@@ -137,6 +207,18 @@ class LiveSitting:
         self._sample = self._take_sample(loop.time())
         if wait_ready:
             await self.wait_ready(wait_ready)
+
+    def _resumed_model(self) -> tuple[float, float]:
+        """Load what the interrupted run recorded; (its start, the end of its media)."""
+        meta = json.loads((self.sitting_dir / recorder.META).read_text())
+        (self.sitting_dir / recorder.FINISHED).unlink(missing_ok=True)
+        self._resume_models = {
+            r.name: recorder.resume_model(self.sitting_dir / r.name)
+            for r in self.renditions
+            if (self.sitting_dir / r.name / "init.mp4").is_file()
+        }
+        ends = [m[-1].start + m[-1].duration for m in self._resume_models.values() if m]
+        return float(meta["started_at"]), max(ends, default=0.0)
 
     async def wait_ready(self, timeout: float) -> bool:
         """True once segment 0 of every rendition is complete."""
@@ -152,6 +234,7 @@ class LiveSitting:
         if self.packager is None:
             raise RuntimeError("not started")
         await asyncio.to_thread(self.program.stop)
+        expected_s = self.clock.wall() - (self.started_at or self.clock.wall())
         for name in self.program.input_names():
             self.program.remove_input(name)
         await asyncio.to_thread(self._flush)
@@ -162,7 +245,9 @@ class LiveSitting:
             enc.close()
         if not self.health.ok:
             raise MediaStorageError(self.sitting_dir, OSError(self.health.error))
-        self._recording = await asyncio.to_thread(recorder.finalize, self.sitting_dir)
+        self._recording = await asyncio.to_thread(
+            recorder.finalize, self.sitting_dir, None, expected_s
+        )
         return self._recording
 
     # -- inputs ----------------------------------------------------------------------------
@@ -238,7 +323,36 @@ class LiveSitting:
             subscribers={name: f.subscribers for name, f in self._fanouts.items()},
             storage_ok=self.health.ok,
             last_error=self.health.error or self.program.last_error,
+            load=self.load.state([r.name for r in self.renditions if r.has_video]),
+            renditions=self._rendition_health(),
         )
+
+    def _rendition_health(self) -> dict[str, RenditionHealth]:
+        if self.packager is None:
+            return {}
+        now = self.clock.now()
+        return {
+            name: RenditionHealth(
+                last_part_age_s=max(0.0, now - track.last_part_at),
+                restarts=track.restarts,
+                encoder_restarts=self.encoder_restarts.get(
+                    name if track.rendition.has_video else AAC_AUDIO_ONLY, 0
+                ),
+                timestamp_jumps=track.timestamp_jumps,
+            )
+            for name, track in self.packager.tracks.items()
+        }
+
+    def problems(self) -> list[LiveProblem]:
+        """What makes this sitting unhealthy now (for /healthz and the console)."""
+        found = [] if self.health.ok else [LiveProblem("storage", detail=self.health.error or "")]
+        for name, health in self._rendition_health().items():
+            if health.last_part_age_s > STALE_PART_S:
+                found.append(LiveProblem("stale", name, health.last_part_age_s))
+        rtf, span = self.load.realtime_factor()
+        if span >= RTF_WINDOW_S and rtf < MIN_REALTIME_FACTOR:
+            found.append(LiveProblem("slow", value=rtf))
+        return found
 
     # -- internals -------------------------------------------------------------------------
 
@@ -253,19 +367,50 @@ class LiveSitting:
             bytes={name: f.bytes for name, f in self._fanouts.items()},
         )
 
-    def _encode(self, tick: int, video: av.VideoFrame, audio: av.AudioFrame) -> None:
-        """Program-thread sink: each rendition is encoded exactly once per tick."""
-        for name, enc in self._video.items():
+    def _keyframe_requester(self, name: str):
+        """Asks whichever encoder the rendition has now (it may have been replaced)."""
+        return lambda: self._video[name].request_keyframe()
+
+    def _encode(self, tick: ProgramTick) -> None:
+        """Program-thread sink: each rendition is encoded at most once per tick; audio always,
+        video as the load allows."""
+        self.load.observe(tick.late_s)
+        for name, enc in list(self._video.items()):
+            if not self.load.encodes(name, tick.index):
+                continue
             r = enc.rendition
+            video = tick.picture()
             frame = video
             if (video.width, video.height) != (r.width, r.height):
                 frame = video.reformat(width=r.width, height=r.height, format="yuv420p")
                 frame.pts, frame.time_base = video.pts, video.time_base
-            for packet in enc.encode(frame):
-                self._fanouts[name].publish_threadsafe(packet)
-        for name, aenc in self._audio.items():
-            for packet in aenc.encode(audio):
-                self._fanouts[name].publish_threadsafe(packet)
+            self._publish(name, enc, frame)
+        for name, aenc in list(self._audio.items()):
+            self._publish(name, aenc, tick.audio)
+
+    def _publish(self, name: str, encoder, frame) -> None:
+        try:
+            packets = encoder.encode(frame)
+        except Exception as exc:  # noqa: BLE001 - replace the encoder, keep the stream
+            self._replace_encoder(name, exc)
+            return
+        for packet in packets:
+            self._fanouts[name].publish_threadsafe(packet)
+
+    def _replace_encoder(self, name: str, exc: Exception) -> None:
+        """An encoder that raised may be in any state: a new one starts on a keyframe."""
+        self.encoder_restarts[name] = self.encoder_restarts.get(name, 0) + 1
+        key = f"{name}: {type(exc).__name__}"
+        if key not in self._logged:
+            self._logged.add(key)
+            log.error("sitting %s: encoder %s failed", self.sitting_id, name, exc_info=exc)
+        if name in self._video:
+            old = self._video[name]
+            self._video[name] = VideoEncoder(old.rendition, self.fps)
+        else:
+            old = self._audio[name]
+            self._audio[name] = AudioEncoder(old.bitrate)
+        old.close()
 
     def _flush(self) -> None:
         for name, enc in self._video.items():

@@ -2,9 +2,14 @@
 
 Inputs are aiortc tracks that already decode (the hall via WHIP, members later). A reader task
 per track drains it (aiortc's queues are unbounded) and keeps only the latest video frame and a
-short audio backlog. A worker thread ticks at a fixed rate, composes the layout, mixes audio and
-hands both to a sink (the encoders), so a stalled input never stalls the output: its last frame
-is held for `hold_seconds`, then the slate takes over.
+short audio backlog. A worker thread ticks at a fixed rate, mixes audio and hands each tick to a
+sink (the encoders), so a stalled input never stalls the output: its last frame is held for
+`hold_seconds`, then the slate takes over.
+
+Every tick is delivered, late or not: a late program catches up (the sink drops video frames,
+see media/overload.py), and only a program more than MAX_LATE_S behind (a frozen machine)
+gives up the backlog. The picture is composed only when the sink asks for it, so a tick whose
+video frame is dropped costs just its audio.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import contextlib
 import enum
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +28,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from media.clock import SYSTEM_CLOCK, Clock
 from media.font import text_mask, text_width
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ SLATE_INTERRUPTED = "Siaran terputus sementara"
 SAMPLE_RATE = 48000
 _JITTER_SAMPLES = 2880  # 60 ms of input audio buffered before an input joins the mix
 _MAX_BACKLOG = 9600  # 200 ms; beyond this the input is ahead of us and we drop the excess
+MAX_LATE_S = 5.0  # further behind than this, the backlog is given up rather than caught up
 
 
 class LayoutKind(enum.Enum):
@@ -55,8 +61,24 @@ class Layout:
             raise ValueError("a FLOOR layout names exactly one floor holder")
 
 
-# Sink called on the program thread once per tick: (tick, video frame, audio frame).
-ProgramSink = Callable[[int, av.VideoFrame, av.AudioFrame], None]
+@dataclass
+class ProgramTick:
+    """One tick of program output; the picture is composed on first use."""
+
+    index: int
+    late_s: float  # how far behind the program clock this tick is produced
+    audio: av.AudioFrame
+    compose: Callable[[int], av.VideoFrame]
+    _picture: av.VideoFrame | None = None
+
+    def picture(self) -> av.VideoFrame:
+        if self._picture is None:
+            self._picture = self.compose(self.index)
+        return self._picture
+
+
+# Sink called on the program thread once per tick.
+ProgramSink = Callable[[ProgramTick], None]
 # Audio tap: (tick, per-input 1600x2 int16 chunks). Mix-minus = mix - own chunk.
 AudioTap = Callable[[int, dict[str, np.ndarray]], None]
 
@@ -146,8 +168,10 @@ class Program:
         height: int = 720,
         fps: int = 30,
         hold_seconds: float = 1.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.width, self.height, self.fps = width, height, fps
+        self.clock = clock
         self.hold_seconds = hold_seconds
         self.samples_per_tick = SAMPLE_RATE // fps
         self.layout = Layout()
@@ -191,7 +215,7 @@ class Program:
     def has_live_video(self, name: str) -> bool:
         with self._lock:
             inp = self._inputs.get(name)
-        return inp is not None and self._fresh(inp, time.monotonic()) is not None
+        return inp is not None and self._fresh(inp, self.clock.now()) is not None
 
     def set_layout(self, layout: Layout) -> None:
         self.layout = layout
@@ -200,7 +224,7 @@ class Program:
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await track.recv()
-                inp.video = (frame, time.monotonic())
+                inp.video = (frame, self.clock.now())
                 inp.frames_in += 1
                 if inp.name == HALL:
                     self._hall_seen = True
@@ -224,25 +248,26 @@ class Program:
             self._thread.join()
 
     def _run(self) -> None:
-        t0 = time.monotonic()
-        self.started_at = time.time()
+        t0 = self.clock.now()
+        self.started_at = self.clock.wall()
         self._started.set()
         tick = 0
         while not self._stop.is_set():
-            delay = t0 + tick / self.fps - time.monotonic()
-            if delay > 0:
-                if self._stop.wait(delay):
+            late = self.clock.now() - (t0 + tick / self.fps)
+            if late < 0:
+                if self.clock.wait(self._stop, -late):
                     break
-            elif delay < -1.0:
-                skip = int(-delay * self.fps)
+                late = 0.0
+            elif late > MAX_LATE_S:
+                skip = int(late * self.fps)
                 tick += skip
+                late -= skip / self.fps
                 self.stats.skipped_ticks += skip
-            elif delay < -1.0 / self.fps:
+                log.error("program %.1f s behind: gave up %d ticks", skip / self.fps, skip)
+            elif late > 1.0 / self.fps:
                 self.stats.late_ticks += 1
             try:
-                video = self.compose(tick)
-                audio = self.mix(tick)
-                self._sink(tick, video, audio)
+                self._sink(ProgramTick(tick, late, self.mix(tick), self.compose))
             except Exception as exc:  # keep ticking: one bad frame must not end the stream
                 log.exception("program tick %d failed", tick)
                 self.last_error = repr(exc)
@@ -266,7 +291,7 @@ class Program:
 
     def compose(self, tick: int) -> av.VideoFrame:
         """The program picture for this tick, pts = tick in 1/fps."""
-        now = time.monotonic()
+        now = self.clock.now()
         with self._lock:
             inputs = dict(self._inputs)
         hall = self._fresh(inputs.get(HALL), now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import (
     BigInteger,
@@ -208,9 +209,22 @@ class Recording(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     recovered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The wall time the sitting was live, and the (start, end) holes in the media (JSON), so
+    # staff see before publishing when the record is not whole.
+    expected_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gaps: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     sitting: Mapped[Sitting] = relationship(back_populates="recording")
+
+    @property
+    def missing_s(self) -> float:
+        """How much shorter than the live wall time the recording is (0 when unknown)."""
+        return max(0.0, (self.expected_s or 0.0) - self.duration_s)
+
+    @property
+    def gap_list(self) -> list[tuple[float, float]]:
+        return [tuple(gap) for gap in json.loads(self.gaps or "[]")]
 
 
 class AuditEntry(Base):

@@ -12,15 +12,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from babel.numbers import format_decimal
 
 from media.encode import encoder_count
 from media.hls import PlaylistNotReady, ReloadTooFar, resolve_media_file
 from media.ingest import InvalidOffer
+from media.live import LiveProblem
+from media.overload import LoadState
 from server import keys
 from server.auth import get_user, require_user, requires
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from server.domain.roles import STAFF
-from server.i18n import N_
+from server.i18n import N_, Translations, current_locale
 from server.keys import LIVE
 from server.live import LAYOUTS, LiveService
 from server.metrics import Metrics
@@ -272,6 +275,7 @@ async def live_status(request: web.Request) -> web.Response:
     if live is None:
         return web.json_response({"live": False})
     stats = live.stats()
+    translations = request.app[keys.TRANSLATIONS]
     return web.json_response(
         {
             "live": True,
@@ -285,7 +289,53 @@ async def live_status(request: web.Request) -> web.Response:
             "storage_ok": stats.storage_ok,
             "last_error": stats.last_error,
             "layout": live.program.layout.kind.value,
+            "problems": [_problem_text(translations, p) for p in live.problems()],
+            "degraded": _degraded_text(translations, stats.load),
+            "shed_level": stats.load.level,
+            "realtime_factor": round(stats.load.realtime_factor, 2),
+            "encoded_fps": {k: round(v, 1) for k, v in stats.load.fps.items()},
+            "renditions": {
+                name: {
+                    "last_part_age_s": round(health.last_part_age_s, 1),
+                    "restarts": health.restarts + health.encoder_restarts,
+                }
+                for name, health in stats.renditions.items()
+            },
         }
+    )
+
+
+_PROBLEM_TEXT = {
+    "storage": N_("Penyimpanan media gagal: %(detail)s"),
+    "stale": N_("Rendisi %(rendition)s tidak menghasilkan bagian baru selama %(seconds)s detik."),
+    "slow": N_("Program hanya berjalan %(factor)s× waktu nyata selama 10 detik terakhir."),
+}
+
+
+def _number(value: float, digits: int) -> str:
+    return format_decimal(round(value, digits), locale=current_locale.get())
+
+
+def _problem_text(translations: Translations, problem: LiveProblem) -> str:
+    return translations.format(
+        _PROBLEM_TEXT[problem.kind],
+        {
+            "detail": problem.detail,
+            "rendition": problem.rendition,
+            "seconds": _number(problem.value, 1),
+            "factor": _number(problem.value, 2),
+        },
+    )
+
+
+def _degraded_text(translations: Translations, load: LoadState) -> str | None:
+    """The overload step in words for the console: which renditions lost frames."""
+    if not load.level and not load.catching_up:
+        return None
+    reduced = ", ".join(f"{name} {_number(fps, 0)} fps" for name, fps in load.fps.items())
+    return translations.format(
+        N_("Beban berlebih (tingkat %(level)s): video dikurangi (%(reduced)s); audio tetap utuh."),
+        {"level": load.level, "reduced": reduced},
     )
 
 
@@ -307,12 +357,18 @@ async def _live_service(app: web.Application) -> AsyncIterator[None]:
     await service.close()
 
 
-def _storage_problem(app: web.Application):
+def _live_problems(app: web.Application):
+    """/healthz turns 503 while any live sitting's media is unhealthy, naming the sitting and
+    the rendition: storage refused, a rendition without a new part for three target
+    durations, or a program below 0.9x real time for 10 s."""
+
     def check() -> str | None:
-        for sitting_id_, live in app[LIVE].sittings.items():
-            if not live.health.ok:
-                return f"sitting {sitting_id_}: {live.health.error}"
-        return None
+        found = [
+            f"sitting {sid}: {problem.describe()}"
+            for sid, live in app[LIVE].sittings.items()
+            for problem in live.problems()
+        ]
+        return "; ".join(found) or None
 
     return check
 
@@ -328,6 +384,18 @@ def _live_metrics(app: web.Application):
             metrics.set("sidang_live_input_connected", int(stats.input_connected), sitting=label)
             metrics.set("sidang_live_output_fps", round(stats.output_fps, 2), sitting=label)
             metrics.set("sidang_live_dropped_frames", stats.dropped_frames, sitting=label)
+            metrics.set("sidang_program_realtime_factor", stats.load.realtime_factor, sitting=label)
+            metrics.set("sidang_program_late_seconds", stats.load.late_s, sitting=label)
+            metrics.set("sidang_renditions_shed_level", stats.load.level, sitting=label)
+            for rendition, fps in stats.load.fps.items():
+                metrics.set("sidang_rendition_encoded_fps", fps, sitting=label, rendition=rendition)
+            for rendition, health in stats.renditions.items():
+                labels = {"sitting": label, "rendition": rendition}
+                metrics.set(
+                    "sidang_rendition_last_part_age_seconds", health.last_part_age_s, **labels
+                )
+                metrics.set("sidang_rendition_restarts_total", health.restarts, **labels)
+                metrics.set("sidang_encoder_restarts_total", health.encoder_restarts, **labels)
             for rendition, kbps in stats.bitrate_kbps.items():
                 metrics.set(
                     "sidang_live_bitrate_kbps", round(kbps, 1), sitting=label, stream=rendition
@@ -345,8 +413,25 @@ def setup(app: web.Application) -> None:
     metrics.describe("sidang_live_output_fps", "gauge", "Program frames per second")
     metrics.describe("sidang_live_dropped_frames", "counter", "Program ticks skipped")
     metrics.describe("sidang_live_bitrate_kbps", "gauge", "Encoded bitrate per stream")
+    metrics.describe(
+        "sidang_program_realtime_factor", "gauge", "Program media seconds per wall second (10 s)"
+    )
+    metrics.describe("sidang_program_late_seconds", "gauge", "How far the program runs behind")
+    metrics.describe(
+        "sidang_renditions_shed_level", "gauge", "Overload step: 0 none, 4 all video at 2 fps"
+    )
+    metrics.describe("sidang_rendition_encoded_fps", "gauge", "Frames per second encoded now")
+    metrics.describe(
+        "sidang_rendition_last_part_age_seconds", "gauge", "Time since the rendition's last part"
+    )
+    metrics.describe(
+        "sidang_rendition_restarts_total", "counter", "Packager restarts after a failure"
+    )
+    metrics.describe(
+        "sidang_encoder_restarts_total", "counter", "Encoders replaced after a failure"
+    )
     metrics.add_collector(_live_metrics(app))
-    app[HEALTH_CHECKS].append(_storage_problem(app))
+    app[HEALTH_CHECKS].append(_live_problems(app))
     r = app.router
     r.add_route("POST", "/whip/{sitting_id}", whip_publish)
     r.add_route("OPTIONS", "/whip/{sitting_id}", whip_options)

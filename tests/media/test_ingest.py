@@ -14,7 +14,7 @@ class ProgramHall:
     """The HallSink contract on a bare Program: proves frames reach the program."""
 
     def __init__(self) -> None:
-        self.program = Program(lambda tick, video, audio: None)
+        self.program = Program(lambda tick: None)
         self.detached = 0
 
     async def attach_hall(self, video_track, audio_track=None) -> None:

@@ -41,7 +41,7 @@ async def until(predicate, timeout: float = 3.0) -> None:
 
 @pytest.fixture
 async def program():
-    p = Program(lambda tick, video, audio: None, title="Uji", hold_seconds=0.3)
+    p = Program(lambda tick: None, title="Uji", hold_seconds=0.3)
     yield p
     for name in p.input_names():
         p.remove_input(name)

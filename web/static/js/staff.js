@@ -1,4 +1,5 @@
-// Staff console: refresh the live ingest status (input, fps, bitrate, dropped frames) every 2 s.
+// Staff console: refresh the live ingest status (input, fps, bitrate, dropped frames, health)
+// every 2 s.
 (function () {
   "use strict";
   const panel = document.getElementById("live-status");
@@ -20,6 +21,11 @@
       const error = field("error");
       error.hidden = !s.last_error && s.storage_ok;
       error.textContent = s.last_error || "";
+      // Unhealthy renditions and shed video, in the reader's language, in red.
+      const health = field("health");
+      const notes = s.problems.concat(s.degraded ? [s.degraded] : []);
+      health.hidden = notes.length === 0;
+      health.textContent = notes.join(" ");
     } catch (err) {
       field("input").textContent = "?";
     }
