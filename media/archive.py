@@ -27,7 +27,7 @@ import numpy as np
 
 from media.boxes import Track, fragment_timing, init_tracks, iter_boxes
 from media.hls import Part, Segment, render_playlist
-from media.recorder import FINISHED, RecordingInfo, complete_segments, finalize
+from media.recorder import FINISHED, RecordingInfo, complete_segments, finalize, segment_msn
 from media.storage import atomic_write
 
 PUBLISHED = "published"
@@ -125,7 +125,8 @@ def read_segments(rendition_dir: Path) -> tuple[dict[int, Track], list[SegmentFi
     tracks = init_tracks((rendition_dir / "init.mp4").read_bytes())
     main = "vide" if any(t.kind == "vide" for t in tracks.values()) else "soun"
     out = []
-    for msn, path in enumerate(complete_segments(rendition_dir)):
+    for path in complete_segments(rendition_dir):
+        msn = segment_msn(path)
         data = path.read_bytes()
         fragments: list[_Fragment] = []
         start, duration = None, 0.0

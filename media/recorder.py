@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -19,8 +21,8 @@ from pathlib import Path
 import av
 
 from media.boxes import fragment_timing, init_tracks, iter_boxes
-from media.encode import RENDITIONS
-from media.hls import Part, Segment, part_target_for, render_playlist
+from media.encode import RENDITIONS, SEGMENT_SECONDS
+from media.hls import Part, Segment, part_target_for, render_playlist, segment_name
 from media.storage import MediaStorageError, atomic_write
 
 log = logging.getLogger(__name__)
@@ -32,13 +34,29 @@ AUDIO = "audio.m4a"
 _SEGMENT = re.compile(r"^seg(\d+)\.m4s$")
 
 
+GAP_MIN_S = 0.5  # a hole in the media shorter than this is not worth a mark
+
+
 @dataclass(frozen=True)
 class RecordingInfo:
+    """A finished recording, and how far it tells the truth: `expected_s` is the wall time
+    the sitting was live, `gaps` the (start, end) holes in the media, in recording seconds."""
+
     path: Path
     duration_s: float
     sha256: str
     size: int
     audio_path: Path | None = None
+    rendition: str = "720p"
+    expected_s: float | None = None
+    gaps: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def missing_s(self) -> float:
+        """How much shorter than the wall time the recording is (0 when unknown)."""
+        if self.expected_s is None:
+            return 0.0
+        return max(0.0, self.expected_s - self.duration_s)
 
 
 class _ChainReader:
@@ -74,16 +92,82 @@ def _whole_boxes(data: bytes) -> bool:
     return end == len(data) and bool(kinds) and kinds[0] == "moof" and "mdat" in kinds
 
 
+def segment_msn(path: Path) -> int:
+    match = _SEGMENT.match(path.name)
+    if match is None:
+        raise ValueError(f"not a segment: {path.name}")
+    return int(match[1])
+
+
 def complete_segments(rendition_dir: Path) -> list[Path]:
-    """Segments 0..n-1 that exist and are whole; stops at the first gap or damaged file."""
-    found = {int(m[1]): p for p in rendition_dir.glob("seg*.m4s") if (m := _SEGMENT.match(p.name))}
+    """The whole segments, in order. A missing or damaged one is skipped, so a hole costs only
+    itself; a trailing one that a crash cut short is left out too."""
+    found = sorted(
+        (int(m[1]), p) for p in rendition_dir.glob("seg*.m4s") if (m := _SEGMENT.match(p.name))
+    )
     out: list[Path] = []
-    for msn in range(len(found)):
-        path = found.get(msn)
-        if path is None or not _whole_boxes(path.read_bytes()):
-            break
-        out.append(path)
+    for _msn, path in found:
+        if _whole_boxes(path.read_bytes()):
+            out.append(path)
+        else:
+            log.warning("left out a damaged segment: %s", path)
     return out
+
+
+@dataclass(frozen=True)
+class SegmentSpan:
+    """Where one segment file lies on the media timeline, in seconds."""
+
+    path: Path
+    start: float  # on the rendition's main track (video, else audio)
+    duration: float
+    media_start: float  # first sample of any track
+    media_end: float  # end of the last sample of any track
+
+
+def segment_spans(rendition_dir: Path) -> list[SegmentSpan]:
+    """Timing of each whole segment of a rendition, read from its fragments."""
+    tracks = init_tracks((rendition_dir / "init.mp4").read_bytes())
+    main = "vide" if any(t.kind == "vide" for t in tracks.values()) else "soun"
+    spans = []
+    for path in complete_segments(rendition_dir):
+        data = path.read_bytes()
+        start, duration, lo, hi = None, 0.0, float("inf"), 0.0
+        for kind, s, e in iter_boxes(data):
+            if kind != "moof":
+                continue
+            for t in fragment_timing(data[s:e], tracks):
+                lo, hi = min(lo, t.start), max(hi, t.start + t.duration)
+                if tracks[t.track_id].kind == main:
+                    start = t.start if start is None else start
+                    duration += t.duration
+        if start is None:  # a part of a video rendition without video (a stall)
+            start, duration = lo, hi - lo
+        spans.append(SegmentSpan(path, start, duration, lo, hi))
+    return spans
+
+
+def media_gaps(spans: list[SegmentSpan]) -> tuple[tuple[float, float], ...]:
+    """Holes between segments where no track has media, longer than GAP_MIN_S."""
+    gaps = []
+    for before, after in itertools.pairwise(spans):
+        if after.media_start - before.media_end >= GAP_MIN_S:
+            gaps.append((round(before.media_end, 3), round(after.media_start, 3)))
+    return tuple(gaps)
+
+
+def best_video_rendition(sitting_dir: Path) -> str | None:
+    """The video rendition that covers the most media time; the larger one on a tie within a
+    segment, so a 720p hole of a second never swaps the recording to 360p."""
+    best, covered = None, 0.0
+    for r in RENDITIONS:
+        d = sitting_dir / r.name
+        if not r.has_video or not (d / "init.mp4").is_file():
+            continue
+        total = sum(s.media_end - s.media_start for s in segment_spans(d))
+        if best is None or total > covered + SEGMENT_SECONDS:
+            best, covered = r.name, total
+    return best
 
 
 def _sha256(path: Path) -> str:
@@ -94,66 +178,73 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _remux(sources: list[Path], target: Path, audio_target: Path | None) -> float:
-    """Copy packets from the concatenated fMP4 into faststart MP4s; returns the duration."""
+def _remux(sources: list[Path], target: Path, audio_only: bool = False) -> None:
+    """Copy packets from the concatenated fMP4 into a faststart MP4 (or M4A); no encode."""
     reader = _ChainReader(sources)
     tmp = target.with_name(f".{target.name}.tmp")
-    audio_tmp = audio_target.with_name(f".{audio_target.name}.tmp") if audio_target else None
-    options = {"movflags": "faststart"}
+    fmt = "ipod" if audio_only else "mp4"
     try:
         with (
             av.open(reader, "r", format="mp4") as src,
-            av.open(str(tmp), "w", format="mp4", options=options) as out,
+            av.open(str(tmp), "w", format=fmt, options={"movflags": "faststart"}) as out,
         ):
-            audio_out = None
-            if audio_tmp is not None:
-                audio_out = av.open(str(audio_tmp), "w", format="ipod", options=options)
-            mapping = {s.index: out.add_stream_from_template(s) for s in src.streams}
-            audio_map = {}
-            if audio_out is not None:
-                audio_map = {
-                    s.index: audio_out.add_stream_from_template(s) for s in src.streams.audio
-                }
-            last = 0.0
+            chosen = src.streams.audio if audio_only else src.streams
+            mapping = {s.index: out.add_stream_from_template(s) for s in chosen}
             for packet in src.demux():
-                if packet.dts is None:
+                if packet.dts is None or packet.stream.index not in mapping:
                     continue
-                index = packet.stream.index
-                end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
-                last = max(last, end)
-                if index in audio_map:
-                    packet.stream = audio_map[index]
-                    audio_out.mux(packet)
-                packet.stream = mapping[index]
+                packet.stream = mapping[packet.stream.index]
                 out.mux(packet)
-            if audio_out is not None:
-                audio_out.close()
         tmp.replace(target)
-        if audio_tmp is not None and audio_target is not None:
-            audio_tmp.replace(audio_target)
-        return last
     except OSError as exc:
-        for path in (tmp, audio_tmp):
-            if path is not None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         raise MediaStorageError(target, exc) from exc
     finally:
         reader.close()
 
 
-def finalize(sitting_dir: Path, rendition: str = "720p") -> RecordingInfo:
-    """Remux the sitting's segments to recording.mp4 and audio.m4a; marks the sitting done."""
+def finalize(
+    sitting_dir: Path, rendition: str | None = None, expected_s: float | None = None
+) -> RecordingInfo:
+    """Remux the sitting's segments to recording.mp4 (from `rendition`, by default the video
+    rendition that covers the most) and audio.m4a (from the audio rendition, which is never
+    shed); records the wall time it should cover and its holes; marks the sitting done."""
+    rendition = rendition or best_video_rendition(sitting_dir) or "audio"
     rendition_dir = sitting_dir / rendition
     segments = complete_segments(rendition_dir)
     if not (rendition_dir / "init.mp4").is_file() or not segments:
         raise FileNotFoundError(f"no complete segments under {rendition_dir}")
     target, audio_target = sitting_dir / RECORDING, sitting_dir / AUDIO
-    _remux([rendition_dir / "init.mp4", *segments], target, audio_target)
+    _remux([rendition_dir / "init.mp4", *segments], target)
+    audio_dir = sitting_dir / "audio"
+    audio_segments = complete_segments(audio_dir) if (audio_dir / "init.mp4").is_file() else []
+    if audio_segments:
+        _remux([audio_dir / "init.mp4", *audio_segments], audio_target, audio_only=True)
+    else:
+        _remux([rendition_dir / "init.mp4", *segments], audio_target, audio_only=True)
     with av.open(str(target)) as check:
         duration = (check.duration or 0) / av.time_base
-    info = RecordingInfo(target, duration, _sha256(target), target.stat().st_size, audio_target)
+    spans = segment_spans(rendition_dir)
+    origin = spans[0].media_start if spans else 0.0
+    gaps = tuple((a - origin, b - origin) for a, b in media_gaps(spans))
+    info = RecordingInfo(
+        target,
+        duration,
+        _sha256(target),
+        target.stat().st_size,
+        audio_target,
+        rendition=rendition,
+        expected_s=expected_s,
+        gaps=gaps,
+    )
     atomic_write(sitting_dir / FINISHED, json.dumps(_info_json(info)))
+    if info.missing_s > SEGMENT_SECONDS:
+        log.error(
+            "%s: the recording is %.1f s shorter than the sitting was live",
+            sitting_dir.name,
+            info.missing_s,
+        )
     return info
 
 
@@ -163,32 +254,54 @@ def _info_json(info: RecordingInfo) -> dict:
         "duration_s": info.duration_s,
         "sha256": info.sha256,
         "size": info.size,
+        "rendition": info.rendition,
+        "expected_s": info.expected_s,
+        "gaps": info.gaps,
         "finished_at": time.time(),
     }
 
 
+def segment_model(rendition_dir: Path) -> list[Segment]:
+    """The complete segments on disk as a playlist model (one part each); a segment after a
+    hole or an overlap follows an EXT-X-DISCONTINUITY. A resumed sitting continues it."""
+    model: list[Segment] = []
+    previous_end: float | None = None
+    for span in segment_spans(rendition_dir):
+        jumped = previous_end is not None and abs(span.start - previous_end) > GAP_MIN_S
+        seg = Segment(
+            msn=len(model),
+            start=span.start,
+            complete=True,
+            discontinuity=jumped,
+            file=span.path.name,
+        )
+        seg.parts.append(Part(0, span.duration, True, "", 0.0))
+        model.append(seg)
+        previous_end = span.start + span.duration
+    return model
+
+
+def resume_model(rendition_dir: Path) -> list[Segment]:
+    """The model a resumed sitting continues. Segment files are renamed to their position if
+    a damaged one was left out, and leftovers past the end removed, so the new segments'
+    names (their sequence numbers) never overwrite a recorded one."""
+    model = segment_model(rendition_dir)
+    for seg in model:
+        if seg.file != segment_name(seg.msn):
+            os.replace(rendition_dir / str(seg.file), rendition_dir / segment_name(seg.msn))
+            seg.file = None
+    for path in rendition_dir.glob("seg*.m4s"):
+        if segment_msn(path) >= len(model):
+            path.unlink()
+    return model
+
+
 def rebuild_playlist(rendition_dir: Path, epoch: float) -> int:
     """Write a VOD (EVENT + ENDLIST) playlist from the whole segments on disk; returns count."""
-    init = rendition_dir / "init.mp4"
-    if not init.is_file():
+    if not (rendition_dir / "init.mp4").is_file():
         return 0
-    tracks = init_tracks(init.read_bytes())
     rendition = next((r for r in RENDITIONS if r.name == rendition_dir.name), None)
-    want = "vide" if rendition is None or rendition.has_video else "soun"
-    model: list[Segment] = []
-    for path in complete_segments(rendition_dir):
-        data = path.read_bytes()
-        start, duration = None, 0.0
-        for kind, s, e in iter_boxes(data):
-            if kind != "moof":
-                continue
-            for t in fragment_timing(data[s:e], tracks):
-                if tracks[t.track_id].kind == want:
-                    start = t.start if start is None else start
-                    duration += t.duration
-        seg = Segment(msn=len(model), start=start or 0.0, complete=True)
-        seg.parts.append(Part(0, duration, True, "", 0.0))
-        model.append(seg)
+    model = segment_model(rendition_dir)
     if model:
         target = part_target_for(rendition) if rendition else 0.5
         text = render_playlist(
@@ -199,14 +312,18 @@ def rebuild_playlist(rendition_dir: Path, epoch: float) -> int:
 
 
 def recover(sitting_dir: Path) -> RecordingInfo:
-    """Make an interrupted sitting whole: VOD playlists from complete segments, then finalize."""
+    """Make an interrupted sitting whole: VOD playlists from complete segments, then finalize.
+    The wall time it should cover runs from its start to its newest segment on disk."""
     epoch = sitting_dir.stat().st_mtime
     with contextlib.suppress(OSError, ValueError, KeyError):
         epoch = float(json.loads((sitting_dir / META).read_text())["started_at"])
+    newest = epoch
     for rendition_dir in sorted(p for p in sitting_dir.iterdir() if p.is_dir()):
         for stale in rendition_dir.glob(".*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
         count = rebuild_playlist(rendition_dir, epoch)
+        for segment in rendition_dir.glob("seg*.m4s"):
+            newest = max(newest, segment.stat().st_mtime)
         log.info("recovered %d segments in %s", count, rendition_dir)
-    return finalize(sitting_dir)
+    return finalize(sitting_dir, expected_s=newest - epoch)

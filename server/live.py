@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from media.recorder import RecordingInfo
 from media.storage import MediaStorageError
 from server.bus import Bus
 from server.domain.errors import Conflict, NotFound, StorageUnavailable
-from server.domain.sitting import SittingStatus, check_transition
+from server.domain.sitting import SittingStatus, check_resume, check_transition
 from server.i18n import N_
 from server.store import Store, repo
 
@@ -108,19 +109,25 @@ class LiveService:
     # -- going live and ending -------------------------------------------------------------
 
     async def start(self, sitting_id: int, actor: str) -> LiveSitting:
-        """scheduled → live: start the program (slate until the hall publishes) and recording."""
+        """scheduled → live: start the program (slate until the hall publishes) and recording.
+        ended → live resumes a sitting a crash interrupted: its recording continues."""
         async with self._lock(sitting_id):
             async with self.store.read() as session:
                 sitting = await repo.get_sitting(session, sitting_id, public_only=False)
-            check_transition(SittingStatus(sitting.status), SittingStatus.LIVE)
-            if (self.media_dir / str(sitting_id)).exists():
-                raise Conflict(
-                    N_("Rekaman rapat ini sudah ada; rapat tidak dapat disiarkan ulang.")
-                )
-            live = LiveSitting(str(sitting_id), sitting.title, self.media_dir)
+            resuming = sitting.status == SittingStatus.ENDED.value
+            if resuming:
+                interrupted = sitting.recording is not None and sitting.recording.recovered
+                check_resume(SittingStatus.ENDED, interrupted)
+            else:
+                check_transition(SittingStatus(sitting.status), SittingStatus.LIVE)
+                if (self.media_dir / str(sitting_id)).exists():
+                    raise Conflict(
+                        N_("Rekaman rapat ini sudah ada; rapat tidak dapat disiarkan ulang.")
+                    )
+            live = LiveSitting(str(sitting_id), sitting.title, self.media_dir, resume=resuming)
             try:
                 await live.start(wait_ready=None)
-            except MediaStorageError as exc:
+            except (MediaStorageError, OSError) as exc:
                 raise StorageUnavailable(
                     N_("Direktori media tidak dapat ditulis: %(error)s"), error=exc
                 ) from exc
@@ -128,8 +135,12 @@ class LiveService:
             try:
                 async with self.store.transaction() as session:
                     sitting = await repo.get_sitting(session, sitting_id, public_only=False)
-                    await repo.change_status(session, sitting, SittingStatus.LIVE, now=started)
-                    await repo.audit(session, actor, "sitting.live", f"sitting:{sitting_id}")
+                    if resuming:
+                        await repo.resume_live(session, sitting)
+                    else:
+                        await repo.change_status(session, sitting, SittingStatus.LIVE, now=started)
+                    action = "sitting.resumed" if resuming else "sitting.live"
+                    await repo.audit(session, actor, action, f"sitting:{sitting_id}")
             except BaseException:
                 await live.stop()
                 raise
@@ -180,6 +191,8 @@ class LiveService:
             sha256=info.sha256,
             size=info.size,
             recovered=recovered,
+            expected_s=info.expected_s,
+            gaps=json.dumps(info.gaps),
         )
 
     async def transition(self, sitting_id: int, target: SittingStatus, actor: str) -> None:

@@ -127,10 +127,31 @@ async def test_kill_9_mid_recording_then_recover(tmp_path):
         session, headers = await staff_session(server)
         async with session:
             detail = await (await session.get(f"/api/v1/sittings/{sitting_id}")).json()
-        assert detail["status"] == "ended"
+            assert detail["status"] == "ended"
+            recording = detail["recording"]
+            assert recording["recovered"]
+            assert recording["duration_s"] >= elapsed - SEGMENT_S
+            assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
+
+            # Staff resume the same sitting: one record, the hole marked, offsets kept.
+            resumed = await session.post(
+                f"/api/v1/sittings/{sitting_id}/status", headers=headers, json={"status": "live"}
+            )
+            assert resumed.status == 200, await resumed.text()
+            assert (await resumed.json())["live_started_at"] == detail["live_started_at"]
+            edge = playlist.read_text().count("#EXTINF")
+            held = await session.get(f"/live/{sitting_id}/720p/index.m3u8?_HLS_msn={edge + 1}")
+            assert held.status == 200 and "#EXT-X-DISCONTINUITY" in await held.text()
+            ended = await session.post(
+                f"/api/v1/sittings/{sitting_id}/status", headers=headers, json={"status": "ended"}
+            )
+            assert ended.status == 200
+            detail = await (await session.get(f"/api/v1/sittings/{sitting_id}")).json()
         recording = detail["recording"]
-        assert recording["recovered"]
-        assert recording["duration_s"] >= elapsed - SEGMENT_S
-        assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
+        wall = time.time() - live_started
+        assert recording["expected_s"] == pytest.approx(wall, abs=SEGMENT_S)
+        assert recording["duration_s"] == pytest.approx(wall, abs=2 * SEGMENT_S)
+        [(gap_start, gap_end)] = recording["gaps"]
+        assert gap_start == pytest.approx(elapsed, abs=2 * SEGMENT_S) and gap_end > gap_start
     finally:
         server.stop()

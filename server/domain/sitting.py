@@ -77,6 +77,14 @@ def check_transition(current: SittingStatus, target: SittingStatus) -> None:
         raise InvalidTransition(current, target)
 
 
+def check_resume(current: SittingStatus, interrupted: bool) -> None:
+    """A sitting whose stream a crash cut short may go live again: a plenary cannot be
+    re-created mid-debate, so its recording continues as a second part of the same record.
+    A sitting ended on purpose stays ended."""
+    if current is not SittingStatus.ENDED or not interrupted:
+        raise InvalidTransition(current, SittingStatus.LIVE)
+
+
 class QuorumRule(enum.StrEnum):
     """UU 23/2014 art. 183: more than a half, at least two thirds, or at least three quarters."""
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.errors import Conflict, InvalidInput, NotFound
-from server.domain.sitting import SittingStatus, check_transition
+from server.domain.sitting import SittingStatus, check_resume, check_transition
 from server.i18n import N_
 from server.store.models import (
     AgendaItem,
@@ -165,6 +165,16 @@ async def change_status(
     if target is SittingStatus.ENDED:
         sitting.ended_at = now
     sitting.status = target.value
+    await session.flush()
+    return sitting
+
+
+async def resume_live(session: AsyncSession, sitting: Sitting) -> Sitting:
+    """ended → live again after a crash; `live_started_at` stays, so offsets keep their clock."""
+    interrupted = sitting.recording is not None and sitting.recording.recovered
+    check_resume(SittingStatus(sitting.status), interrupted)
+    sitting.status = SittingStatus.LIVE.value
+    sitting.ended_at = None
     await session.flush()
     return sitting
 

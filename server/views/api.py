@@ -89,6 +89,8 @@ def recording_json(recording: Recording | None) -> dict[str, Any] | None:
         "size": recording.size,
         "playlist": recording.playlist_path,
         "recovered": recording.recovered,
+        "expected_s": recording.expected_s,
+        "gaps": recording.gap_list,
     }
 
 
