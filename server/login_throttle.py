@@ -79,10 +79,12 @@ class LoginThrottle:
         ):
             await self._mark(account)
             raise RateLimited(UNDER_ATTACK, retry_after_s=LOGIN_WINDOW_S)
-        over = await self._bus.incr(attempt.client_key, LOGIN_WINDOW_S) > MAX_ATTEMPTS_PER_CLIENT
-        if attempt.ip_key is not None:
-            over |= await self._bus.incr(attempt.ip_key, LOGIN_WINDOW_S) > MAX_ATTEMPTS_PER_IP
-        if over:
+        # The address is counted only once the client is within its limit, so that one client
+        # hammering one account cannot use up the address's attempts for everyone behind it.
+        if await self._bus.incr(attempt.client_key, LOGIN_WINDOW_S) > MAX_ATTEMPTS_PER_CLIENT or (
+            attempt.ip_key is not None
+            and await self._bus.incr(attempt.ip_key, LOGIN_WINDOW_S) > MAX_ATTEMPTS_PER_IP
+        ):
             await self._mark(account)
             raise RateLimited(TOO_MANY, retry_after_s=LOGIN_WINDOW_S)
         return attempt
