@@ -12,6 +12,7 @@ from server.app import create_app
 from server.bus import MemoryBus
 from server.domain.moderation import (
     DEFAULT_BANNED_WORDS,
+    MAX_IP_BAN_MINUTES,
     Ban,
     BannedPattern,
     Gate,
@@ -19,8 +20,11 @@ from server.domain.moderation import (
     Sender,
     WordAction,
     WordFilter,
+    check_ban_minutes,
     normalise,
 )
+from server.views.comments import COMMENTS, IDENTITY_COOKIE
+from tests.conftest import log_in
 from tests.test_comments import connect, outcome, post, receive_until
 
 
@@ -66,22 +70,55 @@ def test_plain_numbers_never_spell_a_banned_word(text):
     assert word_filter.match("dasar 7a1") is WordAction.HOLD
 
 
-async def test_lifting_a_ban_also_lifts_the_identities_and_addresses_it_spread_to():
+async def test_a_ban_follows_the_banned_browser_and_spares_its_neighbours():
     gate = Gate(MemoryBus())
     until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-    ban = Ban("spammer", "ip-rumah", until, origin="7")
+    await gate.apply(Ban("spammer", None, until, origin="7"))
+    with pytest.raises(Refused):
+        await gate.check_ban(Sender("spammer", "ip-kantor", "hp-spammer"))
+    await gate.check_ban(Sender("tetangga", "ip-kantor", "hp-tetangga"))  # same address
+    with pytest.raises(Refused):  # the comment cookie cleared: a new identity, the same device
+        await gate.check_ban(Sender("akun-baru", "ip-kantor", "hp-spammer"))
+    with pytest.raises(Refused):  # and that new identity is banned on any device and network
+        await gate.check_ban(Sender("akun-baru", "ip-rumah", "hp-lain"))
+    await gate.check_ban(Sender("tetangga", "ip-kantor", "hp-tetangga"))
+
+
+async def test_an_address_ban_refuses_everyone_behind_it_but_spreads_to_nobody():
+    gate = Gate(MemoryBus())
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)
+    ban = Ban("spammer", "ip-warnet", until, origin="9")
     await gate.apply(ban)
-    for sender in (Sender("spammer", "ip-kantor"), Sender("akun-baru", "ip-kantor")):
-        with pytest.raises(Refused):  # the ban spreads: new network, then a fresh identity
+    with pytest.raises(Refused):
+        await gate.check_ban(Sender("tetangga", "ip-warnet", "hp-tetangga"))
+    await gate.check_ban(Sender("tetangga", "ip-rumah", "hp-tetangga"))  # not tainted
+    await gate.lift(ban)
+    await gate.check_ban(Sender("tetangga", "ip-warnet", "hp-tetangga"))
+
+
+def test_an_address_ban_is_short():
+    assert check_ban_minutes(MAX_IP_BAN_MINUTES, ip=True) == MAX_IP_BAN_MINUTES
+    assert check_ban_minutes(24 * 60) == 24 * 60
+    with pytest.raises(Refused):
+        check_ban_minutes(MAX_IP_BAN_MINUTES + 1, ip=True)
+
+
+async def test_lifting_a_ban_also_lifts_the_identities_and_devices_it_spread_to():
+    gate = Gate(MemoryBus())
+    until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    ban = Ban("spammer", None, until, origin="7", device="hp-spammer")
+    await gate.apply(ban)
+    for sender in (Sender("spammer", "ip-kantor", "hp-baru"), Sender("akun-baru", "ip", "hp-baru")):
+        with pytest.raises(Refused):  # the ban spreads: a new device, then a fresh identity
             await gate.check_ban(sender)
-    await gate.apply(Ban("orang-lain", "ip-warnet", until, origin="8"))
+    await gate.apply(Ban("orang-lain", None, until, origin="8"))
 
     await gate.lift(ban)
     for sender in (
-        Sender("spammer", "ip-rumah"),
-        Sender("spammer", "ip-kantor"),
-        Sender("akun-baru", "ip-kantor"),
-        Sender("akun-baru", "ip-lain"),
+        Sender("spammer", "ip-rumah", "hp-spammer"),
+        Sender("spammer", "ip-kantor", "hp-baru"),
+        Sender("akun-baru", "ip-kantor", "hp-baru"),
+        Sender("akun-baru", "ip-lain", "hp-lain"),
     ):
         await gate.check_ban(sender)
     with pytest.raises(Refused):  # another moderator's ban is untouched
@@ -221,41 +258,58 @@ async def proxied_client(aiohttp_client, make_config, database_url, store):
     return await aiohttp_client(create_app(config))
 
 
-async def test_a_ban_sticks_to_the_identity_and_to_the_ip(proxied_client, store, live_sitting):
-    from server.passwords import hash_password
-    from server.store import repo
-    from tests.conftest import TEST_PASSWORD, csrf_token_for
+def drop_cookie(client, name: str) -> None:
+    client.session.cookie_jar.clear(lambda morsel: morsel.key == name)
 
+
+async def test_a_ban_is_on_the_identity_not_on_the_address(proxied_client, live_sitting):
+    """Two browsers behind one office NAT: banning one leaves the other free to comment."""
     client = proxied_client
-    async with store.transaction() as session:
-        await repo.create_user(session, "mod", hash_password(TEST_PASSWORD), "moderator", None)
     spammer = await connect(client, live_sitting, ip="203.0.113.66")
     await post(spammer, "BELI PULSA MURAH")
     comment = await outcome(spammer, "BELI PULSA MURAH")
     spammer_cookies = client.session.cookie_jar.filter_cookies(client.make_url("/"))
-
-    client.session.cookie_jar.clear()
-    token = await csrf_token_for(client)
-    await client.post(
-        "/masuk", data={"username": "mod", "password": TEST_PASSWORD, "csrf_token": token}
+    await client.app[COMMENTS].ban(
+        live_sitting, int(comment["id"]), minutes=60, reason="spam", actor="mod"
     )
-    token = await csrf_token_for(client)
-    call = moderated(client, token)
-    status, body = await call(
-        f"/moderasi/{live_sitting}/komentar/{comment['id']}/blokir", {"minutes": 60}
-    )
-    assert status == 200 and body["until"]
-
     await post(spammer, "BELI PULSA LAGI")
     assert (await outcome(spammer, "BELI PULSA LAGI"))["code"] == "banned"
-    client.session.cookie_jar.clear()  # cookies cleared: a fresh identity, same IP
-    fresh = await connect(client, live_sitting, ip="203.0.113.66")
-    await post(fresh, "akun baru")
-    assert (await outcome(fresh, "akun baru"))["code"] == "banned"
-    client.session.cookie_jar.update_cookies(spammer_cookies)  # same identity, new network
-    moved = await connect(client, live_sitting, ip="198.51.100.20")
+
+    client.session.cookie_jar.clear()  # another browser in the same office
+    colleague = await connect(client, live_sitting, ip="203.0.113.66")
+    await post(colleague, "Kapan jalan Sapuro diperbaiki?")
+    assert (await outcome(colleague, "Kapan jalan Sapuro diperbaiki?"))["type"] == "comment"
+
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies(spammer_cookies)
+    moved = await connect(client, live_sitting, ip="198.51.100.20")  # the spammer, elsewhere
     await post(moved, "dari jaringan lain")
     assert (await outcome(moved, "dari jaringan lain"))["code"] == "banned"
+    drop_cookie(client, IDENTITY_COOKIE)  # a fresh identity, but the same browser
+    returned = await connect(client, live_sitting, ip="198.51.100.20")
+    await post(returned, "akun baru")
+    assert (await outcome(returned, "akun baru"))["code"] == "banned"
+
+
+async def test_an_address_ban_is_an_explicit_short_choice(proxied_client, store, live_sitting):
+    client = proxied_client
+    spammer = await connect(client, live_sitting, ip="203.0.113.77")
+    await post(spammer, "SPAM BERGANTI AKUN")
+    comment = await outcome(spammer, "SPAM BERGANTI AKUN")
+    client.session.cookie_jar.clear()
+    call = moderated(client, await log_in(client, store, "moderator"))
+    path = f"/moderasi/{live_sitting}/komentar/{comment['id']}/blokir"
+    status, body = await call(path, {"minutes": 24 * 60, "ip": True})
+    assert status == 400 and "60 menit" in body["error"]
+    status, body = await call(path, {"minutes": 30, "ip": True})
+    assert status == 200 and body["ip"] is True
+    page = await (await client.get(f"/moderasi/{live_sitting}")).text()
+    assert "data-ban-ip" in page and "semua orang di jaringan yang sama" in page
+
+    client.session.cookie_jar.clear()
+    neighbour = await connect(client, live_sitting, ip="203.0.113.77")
+    await post(neighbour, "saya warga lain")
+    assert (await outcome(neighbour, "saya warga lain"))["code"] == "banned"
 
 
 async def test_console_is_for_moderators_only(client, login, live_sitting):

@@ -29,6 +29,7 @@ from server.domain.moderation import (
     Settings,
     WordAction,
     WordFilter,
+    check_ban_minutes,
     check_name,
     check_pattern,
     check_text,
@@ -108,9 +109,12 @@ class CommentService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._words_task
 
-    def sender(self, identity: str, ip: str) -> Sender:
+    def sender(self, identity: str, ip: str, device: str = "") -> Sender:
+        digest = self.signer.digest
         return Sender(
-            self.signer.digest("comment-identity", identity), self.signer.digest("comment-ip", ip)
+            digest("comment-identity", identity),
+            digest("comment-ip", ip),
+            digest("comment-device", device) if device else "",
         )
 
     # Residents
@@ -131,6 +135,7 @@ class CommentService:
                     {
                         "identity_hash": sender.identity,
                         "ip_hash": sender.ip,
+                        "device_hash": sender.device or None,
                         "name": name,
                         "text": text,
                         "question": question,
@@ -200,18 +205,29 @@ class CommentService:
         return record
 
     async def ban(
-        self, sitting_id: int, comment_id: int, *, minutes: int, reason: str, actor: str
+        self,
+        sitting_id: int,
+        comment_id: int,
+        *,
+        minutes: object,
+        reason: str,
+        actor: str,
+        ip: bool = False,
     ) -> Ban:
+        """Ban the comment's identity and device; its IP too only when `ip` is chosen (short,
+        since it shuts out everyone behind that address)."""
+        minutes = check_ban_minutes(minutes, ip=ip)  # a short maximum for an address ban
         async with self.store.transaction() as session:
             comment = await repo_comments.get_comment(session, sitting_id, comment_id)
             until = utcnow() + dt.timedelta(minutes=minutes)
-            ban = Ban(comment.identity_hash, comment.ip_hash, until)
+            address = comment.ip_hash if ip else None
+            ban = Ban(comment.identity_hash, address, until, device=comment.device_hash)
             row = await repo_comments.add_ban(session, ban, reason=reason[:300], actor=actor)
             ban = replace(ban, origin=str(row.id))
             await repo.audit(
                 session,
                 actor,
-                "comment.ban",
+                "comment.ban_ip" if ip else "comment.ban",
                 f"identity:{comment.identity_hash[: frames.IDENTITY_TAG_CHARS]}",
                 f"{minutes} menit; komentar {comment.id}; {reason}",
             )
@@ -219,12 +235,11 @@ class CommentService:
         return ban
 
     async def lift_ban(self, ban_id: int, *, actor: str) -> None:
-        """Lift a ban early, with every identity and address it spread to."""
+        """Lift a ban early, with every identity and device it spread to."""
         async with self.store.transaction() as session:
             row = await repo_comments.end_ban(session, ban_id)
             await repo.audit(session, actor, "comment.unban", f"ban:{row.id}", row.reason)
-            lifted = Ban(row.identity_hash, row.ip_hash, row.until, str(row.id))
-        await self.gate.lift(lifted)
+        await self.gate.lift(repo_comments.ban_of(row))
 
     async def active_bans(self) -> Sequence[CommentBan]:
         async with self.store.read() as session:

@@ -2,7 +2,9 @@
 
 Plain domain code (no aiohttp, no SQL), so live comments, the forum and Raperda input all apply
 the same rules. Counters and bans live on the bus, which makes every limit hold across nodes:
-a spammer who moves to another node, or clears cookies, meets the same counters and the IP ban.
+a spammer who moves to another node meets the same counters and the same ban. A ban is on the
+person's comment identity (and device), not on the address an office or a school shares; an
+address ban is a separate, short choice.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ MAX_NAME_CHARS = 40
 MAX_PATTERN_CHARS = 100
 MAX_SLOW_MODE_S = 600
 MAX_BAN_MINUTES = 30 * 24 * 60
+# An address ban also shuts out everyone else behind it (an office, a school, a carrier's NAT).
+MAX_IP_BAN_MINUTES = 60
 
 
 class RefusalCode(enum.StrEnum):
@@ -326,20 +330,26 @@ class Limits:
 
 @dataclass(frozen=True)
 class Sender:
-    """Keyed hashes, never the raw cookie or IP: the bus and the store see only these."""
+    """Keyed hashes, never the raw cookie or IP: the bus and the store see only these. The
+    device is a second signal of the same browser that outlives its comment identity (empty
+    when the client sent none)."""
 
     identity: str
     ip: str
+    device: str = ""
 
 
 @dataclass(frozen=True)
 class Ban:
+    """An identity ban has no `ip`; an address ban (short, chosen explicitly) has one."""
+
     identity: str | None
     ip: str | None
     until: dt.datetime
     # The moderator's ban (its row id) this one is or spread from: taints carry it, so lifting
-    # the ban lifts every identity and address it reached.
+    # the ban lifts every identity and device it reached.
     origin: str = ""
+    device: str | None = None
 
 
 class Gate:
@@ -376,44 +386,57 @@ class Gate:
         await self._counters.reset_counter(_duplicate_key(scope, sender, text))
 
     async def check_ban(self, sender: Sender) -> None:
-        """A banned identity taints its new IP, and a banned IP taints a fresh identity, so
-        neither clearing cookies nor changing networks escapes the ban."""
-        found: list[tuple[dt.datetime, str]] = []
-        for key in (_ban_key("id", sender.identity), _ban_key("ip", sender.ip)):
-            value = await self._counters.get_value(key)
-            if value is None:
+        """A banned identity taints the device it is seen with, and a banned device the fresh
+        identity it comes back under, so clearing the comment cookie does not escape the ban.
+        The address alone never spreads a ban: a neighbour behind the same NAT is someone else,
+        and only an explicit address ban refuses them, while it lasts."""
+        found: list[tuple[dt.datetime, str, bool]] = []
+        for kind, target in (("id", sender.identity), ("dev", sender.device), ("ip", sender.ip)):
+            if not target or (value := await self._active(_ban_key(kind, target))) is None:
                 continue
-            until, _, origin = value.partition(" ")
-            if origin and await self._counters.get_value(_lifted_key(origin)) is not None:
-                await self._counters.delete_value(key)  # a taint of a ban lifted since
-                continue
-            found.append((dt.datetime.fromisoformat(until), origin))
+            until, origin = value
+            found.append((until, origin, kind != "ip"))
         if not found:
             return
-        until, origin = max(found)
-        await self.apply(Ban(sender.identity, sender.ip, until, origin))
+        until, origin, _ = max(found)
+        if any(spreads for *_, spreads in found):
+            await self.apply(Ban(sender.identity, None, until, origin, sender.device or None))
         raise Refused(
             RefusalCode.BANNED,
             N_("Anda diblokir dari kolom komentar sampai %(until)s UTC."),
             until=f"{until.astimezone(dt.UTC):%d-%m-%Y %H.%M}",
         )
 
+    async def _active(self, key: str) -> tuple[dt.datetime, str] | None:
+        value = await self._counters.get_value(key)
+        if value is None:
+            return None
+        until, _, origin = value.partition(" ")
+        if origin and await self._counters.get_value(_lifted_key(origin)) is not None:
+            await self._counters.delete_value(key)  # a taint of a ban lifted since
+            return None
+        return dt.datetime.fromisoformat(until), origin
+
     async def apply(self, ban: Ban, now: dt.datetime | None = None) -> None:
         remaining = (ban.until - (now or dt.datetime.now(dt.UTC))).total_seconds()
         if remaining <= 0:
             return
         value = f"{ban.until.isoformat()} {ban.origin}".rstrip()
-        for kind, target in (("id", ban.identity), ("ip", ban.ip)):
-            if target:
-                await self._counters.set_value(_ban_key(kind, target), value, remaining)
+        for key in _ban_keys(ban):
+            await self._counters.set_value(key, value, remaining)
 
     async def lift(self, ban: Ban) -> None:
-        """Clear the banned identity and IP now; the taints it spread are cleared when next seen."""
-        for kind, target in (("id", ban.identity), ("ip", ban.ip)):
-            if target:
-                await self._counters.delete_value(_ban_key(kind, target))
+        """Clear the banned identity, device and IP now; the taints it spread are cleared when
+        next seen."""
+        for key in _ban_keys(ban):
+            await self._counters.delete_value(key)
         if ban.origin:  # outlives any taint: none lasts longer than the longest ban
             await self._counters.set_value(_lifted_key(ban.origin), "1", MAX_BAN_MINUTES * 60)
+
+
+def _ban_keys(ban: Ban) -> list[str]:
+    targets = (("id", ban.identity), ("dev", ban.device), ("ip", ban.ip))
+    return [_ban_key(kind, target) for kind, target in targets if target]
 
 
 def _slow_key(scope: str, sender: Sender) -> str:
@@ -432,9 +455,15 @@ def _ban_key(kind: str, value: str) -> str:
     return f"mod:ban:{kind}:{value}"
 
 
-def check_ban_minutes(value: object) -> int:
+def check_ban_minutes(value: object, *, ip: bool = False) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_BAN_MINUTES:
         raise Refused(RefusalCode.INVALID, N_("Lama blokir harus 1 menit sampai 30 hari."))
+    if ip and value > MAX_IP_BAN_MINUTES:
+        raise Refused(
+            RefusalCode.INVALID,
+            N_("Blokir IP paling lama %(max)s menit: seluruh jaringan itu ikut terblokir."),
+            max=MAX_IP_BAN_MINUTES,
+        )
     return value
 
 

@@ -148,7 +148,12 @@ async def delete_banned_word(session: AsyncSession, word_id: int) -> BannedWord:
 
 async def add_ban(session: AsyncSession, ban: Ban, *, reason: str, actor: str) -> CommentBan:
     row = CommentBan(
-        identity_hash=ban.identity, ip_hash=ban.ip, until=ban.until, reason=reason, actor=actor
+        identity_hash=ban.identity,
+        ip_hash=ban.ip,
+        device_hash=ban.device,
+        until=ban.until,
+        reason=reason,
+        actor=actor,
     )
     session.add(row)
     await session.flush()
@@ -164,7 +169,11 @@ async def active_ban_rows(
 
 async def active_bans(session: AsyncSession, now: dt.datetime | None = None) -> list[Ban]:
     rows = await active_ban_rows(session, now)
-    return [Ban(b.identity_hash, b.ip_hash, b.until, str(b.id)) for b in rows]
+    return [ban_of(row) for row in rows]
+
+
+def ban_of(row: CommentBan) -> Ban:
+    return Ban(row.identity_hash, row.ip_hash, row.until, str(row.id), row.device_hash)
 
 
 async def end_ban(session: AsyncSession, ban_id: int) -> CommentBan:

@@ -252,6 +252,7 @@ class Comment(Base):
     )
     identity_hash: Mapped[str] = mapped_column(String(64), index=True)
     ip_hash: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     name: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -287,13 +288,15 @@ class BannedWord(Base):
 
 
 class CommentBan(Base):
-    """A ban on an identity and its IP until `until`; the bus holds the live copy."""
+    """A ban on an identity and its device until `until`, and on its IP only when the
+    moderator chose an address ban; the bus holds the live copy."""
 
     __tablename__ = "comment_ban"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identity_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     ip_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     until: Mapped[dt.datetime] = mapped_column(index=True)
     reason: Mapped[str] = mapped_column(String(300), default="")
     actor: Mapped[str] = mapped_column(String(80))

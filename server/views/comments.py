@@ -27,6 +27,7 @@ from server.views.public import sitting_id
 COMMENTS = web.AppKey("comments", CommentService)
 
 IDENTITY_COOKIE = "sidang_warga"
+DEVICE_COOKIE = "sidang_perangkat"
 IDENTITY_MAX_AGE_S = 365 * 86400
 HEARTBEAT_S = 30.0
 MAX_FRAME_BYTES = 8 * 1024
@@ -86,7 +87,11 @@ async def comment_socket(request: web.Request) -> web.WebSocketResponse:
     await check_sitting(request, sitting, public_only=True)
     service = request.app[COMMENTS]
     ws = open_socket(request)
-    sender = service.sender(_identity(request, ws), request[CLIENT_IP_KEY])
+    sender = service.sender(
+        _token(request, ws, IDENTITY_COOKIE, "comment-identity"),
+        request[CLIENT_IP_KEY],
+        _token(request, ws, DEVICE_COOKIE, "comment-device"),
+    )
     metrics = request.app[keys.METRICS]
     translations = request.app[keys.TRANSLATIONS]
     async with joined(request, ws, sitting, moderator=False):
@@ -99,24 +104,26 @@ async def comment_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def _identity(request: web.Request, ws: web.WebSocketResponse) -> str:
-    """The anonymous identity a display name is bound to; set on the socket handshake."""
+def _token(request: web.Request, ws: web.WebSocketResponse, cookie: str, purpose: str) -> str:
+    """A random token in a signed cookie, set on the socket handshake when missing. Two of them:
+    the anonymous identity a display name and a ban are bound to, and the device, a second
+    signal of the same browser that stays when the identity cookie alone is cleared, so a
+    banned resident who does that is still recognised without banning the whole address."""
     signer = request.app[keys.SIGNER]
-    token = request.cookies.get(IDENTITY_COOKIE, "")
     try:
-        return str(signer.unsign("comment-identity", token, IDENTITY_MAX_AGE_S))
+        return str(signer.unsign(purpose, request.cookies.get(cookie, ""), IDENTITY_MAX_AGE_S))
     except BadSignature:
-        identity = secrets.token_urlsafe(18)
+        token = secrets.token_urlsafe(18)
     ws.set_cookie(
-        IDENTITY_COOKIE,
-        signer.sign("comment-identity", identity),
+        cookie,
+        signer.sign(purpose, token),
         max_age=IDENTITY_MAX_AGE_S,
         httponly=True,
         samesite="Lax",
         secure=request.app[keys.CONFIG].secure_cookies,
         path="/",
     )
-    return identity
+    return token
 
 
 async def _on_frame(

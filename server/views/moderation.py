@@ -11,9 +11,9 @@ from server import keys
 from server.auth import require_user, requires
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.moderation import (
+    MAX_IP_BAN_MINUTES,
     WORD_ACTION_LABELS,
     WordAction,
-    check_ban_minutes,
     check_slow_mode,
 )
 from server.domain.roles import MODERATORS
@@ -42,6 +42,7 @@ async def console(request: web.Request) -> web.Response:
             "words": await service.list_words(),
             "word_actions": WORD_ACTION_LABELS,
             "bans": await service.active_bans(),
+            "max_ip_ban_minutes": MAX_IP_BAN_MINUTES,
         },
     )
 
@@ -81,17 +82,20 @@ async def _visibility(request: web.Request, *, hidden: bool) -> web.Response:
 async def ban(request: web.Request) -> web.Response:
     user = require_user(request)
     data = await read_json(request)
-    reason = data.get("reason", "")
+    reason, ip = data.get("reason", ""), data.get("ip", False)
     if not isinstance(reason, str):
         raise InvalidInput(N_("Alasan harus berupa teks."))
+    if not isinstance(ip, bool):
+        raise InvalidInput(N_("%(name)s harus true atau false."), name="ip")
     result = await request.app[COMMENTS].ban(
         sitting_id(request),
         _int(request, "comment_id"),
-        minutes=check_ban_minutes(data.get("minutes")),
+        minutes=data.get("minutes"),
         reason=reason.strip(),
         actor=user.username,
+        ip=ip,
     )
-    return web.json_response({"until": result.until.isoformat()})
+    return web.json_response({"until": result.until.isoformat(), "ip": ip})
 
 
 @requires(MODERATORS)

@@ -10,6 +10,7 @@
   var statusLine = root.querySelector("[data-status]");
   var viewers = root.querySelector("[data-viewers]");
   var banMinutes = root.querySelector("[data-ban-minutes]");
+  var banIp = root.querySelector("[data-ban-ip]");
   var questionsOnly = root.querySelector("[data-questions-only]");
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var MAX_ITEMS = 500;
@@ -59,14 +60,22 @@
     }
     actions.append(
       button(root.dataset.labelHide, function () { action(comment, "sembunyikan"); }),
-      button(root.dataset.labelBan, function () {
-        post("/moderasi/" + sitting + "/komentar/" + comment.id + "/blokir",
-             { minutes: parseInt(banMinutes.value, 10) })
-          .then(function (data) { statusLine.textContent = root.dataset.labelBan + " → " + data.until; });
-      })
+      button(root.dataset.labelBan, function () { ban(comment); })
     );
     item.append(actions);
     return item;
+  }
+
+  // The identity by default; the address only when chosen, confirmed, and for a short time.
+  function ban(comment) {
+    var minutes = parseInt(banMinutes.value, 10);
+    var ip = banIp.checked;
+    if (ip) {
+      if (!window.confirm(root.dataset.labelIpWarning)) return;
+      minutes = Math.min(minutes, parseInt(root.dataset.maxIpBan, 10));
+    }
+    post("/moderasi/" + sitting + "/komentar/" + comment.id + "/blokir", { minutes: minutes, ip: ip })
+      .then(function (data) { statusLine.textContent = root.dataset.labelBan + " → " + data.until; });
   }
 
   function removeEverywhere(id) {
