@@ -5,6 +5,7 @@ from __future__ import annotations
 import av
 import pytest
 
+from media.live import STALE_PART_S
 from server import keys
 from tests.live_helpers import eventually, scheduled_sitting, whip_publish, whip_publisher
 
@@ -168,3 +169,27 @@ async def test_an_unwritable_media_dir_refuses_to_go_live_and_fails_health(
     detail = await (await client.get(f"/api/v1/sittings/{sitting_id}")).json()
     assert detail["status"] == "scheduled", "nothing half-done: the status did not change"
     assert (await client.get("/healthz")).status == 503
+
+
+async def test_health_names_a_stuck_rendition_and_recovers_when_it_heals(
+    client, live_sitting, staff
+):
+    sitting_id, _ = live_sitting
+    live = client.app[keys.LIVE].sittings[sitting_id]
+    assert await live.wait_ready(10)
+    assert (await client.get("/healthz")).status == 200
+    track = live.packager.tracks["360p"]
+    track.last_part_at -= STALE_PART_S + 1  # as if 360p had made no part for that long
+    sick = await client.get("/healthz")
+    assert sick.status == 503
+    assert "sitting" in (media := (await sick.json())["media"]) and str(sitting_id) in media
+    assert "rendition 360p" in media
+    metrics = await (await client.get("/metrics")).text()
+    assert f'sidang_rendition_last_part_age_seconds{{rendition="360p",sitting="{sitting_id}"}}' in (
+        metrics
+    )
+    status = await (await client.get(f"/konsol/rapat/{sitting_id}/siaran/status")).json()
+    assert any("Rendisi 360p" in problem for problem in status["problems"])
+    msn, parts, complete = track.edge()
+    assert await live.packager.wait_for("360p", *((msn + 1, 0) if complete else (msn, parts)), 10)
+    assert (await client.get("/healthz")).status == 200
