@@ -52,6 +52,7 @@ messages:
 
 bench: install
 	$(BIN)/python bench/pipeline.py --quick
+	$(BIN)/python bench/soak.py --quick
 	$(BIN)/python bench/comments.py --quick
 
 clean:
