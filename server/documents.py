@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 
 from server.domain.documents import looks_like_pdf
 from server.domain.errors import InvalidInput, StorageUnavailable
 from server.i18n import N_
+from server.pdftext import PDF_ERRORS, extract_text
 from server.schemas import DocumentMeta
 from server.store import Store, repo
 from server.store import archive as archive_store
@@ -29,29 +29,16 @@ class StoredFile:
     sha256: str
     size: int
     pages: int
-    text: str = ""  # extracted for search; empty for a scanned PDF without a text layer
+    text: str = ""  # for search; empty for a scanned PDF, or one too costly to read (pdftext)
 
 
-def read_pdf(data: bytes) -> tuple[int, str]:
-    """Page count and text; a page whose text cannot be extracted counts as having none."""
-    reader = _reader(data)
-    texts = []
-    for page in reader.pages:
-        try:
-            texts.append(page.extract_text() or "")
-        except (PdfReadError, ValueError, KeyError, TypeError):
-            texts.append("")
-    return len(reader.pages), "\n".join(t.strip() for t in texts if t.strip())
-
-
-def _reader(data: bytes) -> PdfReader:
+def count_pages(data: bytes) -> int:
+    """The page count, or a 400 for a file that is not a readable PDF."""
     if not looks_like_pdf(data):
         raise InvalidInput(N_("Berkas bukan PDF. Hanya dokumen PDF yang dapat diunggah."))
     try:
-        reader = PdfReader(io.BytesIO(data))
-        len(reader.pages)
-        return reader
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        return len(PdfReader(io.BytesIO(data)).pages)
+    except PDF_ERRORS as exc:
         raise InvalidInput(
             N_("Berkas PDF rusak atau tidak dapat dibaca: %(error)s"), error=exc
         ) from None
@@ -70,7 +57,8 @@ class DocumentFiles:
 
         Use around the database transaction so that a refused row leaves no file behind.
         """
-        pages, text = await asyncio.to_thread(read_pdf, data)
+        pages = await asyncio.to_thread(count_pages, data)
+        text = await extract_text(data)
         stored = StoredFile(hashlib.sha256(data).hexdigest(), len(data), pages, text)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
