@@ -743,6 +743,7 @@ async def public_summary(store: Store, bus: Bus, sitting_id: int) -> dict[str, A
         quorum = await room_store.quorum(db, sitting, final=not live)
         votes = await room_store.list_votes(db, sitting_id)
         summary = {
+            "status": sitting.status,
             "live": live,
             "quorum": quorum_json(quorum),
             "votes": [vote_json(v, live=True) for v in votes],

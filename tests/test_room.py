@@ -743,7 +743,7 @@ async def test_a_finished_sitting_shows_its_final_attendance_and_results(client,
         sitting = await repo.get_sitting(session, sid, public_only=False)
         await repo.change_status(session, sitting, SittingStatus.ENDED)
     summary = await (await client.get(f"/sidang/{sid}/kuorum")).json()
-    assert summary["live"] is False
+    assert (summary["status"], summary["live"]) == ("ended", False)
     assert summary["text"] == "Kehadiran akhir: 2 dari 3 anggota hadir (kuorum 2)"
     [result] = summary["votes"]
     assert result["totals"]["setuju"] == 2 and result["adopted"] is True

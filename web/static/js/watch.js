@@ -1,16 +1,30 @@
 // Watch page player: hls.js with low-latency mode while live; "Audio saja" switches to the
-// audio-only media playlist for residents on slow mobile data.
+// audio-only media playlist for residents on slow mobile data. While the sitting is scheduled or
+// live, the page follows its status with a light poll of the cached summary: it starts playing
+// when the sitting goes live, and when it ends it says so, lets go of the stream and stops asking.
 (function () {
   "use strict";
+  const frame = document.getElementById("player-frame");
   const video = document.getElementById("player");
-  if (!video) return;
-  const live = video.dataset.live === "true";
+  if (!frame || !video) return;
   const quality = document.getElementById("quality");
   const badge = document.getElementById("live-badge");
+  const toLive = document.getElementById("to-live");
+  const bar = document.getElementById("player-bar");
+  const placeholder = document.getElementById("player-placeholder");
   const errorBox = document.getElementById("player-error");
   const LEVELS = { "720p": 720, "360p": 360 };
+  const POLL_MS = 5000;
+  const BEHIND_S = 6; // further than this from the live edge offers "back to live"
+  const number = new Intl.NumberFormat(document.documentElement.lang || "id", {
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  });
+  const player = { status: frame.dataset.status, polling: false, timer: null };
+  window.sidangPlayer = player; // read by support staff and the browser tests
+  window.sidangPlayerErrors = []; // fatal errors
+  let live = video.dataset.live === "true";
   let hls = null;
-  window.sidangPlayerErrors = [];  // fatal errors, read by support staff and the browser tests
   let source = null;
 
   function showError(visible) {
@@ -30,7 +44,10 @@
         window.sidangPlayerErrors.push(data.type + ":" + data.details);
         showError(true);
         if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-        else setTimeout(function () { hls.startLoad(); }, 1000);
+        else {
+          if (live) check(); // a playlist that went away may mean the sitting has ended
+          setTimeout(function () { if (hls) hls.startLoad(); }, 1000);
+        }
       });
       hls.on(window.Hls.Events.FRAG_BUFFERED, function () { showError(false); });
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
@@ -64,13 +81,99 @@
     });
   }
 
-  if (badge && live) {
-    setInterval(function () {
-      if (!hls || typeof hls.latency !== "number" || !isFinite(hls.latency)) return;
-      const seconds = hls.latency.toFixed(1).replace(".", ",");
-      badge.textContent = badge.dataset.label + " · " + badge.dataset.delayLabel + " " + seconds + " dtk";
-    }, 1000);
+  // -- the live edge -------------------------------------------------------------------------------
+
+  function liveEdge() {
+    if (hls) return typeof hls.liveSyncPosition === "number" ? hls.liveSyncPosition : null;
+    const ranges = video.seekable;
+    return ranges.length ? ranges.end(ranges.length - 1) : null;
   }
 
-  load(video.dataset.src, Number(video.dataset.start) || null);
+  if (toLive) {
+    toLive.addEventListener("click", function () {
+      const edge = liveEdge();
+      if (edge !== null) video.currentTime = edge;
+      video.play().catch(function () {});
+    });
+  }
+
+  setInterval(function () {
+    if (!live) return;
+    const edge = liveEdge();
+    if (toLive) toLive.hidden = edge === null || edge - video.currentTime < BEHIND_S;
+    if (!badge || !hls || typeof hls.latency !== "number" || !isFinite(hls.latency)) return;
+    const delay = badge.dataset.delayLabel.replace("{seconds}", number.format(hls.latency));
+    badge.textContent = badge.dataset.label + " · " + delay;
+  }, 1000);
+
+  // -- following the sitting's status --------------------------------------------------------------
+
+  function loadHls() {
+    // hls.js is preferred wherever it can run (MSE); native HLS is the fallback, as in load().
+    if (window.Hls || !frame.dataset.hls || !window.MediaSource) return Promise.resolve();
+    return new Promise(function (resolve) {
+      const script = document.createElement("script");
+      script.src = frame.dataset.hls;
+      script.onload = resolve;
+      script.onerror = resolve;
+      document.head.append(script);
+    });
+  }
+
+  function goLive() {
+    live = true;
+    video.dataset.src = frame.dataset.liveSrc;
+    video.dataset.audioSrc = frame.dataset.liveAudioSrc;
+    placeholder.hidden = true;
+    video.hidden = false;
+    bar.hidden = false;
+    if (badge) badge.hidden = false;
+    loadHls().then(function () { load(video.dataset.src, null); });
+  }
+
+  function ended() {
+    live = false;
+    stopPolling();
+    if (hls) hls.destroy();
+    hls = null;
+    window.sidangHls = null;
+    video.removeAttribute("src");
+    video.load();
+    video.hidden = true;
+    bar.hidden = true;
+    placeholder.textContent = frame.dataset.ended;
+    placeholder.hidden = false;
+  }
+
+  function follow(status) {
+    const was = player.status;
+    player.status = status;
+    if (status === was) return;
+    if (status === "live") goLive();
+    else if (was === "live" || status === "ended" || status === "published") ended();
+  }
+
+  async function check() {
+    if (!player.polling) return;
+    clearTimeout(player.timer);
+    try {
+      const response = await fetch(frame.dataset.statusUrl, { headers: { Accept: "application/json" } });
+      if (response.ok) follow((await response.json()).status);
+    } catch (error) {
+      // A missed poll is harmless: the next one catches up.
+    }
+    if (player.polling) player.timer = setTimeout(check, POLL_MS);
+  }
+
+  function stopPolling() {
+    player.polling = false;
+    clearTimeout(player.timer);
+  }
+
+  if (frame.dataset.statusUrl) {
+    player.polling = true;
+    player.timer = setTimeout(check, POLL_MS);
+  }
+  if (video.dataset.src) load(video.dataset.src, Number(video.dataset.start) || null);
+  else if (player.status === "live") goLive(); // the page was built before the stream was up
 })();
