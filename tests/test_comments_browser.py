@@ -113,3 +113,19 @@ async def test_the_page_keeps_only_the_latest_comments(
     await expect(items.last).to_have_text("komentar 350")
     assert await items.count() == 300
     assert await items.first.text_content() == "komentar 51"
+
+
+async def test_comments_that_arrive_late_take_their_place_on_the_page(
+    aiohttp_server, config, store, live_sitting, browser
+):
+    """After a bus outage a node gets the other node's comments after its own newer ones: the
+    hub marks them late and the page puts each at its place by id."""
+    server = await aiohttp_server(create_app(config))
+    page = await browser.new_page()
+    await page.goto(str(server.make_url(f"/sidang/{live_sitting}")))
+    await expect(page.locator("[data-viewers]")).to_have_text("1")
+    bus = server.app[keys.BUS]
+    for n in (1, 3, 5, 2, 4, 6):
+        await bus.publish(channel_for(live_sitting), bus_comment(n, f"komentar {n}"))
+    items = page.locator("#komentar [data-list] li p")
+    await expect(items).to_have_text([f"komentar {n}" for n in range(1, 7)])
