@@ -26,7 +26,7 @@ import av
 import numpy as np
 
 from media.boxes import Track, fragment_timing, init_tracks, iter_boxes
-from media.hls import Part, Segment, render_playlist
+from media.playlist import Part, Segment, render_playlist
 from media.recorder import FINISHED, RecordingInfo, complete_segments, finalize, segment_msn
 from media.storage import atomic_write
 

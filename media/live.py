@@ -13,6 +13,7 @@ frames are shed in the order media/overload.py states while audio is never shed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -34,9 +35,9 @@ from media.encode import (
     encoder_count,
 )
 from media.fanout import PacketFanout, Subscriber
-from media.hls import HlsPackager
+from media.hls import HlsPackager, PlaylistNotReady
 from media.overload import RTF_WINDOW_S, LoadShedder, LoadState
-from media.program import HALL, Layout, Program, ProgramTick
+from media.program import HALL, AudioTap, Layout, Program, ProgramTick
 from media.recorder import RecordingInfo
 from media.storage import MediaStorageError, StorageHealth, atomic_write, ensure_dir
 
@@ -288,6 +289,53 @@ class LiveSitting:
         self.program.set_layout(layout)
 
     # -- outputs ---------------------------------------------------------------------------
+
+    @property
+    def on_air(self) -> bool:
+        return self.packager is not None
+
+    @property
+    def layout(self) -> Layout:
+        return self.program.layout
+
+    @property
+    def samples_per_tick(self) -> int:
+        return self.program.samples_per_tick
+
+    def add_audio_tap(self, tap: AudioTap) -> None:
+        """Per-input audio of every tick (the member room's mix-minus)."""
+        self.program.audio_taps.append(tap)
+
+    def remove_audio_tap(self, tap: AudioTap) -> None:
+        with contextlib.suppress(ValueError):
+            self.program.audio_taps.remove(tap)
+
+    def master_playlist(self) -> str:
+        return self._packager().master_playlist()
+
+    async def media_playlist(
+        self, rendition: str, msn: int | None, part: int | None, skip: bool, timeout: float
+    ) -> str:
+        """The LL-HLS media playlist; with `msn` (and `part`) held until that much exists
+        (blocking reload). Raises KeyError (unknown rendition), ReloadTooFar (too far ahead),
+        PlaylistNotReady (no first segment within `timeout`)."""
+        packager = self._packager()
+        if msn is not None:
+            await packager.wait_for(rendition, msn, part, timeout)
+        try:
+            return packager.playlist(rendition, low_latency=True, skip=skip)
+        except PlaylistNotReady:
+            await packager.wait_for(rendition, 0, None, timeout)
+            return packager.playlist(rendition, low_latency=True, skip=skip)
+
+    async def media_file(self, relative: str, timeout: float) -> Path | None:
+        """A part, segment or init file; a part announced by a preload hint is waited for."""
+        return await self._packager().wait_for_path(relative, timeout)
+
+    def _packager(self) -> HlsPackager:
+        if self.packager is None:
+            raise RuntimeError("not started")
+        return self.packager
 
     def subscribe(self, rendition: str = "720p") -> Subscriber:
         """Encoded H.264 packets of a rendition for a WebRTC sender; gated to a keyframe."""

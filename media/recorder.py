@@ -22,7 +22,7 @@ import av
 
 from media.boxes import fragment_timing, init_tracks, iter_boxes
 from media.encode import RENDITIONS, SEGMENT_SECONDS
-from media.hls import Part, Segment, part_target_for, render_playlist, segment_name
+from media.playlist import Part, Segment, part_target_for, render_playlist, segment_name
 from media.storage import MediaStorageError, atomic_write
 
 log = logging.getLogger(__name__)

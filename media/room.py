@@ -25,7 +25,6 @@ only while the program shows it (the floor holder under FLOOR, everyone under GR
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,8 +166,8 @@ class MemberRoom:
         self.on_rendition: Callable[[str, str], None] | None = None
         self._peers: dict[str, _Peer] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._mix = MixMinus(live.program.samples_per_tick)
-        live.program.audio_taps.append(self._mix.tap)
+        self._mix = MixMinus(live.samples_per_tick)
+        live.add_audio_tap(self._mix.tap)
         self._forwarded_before = 0
         self._drops_before = 0
         self._closed = False
@@ -232,8 +231,7 @@ class MemberRoom:
         self._closed = True
         for key in list(self._peers):
             await self.leave(key)
-        with contextlib.suppress(ValueError):
-            self.live.program.audio_taps.remove(self._mix.tap)
+        self.live.remove_audio_tap(self._mix.tap)
 
     # -- controls ------------------------------------------------------------------------
 
@@ -341,7 +339,7 @@ class MemberRoom:
         peer.program.switch(self.live.subscribe(peer.rendition))
 
     def _on_air(self, input_name: str) -> bool:
-        layout = self.live.program.layout
+        layout = self.live.layout
         return layout.kind is LayoutKind.GRID or (
             layout.kind is LayoutKind.FLOOR and layout.floor == input_name
         )

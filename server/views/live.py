@@ -130,8 +130,8 @@ async def _raw_recording_or_404(request: web.Request, sid: int) -> None:
 async def master_playlist(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
     live = request.app[LIVE].sittings.get(sid)
-    if live is not None and live.packager is not None:
-        return _playlist(live.packager.master_playlist(), live=True)
+    if live is not None and live.on_air:
+        return _playlist(live.master_playlist(), live=True)
     await _raw_recording_or_404(request, sid)
     return _file(_sitting_dir(request, sid) / "index.m3u8", PLAYLIST_TYPE, "public, max-age=60")
 
@@ -140,21 +140,15 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
     rendition = request.match_info["rendition"]
     live = request.app[LIVE].sittings.get(sid)
-    if live is None or live.packager is None:
+    if live is None or not live.on_air:
         await _raw_recording_or_404(request, sid)
         path = _sitting_dir(request, sid) / rendition / "index.m3u8"
         return _file(path, PLAYLIST_TYPE, "public, max-age=60")
-    packager = live.packager
     msn, part = _reload_params(request)
     skip = _skip_param(request)
+    timeout = BLOCKING_RELOAD_TIMEOUT_S if msn is not None else FIRST_SEGMENT_TIMEOUT_S
     try:
-        if msn is not None:
-            await packager.wait_for(rendition, msn, part, BLOCKING_RELOAD_TIMEOUT_S)
-        try:
-            text = packager.playlist(rendition, low_latency=True, skip=skip)
-        except PlaylistNotReady:
-            await packager.wait_for(rendition, 0, None, FIRST_SEGMENT_TIMEOUT_S)
-            text = packager.playlist(rendition, low_latency=True, skip=skip)
+        text = await live.media_playlist(rendition, msn, part, skip, timeout)
     except ReloadTooFar as exc:
         raise InvalidInput(str(exc)) from None
     except PlaylistNotReady:
@@ -189,13 +183,13 @@ async def media_file(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
     relative = f"{request.match_info['rendition']}/{request.match_info['name']}"
     live = request.app[LIVE].sittings.get(sid)
-    if live is not None and live.packager is not None:
-        path = await live.packager.wait_for_path(relative, BLOCKING_RELOAD_TIMEOUT_S)
+    if live is not None and live.on_air:
+        path = await live.media_file(relative, BLOCKING_RELOAD_TIMEOUT_S)
     else:
         await _raw_recording_or_404(request, sid)
         path = resolve_media_file(_sitting_dir(request, sid), relative, RENDITION_NAMES)
     if path is None:
-        raise web.HTTPNotFound(text="Berkas media tidak ditemukan.")
+        raise NotFound(N_("Berkas media tidak ditemukan."))
     return _file(path, CONTENT_TYPES.get(path.suffix, "application/octet-stream"), IMMUTABLE)
 
 
@@ -288,7 +282,7 @@ async def live_status(request: web.Request) -> web.Response:
             "encoders": stats.encoders,
             "storage_ok": stats.storage_ok,
             "last_error": stats.last_error,
-            "layout": live.program.layout.kind.value,
+            "layout": live.layout.kind.value,
             "problems": [_problem_text(translations, p) for p in live.problems()],
             "degraded": _degraded_text(translations, stats.load),
             "shed_level": stats.load.level,

@@ -6,15 +6,8 @@ import pytest
 
 from media.boxes import fragment_timing, init_tracks, iter_boxes
 from media.encode import RENDITIONS
-from media.hls import (
-    BoxSplitter,
-    Part,
-    PlaylistNotReady,
-    ReloadTooFar,
-    Segment,
-    master_playlist,
-    render_playlist,
-)
+from media.hls import BoxSplitter, PlaylistNotReady, ReloadTooFar
+from media.playlist import Part, Segment, master_playlist, render_playlist
 
 
 def test_box_splitter_emits_whole_boxes_across_writes() -> None:
