@@ -1,19 +1,23 @@
-"""Shared helpers: drive encoders faster than real time into an HlsPackager."""
+"""Shared helpers: drive encoders faster than real time into an HlsPackager, and run live
+sittings on a manual clock (the same result on any machine, however busy)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from aiortc.mediastreams import MediaStreamTrack
 
+from media.clock import ManualClock
 from media.encode import RENDITIONS, AudioEncoder, VideoEncoder
 from media.fanout import PacketFanout
 from media.hls import HlsPackager
+from media.live import LiveSitting
 from media.source import TestCard
 
 LOW = (RENDITIONS[1], RENDITIONS[2])  # 360p and audio-only keep the offline tests cheap
@@ -83,3 +87,58 @@ async def offline(tmp_path: Path) -> AsyncIterator[OfflineFeed]:
     yield feed
     if feed.fanouts["360p"].subscribers:
         await feed.close()
+
+
+class PushedVideo(MediaStreamTrack):
+    """A hall camera whose frames arrive only when the test sends them."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.card = TestCard("Aula", 640, 360)
+        self.frames: asyncio.Queue[av.VideoFrame] = asyncio.Queue()
+        self.sent = 0
+
+    def push(self) -> None:
+        self.frames.put_nowait(self.card.render(self.sent, 0.0))
+        self.sent += 1
+
+    async def recv(self) -> av.VideoFrame:
+        return await self.frames.get()
+
+
+class Rig:
+    def __init__(self, sitting: LiveSitting, clock: ManualClock) -> None:
+        self.sitting, self.clock = sitting, clock
+
+    async def run(self, seconds: float, step: float, each: Callable[[], None] | None = None):
+        """Let `seconds` of clock time pass in steps, calling `each` before every step."""
+        for _ in range(round(seconds / step)):
+            if each is not None:
+                each()
+            await asyncio.sleep(0)  # the program's input readers take what was sent
+            self.clock.advance(step)
+            assert await asyncio.to_thread(self.clock.wait_idle)
+
+    async def stop(self):
+        elapsed = self.clock.now()
+        info = await self.sitting.stop()
+        return info, elapsed
+
+
+@pytest.fixture
+async def rig(tmp_path: Path):
+    made: list[LiveSitting] = []
+
+    async def make(renditions=LOW) -> Rig:
+        clock = ManualClock()
+        sitting = LiveSitting("7", "Uji", tmp_path, renditions=renditions, clock=clock)
+        made.append(sitting)
+        await sitting.start(wait_ready=None)
+        return Rig(sitting, clock)
+
+    yield make
+    for sitting in made:
+        if sitting._recording is None:
+            await sitting.stop()

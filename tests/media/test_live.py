@@ -1,34 +1,19 @@
 import asyncio
 import hashlib
 import io
-import time
 from pathlib import Path
 
 import av
 import pytest
 
-from media.encode import encoder_count
+from media.encode import RENDITIONS, encoder_count
 from media.live import LiveSitting
 from media.program import HALL
-from media.source import SyntheticAudioTrack, SyntheticVideoTrack, read_burned_clock
+from media.source import read_burned_clock
 from media.storage import MediaStorageError
+from tests.media.conftest import PushedVideo
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def sittings():
-    """Build LiveSittings that are always stopped, even when a test fails."""
-    made: list[LiveSitting] = []
-
-    def make(*args) -> LiveSitting:
-        made.append(LiveSitting(*args))
-        return made[-1]
-
-    yield make
-    for sitting in made:
-        if sitting.packager is not None:
-            await sitting.stop()
 
 
 def first_frame(rendition_dir: Path, msn: int) -> av.VideoFrame:
@@ -43,28 +28,29 @@ def segment_msns(playlist: str) -> list[int]:
     return [int(line[3:8]) for line in playlist.splitlines() if line.startswith("seg")]
 
 
-async def test_end_to_end_ladder_and_recording(tmp_path: Path, sittings) -> None:
+async def test_end_to_end_ladder_and_recording(rig) -> None:
     before = encoder_count()
-    sitting = sittings("42", "Rapat Paripurna", tmp_path)
-    await sitting.start()
-    started = time.time()
+    r = await rig(RENDITIONS)
+    sitting = r.sitting
+    await r.run(2.5, 1 / 10)
     # Joining at the very start: a complete segment, never a playlist of parts only.
-    for r in ("720p", "360p", "audio"):
-        assert "#EXTINF" in sitting.packager.playlist(r, low_latency=True)
-    await sitting.attach_hall(SyntheticVideoTrack("Rapat Paripurna"), SyntheticAudioTrack())
+    for name in ("720p", "360p", "audio"):
+        assert await sitting.packager.wait_for(name, 0, None, timeout=10)
+        assert "#EXTINF" in sitting.packager.playlist(name, low_latency=True)
+    hall = PushedVideo()
+    await sitting.attach_hall(hall)
 
     one_consumer = encoder_count()
-    extra = [sitting.subscribe(r) for r in ("720p", "360p") for _ in range(49)]
+    extra = [sitting.subscribe(name) for name in ("720p", "360p") for _ in range(49)]
     assert encoder_count() == one_consumer == before + 4  # 2 x264 + 2 AAC, whatever the audience
     assert sitting.stats().subscribers["720p"] == 50
     for sub in extra:
         sub.close()
 
-    assert await sitting.packager.wait_for("720p", 2, None, timeout=6)
+    await r.run(4, 1 / 30, hall.push)
     stats = sitting.stats()
     assert stats.input_connected and stats.encoders == one_consumer and stats.storage_ok
-    info = await sitting.stop()
-    elapsed = time.time() - started + 2
+    info, elapsed = await r.stop()
     assert encoder_count() == before
 
     for name, size in (("720p", (1280, 720)), ("360p", (640, 360))):
@@ -80,31 +66,34 @@ async def test_end_to_end_ladder_and_recording(tmp_path: Path, sittings) -> None
         assert c.streams.video[0].codec_context.name == "h264"
         assert (c.streams.video[0].width, c.streams.video[0].height) == (1280, 720)
         assert c.streams.audio[0].codec_context.name == "aac"
-    assert info.duration_s == pytest.approx(elapsed, abs=1.0)
+    assert info.duration_s == pytest.approx(elapsed, abs=0.1)
     assert info.sha256 == hashlib.sha256(info.path.read_bytes()).hexdigest()
     assert info.size == info.path.stat().st_size
     with av.open(str(info.audio_path)) as c:
         assert len(c.streams.video) == 0 and c.streams.audio[0].codec_context.name == "aac"
 
 
-async def test_publisher_drop_keeps_one_continuous_stream(tmp_path: Path, sittings) -> None:
-    sitting = sittings("7", "Rapat Komisi", tmp_path)
-    await sitting.start()
-    pk = sitting.packager
+async def test_publisher_drop_keeps_one_continuous_stream(rig) -> None:
+    r = await rig()
+    sitting, pk = r.sitting, r.sitting.packager
     d = sitting.sitting_dir / "360p"
-    await sitting.attach_hall(SyntheticVideoTrack("Rapat Komisi"), SyntheticAudioTrack())
-    assert await pk.wait_for("360p", 1, None, timeout=5)
+    hall = PushedVideo()
+    await sitting.attach_hall(hall)
+    await r.run(3, 1 / 10, hall.push)
     await sitting.detach_hall()
     assert not sitting.stats().input_connected
     assert sitting.program.slate_text() == "Siaran terputus sementara"
-    assert await pk.wait_for("360p", 3, None, timeout=7)
-    slate = first_frame(d, 3)  # segment 3 starts after the drop
+    await r.run(5.5, 1 / 10)  # the drop at 3 s: the slate from 4 s (hold 1 s) to 8.5 s
+    assert await pk.wait_for("360p", 3, None, timeout=10)
+    slate = first_frame(d, 3)  # segment 3 (6-8 s) starts after the drop
     assert read_burned_clock(slate) is None  # the slate, not the hall
-    await sitting.attach_hall(SyntheticVideoTrack("Rapat Komisi"), SyntheticAudioTrack())
-    assert await pk.wait_for("360p", 5, None, timeout=7)
+    hall = PushedVideo()
+    await sitting.attach_hall(hall)
+    await r.run(4, 1 / 10, hall.push)
+    assert await pk.wait_for("360p", 5, None, timeout=10)
     assert read_burned_clock(first_frame(d, 5)) is not None
     text = pk.playlist("360p", low_latency=True)
-    await sitting.stop()
+    await r.stop()
     assert segment_msns(text) == list(range(len(segment_msns(text))))
     assert text.count("#EXT-X-MAP") == 1 and "DISCONTINUITY" not in text
     assert text.count("#EXT-X-PROGRAM-DATE-TIME") == 1

@@ -7,77 +7,18 @@ time within one segment, the audio is whole, and no rendition is left dead.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import av
 import pytest
-from aiortc.mediastreams import MediaStreamTrack
 
 from media.clock import ManualClock
 from media.encode import RENDITIONS, SEGMENT_SECONDS
 from media.live import STALE_PART_S, LiveSitting, recover_interrupted
 from media.recorder import FINISHED
-from media.source import TestCard
+from tests.media.conftest import LOW, PushedVideo, Rig
 
 pytestmark = pytest.mark.slow
-LOW = (RENDITIONS[1], RENDITIONS[2])
-
-
-class PushedVideo(MediaStreamTrack):
-    """A hall camera whose frames arrive only when the test sends them."""
-
-    kind = "video"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.card = TestCard("Aula", 640, 360)
-        self.frames: asyncio.Queue[av.VideoFrame] = asyncio.Queue()
-        self.sent = 0
-
-    def push(self) -> None:
-        self.frames.put_nowait(self.card.render(self.sent, 0.0))
-        self.sent += 1
-
-    async def recv(self) -> av.VideoFrame:
-        return await self.frames.get()
-
-
-class Rig:
-    def __init__(self, sitting: LiveSitting, clock: ManualClock) -> None:
-        self.sitting, self.clock = sitting, clock
-
-    async def run(self, seconds: float, step: float, each: Callable[[], None] | None = None):
-        """Let `seconds` of clock time pass in steps, calling `each` before every step."""
-        for _ in range(round(seconds / step)):
-            if each is not None:
-                each()
-            await asyncio.sleep(0)  # the program's input readers take what was sent
-            self.clock.advance(step)
-            assert await asyncio.to_thread(self.clock.wait_idle)
-
-    async def stop(self):
-        elapsed = self.clock.now()
-        info = await self.sitting.stop()
-        return info, elapsed
-
-
-@pytest.fixture
-async def rig(tmp_path: Path):
-    made: list[LiveSitting] = []
-
-    async def make(renditions=LOW) -> Rig:
-        clock = ManualClock()
-        sitting = LiveSitting("7", "Uji", tmp_path, renditions=renditions, clock=clock)
-        made.append(sitting)
-        await sitting.start(wait_ready=None)
-        return Rig(sitting, clock)
-
-    yield make
-    for sitting in made:
-        if sitting._recording is None:
-            await sitting.stop()
 
 
 def audio_duration(path: Path) -> float:
