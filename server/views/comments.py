@@ -14,6 +14,7 @@ from server import keys
 from server.comments import frames
 from server.comments.hub import Listener
 from server.comments.service import CommentService
+from server.cookies import read_cookie, set_cookie
 from server.domain.errors import InvalidInput, PermissionDenied
 from server.domain.moderation import RefusalCode, Refused, Sender
 from server.edge import InvalidJson, loads_json
@@ -111,18 +112,10 @@ def _token(request: web.Request, ws: web.WebSocketResponse, cookie: str, purpose
     banned resident who does that is still recognised without banning the whole address."""
     signer = request.app[keys.SIGNER]
     try:
-        return str(signer.unsign(purpose, request.cookies.get(cookie, ""), IDENTITY_MAX_AGE_S))
+        return str(signer.unsign(purpose, read_cookie(request, cookie) or "", IDENTITY_MAX_AGE_S))
     except BadSignature:
         token = secrets.token_urlsafe(18)
-    ws.set_cookie(
-        cookie,
-        signer.sign(purpose, token),
-        max_age=IDENTITY_MAX_AGE_S,
-        httponly=True,
-        samesite="Lax",
-        secure=request.app[keys.CONFIG].secure_cookies,
-        path="/",
-    )
+    set_cookie(request, ws, cookie, signer.sign(purpose, token), IDENTITY_MAX_AGE_S)
     return token
 
 
