@@ -51,9 +51,7 @@ async def test_a_post_during_a_database_outage_gets_an_error_frame_and_keeps_the
         assert (await session.get(Comment, int(comment["id"]))).text == text
 
 
-async def test_pages_answer_503_in_the_site_layout_while_the_database_is_down(
-    client, live_sitting
-):
+async def test_pages_answer_503_in_the_site_layout_while_the_database_is_down(client, live_sitting):
     async with database_down(client.app):
         page = await client.get(f"/sidang/{live_sitting}")
         html = await page.text()
