@@ -303,3 +303,29 @@ async def test_a_ban_holds_after_redis_restarts(
         moved = await connect(node_a, live_sitting, ip="203.0.113.7")
         await post(moved, "dari node lain")
         assert (await outcome(moved, "dari node lain"))["code"] == "banned"
+
+
+@needs_redis_server
+async def test_a_ban_made_on_another_node_while_redis_is_down_holds(
+    aiohttp_client, make_config, database_url, store, live_sitting
+):
+    """Node B's ban reaches only the store while Redis is down; node A looks there."""
+    async with private_redis() as redis:
+        node_a, node_b = await two_nodes(
+            aiohttp_client, make_config, database_url, redis.url, "split:"
+        )
+        buses: list[RedisBus] = [node_a.app[keys.BUS], node_b.app[keys.BUS]]
+        for bus in buses:
+            assert await bus.wait_connected(5)
+        spammer = await connect(node_a, live_sitting, ip="203.0.113.8")
+        await post(spammer, "PINJOL CEPAT CAIR")
+        comment = await outcome(spammer, "PINJOL CEPAT CAIR")
+        redis.stop()
+        for bus in buses:
+            assert await bus.wait_disconnected(10)
+
+        await node_b.app[COMMENTS].ban(
+            live_sitting, int(comment["id"]), minutes=60, reason="spam", actor="moderator-b"
+        )
+        await post(spammer, "PINJOL LAGI")
+        assert (await outcome(spammer, "PINJOL LAGI"))["code"] == "banned"

@@ -76,6 +76,10 @@ class CommentService:
         # fsync) busy, and nodes sharing a database would queue behind each other's locks.
         self._writer: Batcher[tuple[int, dict[str, Any]], Comment] = Batcher(self._store_comments)
         self.watched: set[int] = set()  # sittings this node reports viewer counts for
+        # False while the bus may lack bans: Redis is down (another node's new ban reached only
+        # the store) or was just restarted and they are being written again. Meanwhile each
+        # post's sender is also looked up in the store.
+        self._bans_current = True
         self._words_task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -95,12 +99,21 @@ class CommentService:
     async def _bus_changed(self, connected: bool) -> None:
         """A restarted Redis has forgotten every ban, and the word-list and comment events sent
         while this node was away never reach it: all come again from the store, bans first."""
+        self._bans_current = False
         if connected:
             try:
                 await self._rearm()
+                self._bans_current = True
             except Exception:  # the store may be down as well; the rooms still try
                 log.exception("Bans and banned words could not be loaded again")
         await self.hub.bus_changed(connected)
+
+    async def _look_up_bans(self, sender: Sender) -> None:
+        """While the bus may lack bans, arm those the store holds for this sender."""
+        async with self.store.read() as session:
+            bans = await repo_comments.bans_on(session, sender.identity, sender.device, sender.ip)
+        for ban in bans:
+            await self.gate.apply(ban)
 
     async def close(self) -> None:
         await self.hub.close()
@@ -126,6 +139,8 @@ class CommentService:
         scope = f"sitting:{sitting_id}"
         try:
             settings = await self.settings(sitting_id)
+            if not self._bans_current:
+                await self._look_up_bans(sender)
             await self.gate.admit(scope, sender, text, settings.slow_mode_s)
             held = must_hold(settings, self.words.match(f"{name}\n{text}"))
             name = await self._bound_name(sender, name)

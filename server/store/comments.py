@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.errors import Conflict, NotFound
@@ -170,6 +170,17 @@ async def active_ban_rows(
 async def active_bans(session: AsyncSession, now: dt.datetime | None = None) -> list[Ban]:
     rows = await active_ban_rows(session, now)
     return [ban_of(row) for row in rows]
+
+
+async def bans_on(
+    session: AsyncSession, identity: str, device: str, ip: str, now: dt.datetime | None = None
+) -> list[Ban]:
+    """The active bans on this identity, device or address (only address bans carry one)."""
+    targets = [CommentBan.identity_hash == identity, CommentBan.ip_hash == ip]
+    if device:
+        targets.append(CommentBan.device_hash == device)
+    query = select(CommentBan).where(CommentBan.until > (now or utcnow()), or_(*targets))
+    return [ban_of(row) for row in await session.scalars(query)]
 
 
 def ban_of(row: CommentBan) -> Ban:
