@@ -1,8 +1,9 @@
 """Archive search: one interface, two full-text backends chosen by the store's dialect.
 
-Both search `search_entry` (kept in step by server.store.search_index) with Sastrawi-stemmed
-words, so results agree across databases: SQLite uses FTS5 with bm25, PostgreSQL a stored
-`simple` tsvector with a GIN index and ts_rank. Titles weigh more than bodies on both.
+Both search `search_entry` (kept in step by server.store.search_index, which the store runs
+after every flush of its sessions) with Sastrawi-stemmed words, so results agree across
+databases: SQLite uses FTS5 with bm25, PostgreSQL a stored `simple` tsvector with a GIN index
+and ts_rank. Titles weigh more than bodies on both.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import server.store.search_index  # noqa: F401  (registers the index listener)
 from server.domain.sitting import SittingStatus
 from server.stemming import WORD, stem_query, stem_word
 from server.store.repo import PUBLIC_STATUSES

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from server.domain.errors import DatabaseUnavailable
+from server.store import search_index
 
 # What a database that is down, restarting or unreachable raises: asyncpg's refused or dropped
 # connection (raw OS errors, not wrapped by SQLAlchemy), SQLite's file that cannot be opened or
@@ -32,6 +34,13 @@ _DOWN = (
 )
 
 
+class StoreSession(Session):
+    """The store's own sessions: the search index follows their writes, and only theirs."""
+
+
+event.listen(StoreSession, "after_flush", search_index.after_flush)
+
+
 class Store:
     def __init__(self, database_url: str) -> None:
         url = make_url(database_url)
@@ -43,7 +52,9 @@ class Store:
         )
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=StoreSession
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, event, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.documents import DOCUMENT_KIND_LABELS, DocumentKind
@@ -194,8 +194,8 @@ def rebuild(conn: Connection) -> int:
     return sum(reindex(conn, kind) for kind in KINDS)
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context) -> None:
+def after_flush(session: Session, _context) -> None:
+    """Reindex what a flush changed; the store listens with it on its own sessions."""
     changed: dict[str, set[int]] = {}
     for instance in (*session.new, *session.dirty, *session.deleted):
         source = _SOURCES.get(type(instance))
