@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from aiortc.sdp import SessionDescription
 from babel.numbers import format_decimal
 
 from media.encode import encoder_count
@@ -44,6 +45,16 @@ CONTENT_TYPES = {
     ".vtt": "text/vtt",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
+# What aiortc's SDP parser raises on a malformed line, besides ValueError.
+SDP_PARSE_ERRORS = (
+    AssertionError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    StopIteration,
+    TypeError,
+    ValueError,
+)
 BLOCKING_RELOAD_TIMEOUT_S = 6.0  # three part targets of slack over a 2 s segment
 FIRST_SEGMENT_TIMEOUT_S = 8.0
 
@@ -60,13 +71,47 @@ async def _check_ingest_key(request: web.Request, sid: int) -> None:
         raise NotAuthenticated(N_("Kunci ingest salah atau tidak ada (Authorization: Bearer …)."))
 
 
+def parse_offer(body: bytes) -> str:
+    """The WHIP body as an SDP offer that aiortc can answer, checked before a peer connection
+    exists: on malformed offers aiortc raises untyped errors (StopIteration, AttributeError)
+    from its parser and from setRemoteDescription, and leaves that connection open."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(N_("SDP offer harus berupa teks UTF-8.")) from None
+    try:
+        problem = _offer_problem(SessionDescription.parse(text))
+    except SDP_PARSE_ERRORS as exc:
+        problem = f"unreadable SDP ({type(exc).__name__})"
+    if problem is not None:
+        raise InvalidInput(N_("SDP offer tidak valid: %(error)s"), error=problem)
+    return text
+
+
+def _offer_problem(description: SessionDescription) -> str | None:
+    mids = [media.rtp.muxId for media in description.media]
+    if not all(mids) or len(set(mids)) != len(mids):
+        return "every m-line needs its own a=mid"
+    for media in description.media:
+        if media.ice is None or not (media.ice.usernameFragment and media.ice.password):
+            return "a=ice-ufrag and a=ice-pwd are required"
+        if media.dtls is None or not media.dtls.fingerprints:
+            return "a=fingerprint is required"
+        if any(None in codec.parameters.values() for codec in media.rtp.codecs):
+            return "a=fmtp parameters must be name=value"
+    bundles = [group for group in description.group if group.semantic == "BUNDLE"]
+    if any(set(group.items) != set(mids) for group in bundles):
+        return "the BUNDLE group must name every m-line"
+    return None
+
+
 @csrf_exempt
 async def whip_publish(request: web.Request) -> web.Response:
     sid = sitting_id(request)
     await _check_ingest_key(request, sid)
     if request.content_type != "application/sdp":
         raise web.HTTPUnsupportedMediaType(text="WHIP memerlukan Content-Type: application/sdp.")
-    offer = await request.text()
+    offer = parse_offer(await request.read())
     service = request.app[LIVE]
     if sid not in service.sittings:
         return web.json_response(
