@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from server import keys
 from server.auth import get_user
-from server.csrf import csrf_token
+from server.csrf import CSRF_SEED_KEY, csrf_token
 from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
 from server.domain.roles import ROLE_LABELS
 from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
@@ -71,7 +71,9 @@ def render(
     html = template.render(
         request=request,
         user=get_user(request),
-        csrf_token=csrf_token(request),
+        # No seed when the session could not be read (the database is down): the error page
+        # then shows no working forms rather than failing itself.
+        csrf_token=csrf_token(request) if CSRF_SEED_KEY in request else "",
         locale=current_locale.get(),
         public_url=request.app[keys.CONFIG].public_url,
         **(context or {}),

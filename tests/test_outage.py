@@ -62,3 +62,14 @@ async def test_pages_answer_503_in_the_site_layout_while_the_database_is_down(cl
     assert api.status == 503 and "error" in await api.json()
     assert socket.status == 503
     assert (await client.get(f"/sidang/{live_sitting}")).status == 200
+
+
+async def test_a_signed_in_page_also_answers_503_in_the_layout(client, login, live_sitting):
+    """The session itself cannot be read: the error page still renders, with no form token."""
+    await login("moderator")
+    async with database_down(client.app):
+        page = await client.get(f"/moderasi/{live_sitting}")
+        html = await page.text()
+    assert page.status == 503
+    assert '<header class="site">' in html and "Basis data sedang tidak dapat dihubungi" in html
+    assert (await client.get(f"/moderasi/{live_sitting}")).status == 200
