@@ -305,6 +305,7 @@ async def test_an_address_ban_is_an_explicit_short_choice(proxied_client, store,
     assert status == 200 and body["ip"] is True
     page = await (await client.get(f"/moderasi/{live_sitting}")).text()
     assert "data-ban-ip" in page and "semua orang di jaringan yang sama" in page
+    assert "+ alamat IP" in page  # the list of bans tells an address ban apart
 
     client.session.cookie_jar.clear()
     neighbour = await connect(client, live_sitting, ip="203.0.113.77")
