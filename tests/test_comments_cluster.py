@@ -205,15 +205,34 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
         redis.stop()
 
 
-async def restart(redis: PrivateRedis, *buses: RedisBus) -> None:
-    """Stop Redis until every node has noticed, then start it and wait until every node is
-    connected again with its connection hooks done."""
+async def nodes_on(redis: PrivateRedis, aiohttp_client, make_config, database_url, prefix: str):
+    """Two nodes on the test's own Redis, both connected."""
+    nodes = await two_nodes(aiohttp_client, make_config, database_url, redis.url, prefix)
+    buses: list[RedisBus] = [node.app[keys.BUS] for node in nodes]
+    for bus in buses:
+        assert await bus.wait_connected(5)
+    return nodes, buses
+
+
+async def stop(redis: PrivateRedis, buses: list[RedisBus]) -> None:
+    """Stop Redis and wait until every node has noticed."""
     redis.stop()
     for bus in buses:
         assert await bus.wait_disconnected(10)
+
+
+async def start(redis: PrivateRedis, buses: list[RedisBus]) -> None:
+    """Start Redis and wait until every node is connected again, its connection hooks done."""
     redis.start()
     for bus in buses:
         assert await bus.wait_connected(15)
+
+
+async def spam(node, sitting: int, ip: str, text: str):
+    """A resident's socket and the comment it just posted."""
+    ws = await connect(node, sitting, ip=ip)
+    await post(ws, text)
+    return ws, await outcome(ws, text)
 
 
 def show(listing: list[dict], frame: dict) -> None:
@@ -242,10 +261,7 @@ async def test_comments_posted_while_redis_is_down_reach_every_viewer_in_order(
     aiohttp_client, make_config, database_url, store, live_sitting
 ):
     async with private_redis() as redis:
-        nodes = await two_nodes(aiohttp_client, make_config, database_url, redis.url, "gap:")
-        buses: list[RedisBus] = [node.app[keys.BUS] for node in nodes]
-        for bus in buses:
-            assert await bus.wait_connected(5)
+        nodes, buses = await nodes_on(redis, aiohttp_client, make_config, database_url, "gap:")
         viewers = [await connect(node, live_sitting) for node in nodes for _ in range(2)]
         senders = [
             await connect(node, live_sitting, ip=f"203.0.113.{n}") for n, node in enumerate(nodes)
@@ -260,15 +276,11 @@ async def test_comments_posted_while_redis_is_down_reach_every_viewer_in_order(
 
         for n in range(2):
             await say(n)
-        redis.stop()
-        for bus in buses:
-            assert await bus.wait_disconnected(10)
+        await stop(redis, buses)
         failed_before = [bus.failed_writes for bus in buses]
         for n in range(2, 8):
             await say(n)
-        redis.start()
-        for bus in buses:
-            assert await bus.wait_connected(15)
+        await start(redis, buses)
 
         listings = await asyncio.gather(*(listing_of(ws, len(texts)) for ws in viewers))
         assert listings == [texts] * len(viewers)
@@ -283,20 +295,15 @@ async def test_a_ban_holds_after_redis_restarts(
     aiohttp_client, make_config, database_url, store, live_sitting
 ):
     async with private_redis() as redis:
-        node_a, node_b = await two_nodes(
-            aiohttp_client, make_config, database_url, redis.url, "bans:"
-        )
-        buses: list[RedisBus] = [node_a.app[keys.BUS], node_b.app[keys.BUS]]
-        for bus in buses:
-            assert await bus.wait_connected(5)
-        spammer = await connect(node_b, live_sitting, ip="203.0.113.7")
-        await post(spammer, "BELI PULSA MURAH")
-        comment = await outcome(spammer, "BELI PULSA MURAH")
+        nodes, buses = await nodes_on(redis, aiohttp_client, make_config, database_url, "bans:")
+        node_a, node_b = nodes
+        spammer, comment = await spam(node_b, live_sitting, "203.0.113.7", "BELI PULSA MURAH")
         await node_a.app[COMMENTS].ban(
             live_sitting, int(comment["id"]), minutes=60, reason="spam", actor="moderator-a"
         )
 
-        await restart(redis, *buses)
+        await stop(redis, buses)
+        await start(redis, buses)
         await post(spammer, "BELI PULSA LAGI")
         assert (await outcome(spammer, "BELI PULSA LAGI"))["code"] == "banned"
         share_identity(node_b, node_a)
@@ -311,18 +318,10 @@ async def test_a_ban_made_on_another_node_while_redis_is_down_holds(
 ):
     """Node B's ban reaches only the store while Redis is down; node A looks there."""
     async with private_redis() as redis:
-        node_a, node_b = await two_nodes(
-            aiohttp_client, make_config, database_url, redis.url, "split:"
-        )
-        buses: list[RedisBus] = [node_a.app[keys.BUS], node_b.app[keys.BUS]]
-        for bus in buses:
-            assert await bus.wait_connected(5)
-        spammer = await connect(node_a, live_sitting, ip="203.0.113.8")
-        await post(spammer, "PINJOL CEPAT CAIR")
-        comment = await outcome(spammer, "PINJOL CEPAT CAIR")
-        redis.stop()
-        for bus in buses:
-            assert await bus.wait_disconnected(10)
+        nodes, buses = await nodes_on(redis, aiohttp_client, make_config, database_url, "split:")
+        node_a, node_b = nodes
+        spammer, comment = await spam(node_a, live_sitting, "203.0.113.8", "PINJOL CEPAT CAIR")
+        await stop(redis, buses)
 
         await node_b.app[COMMENTS].ban(
             live_sitting, int(comment["id"]), minutes=60, reason="spam", actor="moderator-b"
