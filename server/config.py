@@ -9,12 +9,15 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import resource
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -43,6 +46,16 @@ class Config:
     public_url: str = "http://127.0.0.1:8080"
     max_upload_bytes: int = 25 * 1024 * 1024
     default_locale: str = "id"
+    # Connection limits (server/connections.py).
+    max_connections: int = field(default_factory=lambda: default_max_connections())
+    header_timeout_s: int = 20
+    max_sockets_per_ip: int = 500
+    # Pengaduan: Fernet keys for personal data (newest first), mail, the zone people read times
+    # in, and an optional map tile URL template.
+    data_keys: tuple[str, ...] = ()
+    smtp_url: str | None = None
+    timezone: str = "Asia/Jakarta"
+    map_tiles: str | None = None
 
     @property
     def secure_cookies(self) -> bool:
@@ -76,6 +89,20 @@ class Config:
             * 1024
             * 1024,
             default_locale=_parse_locale(env.get("SIDANG_LOCALE", "id")),
+            max_connections=_parse_positive_int(
+                "SIDANG_MAX_CONNECTIONS",
+                env.get("SIDANG_MAX_CONNECTIONS", str(default_max_connections())),
+            ),
+            header_timeout_s=_parse_positive_int(
+                "SIDANG_HEADER_TIMEOUT_S", env.get("SIDANG_HEADER_TIMEOUT_S", "20")
+            ),
+            max_sockets_per_ip=_parse_positive_int(
+                "SIDANG_MAX_SOCKETS_PER_IP", env.get("SIDANG_MAX_SOCKETS_PER_IP", "500")
+            ),
+            data_keys=_parse_data_keys(env.get("SIDANG_DATA_KEY", "")),
+            smtp_url=_parse_smtp_url(env.get("SIDANG_SMTP_URL") or None),
+            timezone=_parse_timezone(env.get("SIDANG_TIMEZONE") or "Asia/Jakarta"),
+            map_tiles=_parse_map_tiles(env.get("SIDANG_MAP_TILES") or None),
         )
 
     def with_secret(self) -> Config:
@@ -91,6 +118,13 @@ class Config:
             key_file.touch(mode=0o600)
             key_file.write_text(key)
         return replace(self, secret_key=key)
+
+
+def default_max_connections() -> int:
+    """What the process's file-descriptor limit allows, keeping 256 for the database, Redis,
+    media files and encoders."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 65536 if soft == resource.RLIM_INFINITY else max(64, soft - 256)
 
 
 def _parse_database_url(value: str) -> str:
@@ -159,4 +193,45 @@ def _parse_public_url(value: str) -> str:
 def _parse_locale(value: str) -> str:
     if value not in ("id", "en"):
         raise ConfigError(f"SIDANG_LOCALE must be 'id' or 'en', not {value!r}")
+    return value
+
+
+def _parse_data_keys(value: str) -> tuple[str, ...]:
+    """Comma-separated Fernet keys, the one to encrypt with first; older ones still decrypt."""
+    keys = tuple(filter(None, (part.strip() for part in value.split(","))))
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                "SIDANG_DATA_KEY must be Fernet keys (32 url-safe base64 bytes), comma-separated"
+            ) from None
+    return keys
+
+
+def _parse_smtp_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(f"SIDANG_SMTP_URL must be an smtp:// or smtps:// URL, not {value!r}")
+    return value
+
+
+def _parse_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SIDANG_TIMEZONE is not a time zone name: {value!r}") from None
+    return value
+
+
+def _parse_map_tiles(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value.replace("{s}", "a"))
+    if parts.scheme != "https" or not parts.netloc or "{z}" not in value:
+        raise ConfigError(
+            f"SIDANG_MAP_TILES must be an https tile URL template with {{z}}/{{x}}/{{y}}: {value!r}"
+        )
     return value

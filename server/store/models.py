@@ -8,10 +8,12 @@ import json
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -449,3 +451,106 @@ class SearchEntry(Base):
     category: Mapped[str] = mapped_column(String(30), default="")
     komisi: Mapped[str] = mapped_column(String(100), default="")
     at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class ComplaintCategory(Base):
+    """A kind of complaint staff manage; each goes to the komisi that oversees it."""
+
+    __tablename__ = "complaint_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    komisi: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Complaint(Base):
+    """A resident's report (pengaduan). Contact details live only in `contact_token`, a Fernet
+    token whose key is never in the database; the secret link is kept as its SHA-256.
+    `due_on` is the next deadline in working days (verification, then follow-up); `month` is
+    the filing month in SIDANG_TIMEZONE, so statistics group alike on every backend."""
+
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    category_id: Mapped[int] = mapped_column(ForeignKey("complaint_category.id"), index=True)
+    komisi: Mapped[str] = mapped_column(String(100), index=True)
+    opd: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(300), default="")
+    kelurahan: Mapped[str] = mapped_column(String(100), default="", index=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    privacy: Mapped[str] = mapped_column(String(10))
+    contact_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    has_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    text_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaint.id", ondelete="SET NULL"), nullable=True
+    )
+    filed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    verify_due: Mapped[dt.date] = mapped_column(Date)
+    follow_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    followed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    category: Mapped[ComplaintCategory] = relationship(lazy="joined")
+
+
+class ComplaintEvent(Base):
+    """One step in a complaint's history: a status change with its message to the reporter,
+    or a public answer by a member of the assigned komisi (`member_name` set)."""
+
+    __tablename__ = "complaint_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    member_name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ComplaintPhoto(Base):
+    """A photo as we re-encoded it (JPEG, no metadata); the upload itself is never kept."""
+
+    __tablename__ = "complaint_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Holiday(Base):
+    """A day off that working-day deadlines skip (libur nasional, cuti bersama)."""
+
+    __tablename__ = "holiday"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Open311Key(Base):
+    """An API key staff issued to an Open311 client; only its SHA-256 is kept."""
+
+    __tablename__ = "open311_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

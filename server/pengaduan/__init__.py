@@ -1,0 +1,1 @@
+"""Pengaduan: residents report a problem and follow it to resolution (issue 15)."""

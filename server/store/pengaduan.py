@@ -1,0 +1,180 @@
+"""Repository functions for complaints (pengaduan): categories, reports, history, photos,
+holidays and Open311 keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.store.models import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintEvent,
+    ComplaintPhoto,
+    Holiday,
+    Member,
+    Open311Key,
+)
+
+OPEN_STATUSES = ("diterima", "diverifikasi", "diteruskan", "ditindaklanjuti")
+
+
+async def categories(
+    session: AsyncSession, active_only: bool = True
+) -> Sequence[ComplaintCategory]:
+    query = select(ComplaintCategory).order_by(ComplaintCategory.name)
+    if active_only:
+        query = query.where(ComplaintCategory.active.is_(True))
+    return (await session.scalars(query)).all()
+
+
+async def get_category(session: AsyncSession, category_id: int) -> ComplaintCategory | None:
+    return await session.get(ComplaintCategory, category_id)
+
+
+async def add_category(session: AsyncSession, name: str, komisi: str) -> ComplaintCategory:
+    category = ComplaintCategory(name=name, komisi=komisi, active=True)
+    session.add(category)
+    await session.flush()
+    return category
+
+
+async def holidays(session: AsyncSession) -> set[dt.date]:
+    return set((await session.scalars(select(Holiday.day))).all())
+
+
+async def holiday_list(session: AsyncSession) -> Sequence[Holiday]:
+    return (await session.scalars(select(Holiday).order_by(Holiday.day))).all()
+
+
+async def set_holiday(session: AsyncSession, day: dt.date, name: str) -> None:
+    await session.merge(Holiday(day=day, name=name))
+    await session.flush()
+
+
+async def remove_holiday(session: AsyncSession, day: dt.date) -> None:
+    holiday = await session.get(Holiday, day)
+    if holiday is not None:
+        await session.delete(holiday)
+        await session.flush()
+
+
+async def code_taken(session: AsyncSession, code: str) -> bool:
+    return await session.scalar(select(Complaint.id).where(Complaint.code == code)) is not None
+
+
+async def add_complaint(session: AsyncSession, complaint: Complaint, photos: list[bytes]) -> None:
+    session.add(complaint)
+    await session.flush()
+    for position, data in enumerate(photos, start=1):
+        session.add(ComplaintPhoto(complaint_id=complaint.id, position=position, data=data))
+    await session.flush()
+
+
+async def get_complaint(session: AsyncSession, code: str) -> Complaint | None:
+    return await session.scalar(select(Complaint).where(Complaint.code == code))
+
+
+async def get_complaint_by_id(session: AsyncSession, complaint_id: int) -> Complaint | None:
+    return await session.get(Complaint, complaint_id)
+
+
+async def add_event(
+    session: AsyncSession,
+    complaint: Complaint,
+    status: str,
+    message: str,
+    at: dt.datetime,
+    member_name: str = "",
+) -> ComplaintEvent:
+    event = ComplaintEvent(
+        complaint_id=complaint.id, status=status, message=message, at=at, member_name=member_name
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def events(session: AsyncSession, complaint_id: int) -> Sequence[ComplaintEvent]:
+    query = (
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(ComplaintEvent.at, ComplaintEvent.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def photo_positions(session: AsyncSession, complaint_id: int) -> list[int]:
+    query = (
+        select(ComplaintPhoto.position)
+        .where(ComplaintPhoto.complaint_id == complaint_id)
+        .order_by(ComplaintPhoto.position)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def photo(session: AsyncSession, complaint_id: int, position: int) -> bytes | None:
+    query = select(ComplaintPhoto.data).where(
+        ComplaintPhoto.complaint_id == complaint_id, ComplaintPhoto.position == position
+    )
+    return await session.scalar(query)
+
+
+async def inbox(
+    session: AsyncSession, komisi: str | None = None, limit: int = 100
+) -> Sequence[Complaint]:
+    """Open reports, the nearest deadline first (the overdue ones on top)."""
+    query = select(Complaint).where(Complaint.status.in_(OPEN_STATUSES))
+    if komisi:
+        query = query.where(Complaint.komisi == komisi)
+    query = query.order_by(Complaint.due_on.asc().nulls_last(), Complaint.id).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def public_list(
+    session: AsyncSession, limit: int = 50, offset: int = 0, status: str | None = None
+) -> Sequence[Complaint]:
+    """What anyone may see: never a *rahasia* report, nor one held for review."""
+    query = select(Complaint).where(Complaint.privacy != "rahasia", Complaint.held.is_(False))
+    if status:
+        query = query.where(Complaint.status == status)
+    query = query.order_by(Complaint.filed_at.desc(), Complaint.id.desc())
+    return (await session.scalars(query.limit(limit).offset(offset))).all()
+
+
+async def held(session: AsyncSession) -> Sequence[Complaint]:
+    query = select(Complaint).where(Complaint.held.is_(True)).order_by(Complaint.id)
+    return (await session.scalars(query)).all()
+
+
+async def sealed_contacts(session: AsyncSession) -> Sequence[Complaint]:
+    query = select(Complaint).where(Complaint.contact_token.is_not(None))
+    return (await session.scalars(query)).all()
+
+
+async def count_complaints(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count(Complaint.id))) or 0
+
+
+async def add_open311_key(session: AsyncSession, name: str, key_hash: str) -> Open311Key:
+    key = Open311Key(name=name, key_hash=key_hash, revoked=False)
+    session.add(key)
+    await session.flush()
+    return key
+
+
+async def open311_key(session: AsyncSession, key_hash: str) -> Open311Key | None:
+    query = select(Open311Key).where(Open311Key.key_hash == key_hash, Open311Key.revoked.is_(False))
+    return await session.scalar(query)
+
+
+async def merged_into(session: AsyncSession, complaint_id: int) -> Sequence[Complaint]:
+    query = select(Complaint).where(Complaint.merged_into_id == complaint_id)
+    return (await session.scalars(query)).all()
+
+
+async def member(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
