@@ -85,6 +85,7 @@ class CommentService:
     async def start(self) -> None:
         """Load the word list and re-arm live bans (a memory bus forgets them on restart)."""
         await self._rearm()
+        self._bans_current = self.bus.connected  # Redis not there yet: other nodes' bans are not
         subscription = self.bus.subscribe(WORDS_CHANNEL)
         self._words_task = asyncio.create_task(self._follow_words(subscription))
         self.bus.on_connection(self._bus_changed)
