@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -148,11 +147,13 @@ def segment_spans(rendition_dir: Path) -> list[SegmentSpan]:
 
 
 def media_gaps(spans: list[SegmentSpan]) -> tuple[tuple[float, float], ...]:
-    """Holes between segments where no track has media, longer than GAP_MIN_S."""
+    """Holes longer than GAP_MIN_S where none of the segments (of any rendition) has media."""
     gaps = []
-    for before, after in itertools.pairwise(spans):
-        if after.media_start - before.media_end >= GAP_MIN_S:
-            gaps.append((round(before.media_end, 3), round(after.media_start, 3)))
+    covered: float | None = None
+    for span in sorted(spans, key=lambda s: s.media_start):
+        if covered is not None and span.media_start - covered >= GAP_MIN_S:
+            gaps.append((round(covered, 3), round(span.media_start, 3)))
+        covered = span.media_end if covered is None else max(covered, span.media_end)
     return tuple(gaps)
 
 
@@ -178,23 +179,42 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _remux(sources: list[Path], target: Path, audio_only: bool = False) -> None:
-    """Copy packets from the concatenated fMP4 into a faststart MP4 (or M4A); no encode."""
+def _remux(
+    sources: list[Path],
+    target: Path,
+    audio_only: bool = False,
+    audio_fill: list[Path] | None = None,
+) -> None:
+    """Copy packets from the concatenated fMP4 into a faststart MP4 (or M4A); no encode.
+
+    `audio_fill` is another rendition with the very same AAC packets (every video rendition
+    muxes one shared encode): where the sources' audio has a hole (that rendition restarted),
+    its packets fill it."""
     reader = _ChainReader(sources)
+    fill_reader = _ChainReader(audio_fill) if audio_fill else None
     tmp = target.with_name(f".{target.name}.tmp")
     fmt = "ipod" if audio_only else "mp4"
     try:
-        with (
-            av.open(reader, "r", format="mp4") as src,
-            av.open(str(tmp), "w", format=fmt, options={"movflags": "faststart"}) as out,
-        ):
+        with contextlib.ExitStack() as stack:
+            src = stack.enter_context(av.open(reader, "r", format="mp4"))
+            out = stack.enter_context(
+                av.open(str(tmp), "w", format=fmt, options={"movflags": "faststart"})
+            )
             chosen = src.streams.audio if audio_only else src.streams
             mapping = {s.index: out.add_stream_from_template(s) for s in chosen}
+            fill = _AudioFill(None, None)
+            if fill_reader is not None and src.streams.audio:
+                fill_src = stack.enter_context(av.open(fill_reader, "r", format="mp4"))
+                audio_out = mapping[src.streams.audio[0].index]
+                fill = _AudioFill(fill_src, audio_out)
             for packet in src.demux():
                 if packet.dts is None or packet.stream.index not in mapping:
                     continue
+                if packet.stream.type == "audio":
+                    fill.before(packet, out)
                 packet.stream = mapping[packet.stream.index]
                 out.mux(packet)
+            fill.before(None, out)
         tmp.replace(target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -202,6 +222,35 @@ def _remux(sources: list[Path], target: Path, audio_only: bool = False) -> None:
         raise MediaStorageError(target, exc) from exc
     finally:
         reader.close()
+        if fill_reader is not None:
+            fill_reader.close()
+
+
+class _AudioFill:
+    """Feeds another rendition's audio packets into the holes of the primary's audio."""
+
+    def __init__(self, source, stream) -> None:
+        self._packets = (
+            (p for p in source.demux(source.streams.audio[0]) if p.dts is not None)
+            if source is not None and source.streams.audio
+            else iter(())
+        )
+        self._stream = stream
+        self._next = next(self._packets, None)
+        self._end: int | None = None  # end of the last audio packet written, in its time base
+
+    def before(self, packet: av.Packet | None, out) -> None:
+        """Write the fill packets that belong before `packet` (None: the end of the source)."""
+        limit = None if packet is None else packet.pts
+        while self._next is not None and (limit is None or self._next.pts < limit):
+            fill, self._next = self._next, next(self._packets, None)
+            if self._end is None or fill.pts < self._end:
+                continue  # the primary has this stretch
+            fill.stream = self._stream
+            self._end = fill.pts + (fill.duration or 0)
+            out.mux(fill)
+        if packet is not None:
+            self._end = max(self._end or 0, packet.pts + (packet.duration or 0))
 
 
 def finalize(
@@ -216,7 +265,13 @@ def finalize(
     if not (rendition_dir / "init.mp4").is_file() or not segments:
         raise FileNotFoundError(f"no complete segments under {rendition_dir}")
     target, audio_target = sitting_dir / RECORDING, sitting_dir / AUDIO
-    _remux([rendition_dir / "init.mp4", *segments], target)
+    others = [
+        sitting_dir / r.name
+        for r in RENDITIONS
+        if r.has_video and r.name != rendition and (sitting_dir / r.name / "init.mp4").is_file()
+    ]
+    fill = [others[0] / "init.mp4", *complete_segments(others[0])] if others else None
+    _remux([rendition_dir / "init.mp4", *segments], target, audio_fill=fill)
     audio_dir = sitting_dir / "audio"
     audio_segments = complete_segments(audio_dir) if (audio_dir / "init.mp4").is_file() else []
     if audio_segments:
@@ -225,8 +280,8 @@ def finalize(
         _remux([rendition_dir / "init.mp4", *segments], audio_target, audio_only=True)
     with av.open(str(target)) as check:
         duration = (check.duration or 0) / av.time_base
-    spans = segment_spans(rendition_dir)
-    origin = spans[0].media_start if spans else 0.0
+    spans = [span for d in (rendition_dir, *others) for span in segment_spans(d)]
+    origin = min((span.media_start for span in spans), default=0.0)
     gaps = tuple((a - origin, b - origin) for a, b in media_gaps(spans))
     info = RecordingInfo(
         target,

@@ -167,3 +167,24 @@ async def test_a_sitting_resumed_after_a_crash_is_one_recording_with_the_gap_mar
     assert names == [f"seg{n:05d}.m4s" for n in range(len(names))]
     after = playlist.split("#EXT-X-DISCONTINUITY", 1)[1].splitlines()[1]
     assert after == "#EXT-X-PROGRAM-DATE-TIME:2023-11-14T22:13:36.000+00:00"  # start + 16 s
+
+
+async def test_a_720p_restart_leaves_no_hole_in_the_recordings_sound(rig) -> None:
+    r = await rig(RENDITIONS)
+    await r.run(3, 1 / 10)
+    track = r.sitting.packager.tracks["720p"]
+    on_part, failed = track._on_part, []
+
+    def fail_once(moof: bytes, mdat: bytes) -> None:
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("injected packager fault")
+        on_part(moof, mdat)
+
+    track._on_part = fail_once
+    await r.run(4, 1 / 10)
+    info, elapsed = await r.stop()
+    assert track.restarts == 1 and info.rendition == "720p"
+    # The 720p picture has a hole; its sound comes from 360p's copy of the same AAC packets.
+    assert audio_duration(info.path) == pytest.approx(elapsed, abs=0.2)
+    assert info.gaps == ()  # some rendition had media all along
