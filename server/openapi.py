@@ -1,4 +1,9 @@
-"""The JSON API's route table and its OpenAPI document, built from the same declarations."""
+"""The JSON API's route table and its OpenAPI document, built from the same declarations.
+
+Each operation documents every status it can answer: its own (`responses`), and those that follow
+from its shape (a path id, a role, a body, a query) through the one domain-error mapping in
+server/middlewares.py, so a schemathesis run finds no status the document does not declare.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,43 @@ from typing import Any
 from aiohttp import web
 
 from server.auth import requires
+from server.domain.errors import (
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+)
 from server.domain.roles import Role
+from server.edge import MAX_ID
+from server.middlewares import SAFE_METHODS, STATUS_FOR_ERROR
 from server.schemas import json_schema
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Request bodies by `body_kind`: a dataclass as JSON or as form fields with a file, or raw text.
+MEDIA_TYPES = {
+    "json": "application/json",
+    "multipart": "multipart/form-data",
+    "webvtt": "text/vtt",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Pesan untuk orang (Bahasa Indonesia, atau Inggris dengan ?lang=en)",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "fields": {
+            "type": "object",
+            "description": "Masalah per kolom",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+ERROR_RESPONSE = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+SUCCESS_RESPONSE = {"application/json": {"schema": {"type": "object"}}}
+PATH_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 @dataclass
@@ -81,46 +119,90 @@ class ApiRoutes:
             "info": {"title": self.title, "version": self.version},
             "paths": paths,
             "components": {
+                "schemas": {"Error": ERROR_SCHEMA},
                 "securitySchemes": {
                     "session": {"type": "apiKey", "in": "cookie", "name": "sidang_session"},
                     "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
-                }
+                },
             },
         }
 
     def _operation(self, op: Operation) -> dict[str, Any]:
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+            {"name": name, "in": "path", "required": True, "schema": PATH_ID}
             for name in _path_params(op.path)
         ]
         parameters += [
             {"name": name, "in": "query", "required": False, "schema": schema}
             for name, schema in op.query.items()
         ]
-        responses = {str(code): {"description": text} for code, text in op.responses.items()}
-        responses.setdefault("200", {"description": "OK"})
         spec: dict[str, Any] = {
             "summary": op.summary,
             "operationId": op.handler.__name__,
-            "responses": responses,
+            "responses": _responses(op),
         }
         if parameters:
             spec["parameters"] = parameters
         if op.body is not None:
-            media = "application/json" if op.body_kind == "json" else "multipart/form-data"
-            schema = json_schema(op.body)
-            if op.body_kind == "multipart":
-                schema["properties"]["file"] = {"type": "string", "format": "binary"}
-                schema.setdefault("required", []).append("file")
-            spec["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
+            spec["requestBody"] = {
+                "required": True,
+                "content": {MEDIA_TYPES[op.body_kind]: {"schema": _body_schema(op)}},
+            }
         if op.roles is not None:
             spec["security"] = [{"session": [], "csrf": []}]
             spec["x-roles"] = sorted(r.value for r in op.roles)
-            responses.setdefault("401", {"description": "Belum masuk"})
-            responses.setdefault("403", {"description": "Peran tidak berwenang"})
-        if op.body is not None:
-            responses.setdefault("400", {"description": "Data tidak valid"})
         return spec
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    """The operation's own statuses, then those its shape implies, each with its body."""
+    statuses = {**_implied_statuses(op), **op.responses}
+    if not any(200 <= code < 300 for code in statuses):
+        statuses[200] = "OK"
+    responses: dict[str, Any] = {}
+    for code, text in sorted(statuses.items()):
+        responses[str(code)] = {"description": text}
+        if code >= 400:
+            responses[str(code)]["content"] = ERROR_RESPONSE
+        elif code != 204:
+            responses[str(code)]["content"] = SUCCESS_RESPONSE
+    return responses
+
+
+def _implied_statuses(op: Operation) -> dict[int, str]:
+    """Every request may meet an unreachable database (503); a path id may name nothing (404);
+    a role check refuses strangers (401) and other roles (403), as the CSRF check refuses a
+    write without its token (403); a body or a query may be invalid (400), a body too big (413).
+    """
+    errors: list[tuple[type[DomainError], str]] = [
+        (StorageUnavailable, "Basis data atau penyimpanan sedang tidak tersedia")
+    ]
+    if _path_params(op.path):
+        errors.append((NotFound, NotFound.message))
+    if op.roles is not None:
+        errors.append((NotAuthenticated, "Belum masuk"))
+    if op.roles is not None or op.method not in SAFE_METHODS:
+        errors.append((PermissionDenied, "Peran tidak berwenang, atau token CSRF tidak valid"))
+    if op.body is not None or op.query:
+        errors.append((InvalidInput, InvalidInput.message))
+    statuses = {_status(error): text for error, text in errors}
+    if op.body is not None:
+        statuses[413] = "Badan permintaan melebihi batas ukuran unggahan"
+    return statuses
+
+
+def _status(error: type[DomainError]) -> int:
+    return next(code for cls, code in STATUS_FOR_ERROR if issubclass(error, cls))
+
+
+def _body_schema(op: Operation) -> dict[str, Any]:
+    if op.body_kind == "webvtt":
+        return {"type": "string", "description": "Berkas WebVTT (UTF-8)"}
+    schema = json_schema(op.body)
+    if op.body_kind == "multipart":
+        schema["properties"]["file"] = {"type": "string", "format": "binary"}
+        schema.setdefault("required", []).append("file")
+    return schema
 
 
 def _path_params(path: str) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
+from server.edge import MAX_ID
 from server.i18n import N_
 from server.templating import LOCAL_TZ
 
@@ -38,6 +39,12 @@ def field(
         "maximum": maximum,
     }
     return dataclasses.field(default=default, metadata=meta)
+
+
+def reference(description: str) -> Any:
+    """An optional id of another record, within the key range: a larger number is a 400 here,
+    not a 500 from a database that cannot bind it."""
+    return field(default=None, description=description, minimum=1, maximum=MAX_ID)
 
 
 @dataclasses.dataclass
@@ -95,11 +102,9 @@ class DocumentMeta:
     nomor: str = field(default="", description="Nomor", max_length=50)
     tanggal_penetapan: dt.date | None = field(default=None, description="Tanggal penetapan")
     status: DocumentStatus = field(default=DocumentStatus.BERLAKU, description="Status")
-    sitting_id: int | None = field(default=None, description="Rapat terkait")
-    agenda_item_id: int | None = field(default=None, description="Acara terkait")
-    changed_by_id: int | None = field(
-        default=None, description="Dokumen yang mengubah atau mencabut dokumen ini"
-    )
+    sitting_id: int | None = reference("Rapat terkait")
+    agenda_item_id: int | None = reference("Acara terkait")
+    changed_by_id: int | None = reference("Dokumen yang mengubah atau mencabut dokumen ini")
 
 
 @dataclasses.dataclass
@@ -107,9 +112,7 @@ class DocumentPatch:
     """A document's JDIH status, e.g. `dicabut` by the Perda that revoked it."""
 
     status: DocumentStatus | None = field(default=None, description="Status")
-    changed_by_id: int | None = field(
-        default=None, description="Dokumen yang mengubah atau mencabut dokumen ini"
-    )
+    changed_by_id: int | None = reference("Dokumen yang mengubah atau mencabut dokumen ini")
 
 
 @dataclasses.dataclass
@@ -153,10 +156,15 @@ def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) ->
     for name in sorted(unknown):
         errors[name] = N_("Kolom tidak dikenal.")
     if errors:
-        raise InvalidInput(
-            N_("Data yang dikirim tidak valid: %(errors)s"), errors, errors=_summary(errors)
-        )
+        raise invalid(errors)
     return schema(**values)
+
+
+def invalid(errors: dict[str, str]) -> InvalidInput:
+    """The one 400 for bad fields or parameters: each named with its problem."""
+    return InvalidInput(
+        N_("Data yang dikirim tidak valid: %(errors)s"), errors, errors=_summary(errors)
+    )
 
 
 def provided(instance: Any) -> dict[str, Any]:
@@ -292,3 +300,28 @@ def _type_schema(hint: Any) -> dict[str, Any]:
         dt.date: {"type": "string", "format": "date"},
     }
     return dict(simple[hint])
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryInt:
+    """An optional integer query parameter. The range it documents is the range it accepts, so a
+    number the database cannot bind (past 2⁶³ in SQLite, 2³¹ in PostgreSQL) is a 400, not a 500."""
+
+    minimum: int
+    maximum: int
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
+
+    def read(self, query: Mapping[str, str], name: str) -> int | None:
+        if not query.get(name):
+            return None
+        try:
+            return _number(int, query[name], {"minimum": self.minimum, "maximum": self.maximum})
+        except ValueError as exc:
+            raise invalid({name: str(exc)}) from None
+
+
+YEAR = QueryInt(1950, 2100)
+MONTH = QueryInt(1, 12)
+OFFSET = QueryInt(0, MAX_ID)

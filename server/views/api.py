@@ -320,7 +320,7 @@ async def list_documents(request: web.Request) -> web.Response:
     body=DocumentMeta,
     body_kind="multipart",
     roles=STAFF,
-    responses={201: "Dokumen disimpan", 413: "Berkas terlalu besar"},
+    responses={201: "Dokumen disimpan"},
 )
 async def upload_document(request: web.Request) -> web.Response:
     user = require_user(request)

@@ -37,7 +37,7 @@ from server.edge import content_disposition
 from server.i18n import N_
 from server.middlewares import read_json
 from server.room import attendance_json, vote_json
-from server.schemas import RecordingEditIn, parse
+from server.schemas import MONTH, OFFSET, YEAR, RecordingEditIn, parse
 from server.search import KINDS, Hit, SearchQuery, backend_for
 from server.store import archive as archive_store
 from server.store import repo
@@ -54,12 +54,12 @@ SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 PAGE_SIZE = 20
 SEARCH_QUERY = {
     "q": {"type": "string"},
-    "tahun": {"type": "integer"},
-    "bulan": {"type": "integer", "minimum": 1, "maximum": 12},
+    "tahun": YEAR.schema(),
+    "bulan": MONTH.schema(),
     "jenis": {"type": "string"},
     "komisi": {"type": "string"},
     "kind": {"type": "string", "enum": list(KINDS)},
-    "offset": {"type": "integer", "minimum": 0},
+    "offset": OFFSET.schema(),
 }
 ASSETS = {POSTER: "image/jpeg", SPRITE: "image/jpeg", THUMBNAILS: "text/vtt"}
 
@@ -205,12 +205,6 @@ async def agenda_link(request: web.Request) -> web.Response:
 
 def _search_query(request: web.Request, kinds: tuple[str, ...] = KINDS) -> SearchQuery:
     query = request.query
-    try:
-        year = int(query["tahun"]) if query.get("tahun") else None
-        month = int(query["bulan"]) if query.get("bulan") else None
-        offset = max(int(query.get("offset") or 0), 0)
-    except ValueError:
-        raise InvalidInput(N_("tahun, bulan dan offset harus bilangan bulat.")) from None
     kind = query.get("kind")
     if kind:
         if kind not in KINDS:
@@ -218,13 +212,13 @@ def _search_query(request: web.Request, kinds: tuple[str, ...] = KINDS) -> Searc
         kinds = (kind,)
     return SearchQuery(
         text=query.get("q", "")[:200],
-        year=year,
-        month=month,
+        year=YEAR.read(query, "tahun"),
+        month=MONTH.read(query, "bulan"),
         category=query.get("jenis") or None,
         komisi=query.get("komisi") or None,
         kinds=kinds,
         limit=PAGE_SIZE,
-        offset=offset,
+        offset=OFFSET.read(query, "offset") or 0,
     )
 
 
@@ -631,7 +625,9 @@ async def upload_captions(request: web.Request) -> web.Response:
 @routes.route(
     "PUT",
     "/api/v1/sittings/{sitting_id}/captions",
-    summary="Unggah transkrip atau takarir WebVTT (badan: text/vtt)",
+    summary="Unggah transkrip atau takarir WebVTT",
+    body=str,
+    body_kind="webvtt",
     roles=STAFF,
     responses={400: "Bukan WebVTT yang sah", 409: "Rapat belum selesai"},
 )

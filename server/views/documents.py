@@ -13,7 +13,7 @@ from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.i18n import N_
 from server.middlewares import read_json
-from server.schemas import DocumentPatch, parse, provided
+from server.schemas import YEAR, DocumentPatch, parse, provided
 from server.search import SearchQuery, backend_for
 from server.store import archive as archive_store
 from server.store import repo
@@ -39,10 +39,7 @@ def _filters(request: web.Request) -> dict[str, Any]:
         raise InvalidInput(N_("Jenis dokumen tidak dikenal."))
     if status is not None and status not in {s.value for s in DocumentStatus}:
         raise InvalidInput(N_("Status dokumen tidak dikenal."))
-    try:
-        tahun = int(query["tahun"]) if query.get("tahun") else None
-    except ValueError:
-        raise InvalidInput(N_("Tahun harus bilangan bulat.")) from None
+    tahun = YEAR.read(query, "tahun")
     return {"q": query.get("q", "")[:200], "jenis": jenis, "tahun": tahun, "status": status}
 
 
@@ -102,7 +99,7 @@ async def documents_page(request: web.Request) -> web.Response:
     query={
         "q": {"type": "string"},
         "jenis": {"type": "string", "enum": [k.value for k in DocumentKind]},
-        "tahun": {"type": "integer"},
+        "tahun": YEAR.schema(),
         "status": {"type": "string", "enum": [s.value for s in DocumentStatus]},
     },
 )
