@@ -12,6 +12,7 @@ from server.bus import create_bus
 from server.config import Config
 from server.i18n import Translations
 from server.metrics import Metrics
+from server.pengaduan import open311
 from server.pengaduan import views as pengaduan
 from server.signing import Signer
 from server.store import Store
@@ -73,6 +74,7 @@ def create_app(config: Config) -> web.Application:
         archive,
         documents,
         pengaduan,
+        open311,
     ):
         module.setup(app)
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)

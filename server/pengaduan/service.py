@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from server.auth import CurrentUser
 from server.bus import Bus
-from server.domain.errors import InvalidInput, NotFound, PermissionDenied
-from server.domain.moderation import Gate, Limits, Sender, WordFilter, clean_text
+from server.domain.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
+from server.domain.moderation import Gate, Limits, Refused, Sender, WordFilter, clean_text
 from server.domain.roles import STAFF, Role
 from server.i18n import N_
 from server.pengaduan import codes, workdays
@@ -29,7 +29,13 @@ from server.signing import Signer
 from server.store import Store, repo
 from server.store import comments as repo_comments
 from server.store import pengaduan as store
-from server.store.models import Complaint, ComplaintCategory, ComplaintEvent, utcnow
+from server.store.models import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintEvent,
+    Open311Key,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ CONTACT_READERS = {
     Privacy.ANONIM: frozenset({Role.ADMIN}),
     Privacy.RAHASIA: frozenset({Role.ADMIN}),
 }
+# An Open311 client speaks for many residents, so it gets more room, counted per key.
+API_LIMITS = Limits(per_identity=60, per_ip=120, window_s=60.0, duplicate_window_s=3600.0)
 HIDDEN_TEXT = N_("Teks laporan ini disembunyikan oleh admin.")
 
 
@@ -96,6 +104,7 @@ class PengaduanService:
         mailer: Mailer,
         timezone: str = "Asia/Jakarta",
         limits: Limits | None = None,
+        api_limits: Limits | None = None,
     ) -> None:
         self.store = store_
         self.signer = signer
@@ -103,6 +112,7 @@ class PengaduanService:
         self.mailer = mailer
         self.tz = ZoneInfo(timezone)
         self.gate = Gate(bus, limits or FILING_LIMITS)
+        self.api_gate = Gate(bus, api_limits or API_LIMITS)
 
     def today(self, now: dt.datetime | None = None) -> dt.date:
         return (now or utcnow()).astimezone(self.tz).date()
@@ -118,7 +128,9 @@ class PengaduanService:
         async with self.store.read() as session:
             return list(await store.categories(session))
 
-    async def file(self, filing: Filing, sender: Sender, now: dt.datetime | None = None) -> Filed:
+    async def file(
+        self, filing: Filing, sender: Sender, now: dt.datetime | None = None, *, api: bool = False
+    ) -> Filed:
         """Check, admit through the moderation gate, then store. A banned word holds the
         report for review instead of refusing it: a complaint may have to quote abuse."""
         now = now or utcnow()
@@ -129,7 +141,12 @@ class PengaduanService:
             raise refuse(TOO_MANY)
         photos = [clean_photo(data) for data in filing.photos]
         token = self.vault.seal(filing.contact)
-        await self.gate.admit("pengaduan", sender, filing.description, 0)
+        try:
+            await (self.api_gate if api else self.gate).admit(
+                "pengaduan", sender, filing.description, 0
+            )
+        except Refused as refused:  # a flood or the same report again: wait, then retry
+            raise RateLimited(refused.template, **refused.params) from None
         secret = codes.new_secret()
         today = self.today(now)
         async with self.store.transaction() as session:
@@ -210,6 +227,43 @@ class PengaduanService:
             complaint.contact_token = None
             complaint.has_email = False
             await repo.audit(session, "pelapor", "pengaduan.contact.erase", code)
+
+    async def open311_requests(
+        self, limit: int = 1000, **filters
+    ) -> tuple[list[Complaint], dict[int, str], set[int]]:
+        """Public reports by the GeoReport filters, each with its newest note and whether it
+        has a photo."""
+        async with self.store.read() as session:
+            found = list(await store.open311_requests(session, limit=limit, **filters))
+            ids = [c.id for c in found]
+            return (
+                found,
+                await store.latest_notes(session, ids),
+                await store.with_photos(session, ids),
+            )
+
+    # Open311 clients
+
+    async def issue_api_key(self, user: CurrentUser, name: str) -> str:
+        """The key is shown once; the store keeps its hash."""
+        name = clean_text(name)[:MAX_FIELD]
+        if not name:
+            raise InvalidInput(N_("Beri nama klien API."), fields={"name": N_("Wajib diisi.")})
+        key = codes.new_secret()
+        async with self.store.transaction() as session:
+            await store.add_open311_key(session, name, codes.secret_hash(key))
+            await repo.audit(session, user.username, "pengaduan.api_key", name)
+        return key
+
+    async def check_api_key(self, key: str) -> Open311Key:
+        async with self.store.read() as session:
+            found = await store.open311_key(session, codes.secret_hash(key)) if key else None
+        if found is None:
+            raise PermissionDenied(N_("api_key tidak dikenal."))
+        return found
+
+    def api_sender(self, client: Open311Key, ip: str) -> Sender:
+        return Sender(f"open311:{client.id}", self.signer.digest("pengaduan-ip", ip))
 
     # Staff
 

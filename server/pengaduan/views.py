@@ -14,8 +14,7 @@ from multidict import MultiDictProxy
 
 from server import keys
 from server.auth import require_user, requires
-from server.domain.errors import InvalidInput
-from server.domain.moderation import Refused
+from server.domain.errors import InvalidInput, RateLimited
 from server.domain.roles import MEMBERS_ROOM, STAFF
 from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY, error_message
@@ -51,6 +50,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/pengaduan/kelola/pengaturan", settings_page)
     r.add_post("/pengaduan/kelola/kategori", add_category)
     r.add_post("/pengaduan/kelola/libur", add_holiday)
+    r.add_post("/pengaduan/kelola/kunci-api", issue_api_key)
     r.add_get(f"/pengaduan/kelola/{CODE}", staff_report)
     r.add_get(f"/pengaduan/kelola/{CODE}/foto/{{n:[1-3]}}.jpg", staff_photo)
     r.add_post(f"/pengaduan/kelola/{CODE}/status", change_status)
@@ -154,7 +154,7 @@ async def file_complaint(request: web.Request) -> web.Response:
     except InvalidInput as error:
         errors = {k: translations.gettext(v) for k, v in error.fields.items()}
         return await _form(request, values, errors, 400, error_message(translations, error))
-    except Refused as error:
+    except RateLimited as error:
         return await _form(request, values, {}, 429, error_message(translations, error))
     return redirect(f"/pengaduan/{filed.code}?k={quote(filed.secret)}&baru=1")
 
@@ -349,6 +349,25 @@ async def add_category(request: web.Request) -> web.Response:
         require_user(request), str(data.get("name", "")), str(data.get("komisi", ""))
     )
     return redirect("/pengaduan/kelola/pengaturan")
+
+
+@requires(STAFF)
+async def issue_api_key(request: web.Request) -> web.Response:
+    """The new key is shown on this one page and never again."""
+    data = await request.post()
+    service = request.app[PENGADUAN]
+    key = await service.issue_api_key(require_user(request), str(data.get("name", "")))
+    response = page(
+        request,
+        "settings.html",
+        {
+            "categories": await service.categories(),
+            "holidays": await service.holidays(),
+            "api_key": key,
+        },
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @requires(STAFF)

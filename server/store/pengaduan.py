@@ -178,3 +178,46 @@ async def merged_into(session: AsyncSession, complaint_id: int) -> Sequence[Comp
 
 async def member(session: AsyncSession, member_id: int) -> Member | None:
     return await session.get(Member, member_id)
+
+
+async def open311_requests(
+    session: AsyncSession,
+    *,
+    codes: list[str] | None = None,
+    category_id: int | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    statuses: tuple[str, ...] | None = None,
+    limit: int = 1000,
+) -> Sequence[Complaint]:
+    """Public reports (never *rahasia* or held) by the GeoReport v2 filters, newest first."""
+    query = select(Complaint).where(Complaint.privacy != "rahasia", Complaint.held.is_(False))
+    if codes:
+        query = query.where(Complaint.code.in_(codes))
+    if category_id is not None:
+        query = query.where(Complaint.category_id == category_id)
+    if start is not None:
+        query = query.where(Complaint.filed_at >= start)
+    if end is not None:
+        query = query.where(Complaint.filed_at <= end)
+    if statuses:
+        query = query.where(Complaint.status.in_(statuses))
+    query = query.order_by(Complaint.filed_at.desc(), Complaint.id.desc()).limit(limit)
+    return (await session.scalars(query)).all()
+
+
+async def with_photos(session: AsyncSession, complaint_ids: list[int]) -> set[int]:
+    query = select(ComplaintPhoto.complaint_id).where(
+        ComplaintPhoto.complaint_id.in_(complaint_ids), ComplaintPhoto.position == 1
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def latest_notes(session: AsyncSession, complaint_ids: list[int]) -> dict[int, str]:
+    """The newest status message of each report (members' answers are not status notes)."""
+    query = (
+        select(ComplaintEvent.complaint_id, ComplaintEvent.message)
+        .where(ComplaintEvent.complaint_id.in_(complaint_ids), ComplaintEvent.member_name == "")
+        .order_by(ComplaintEvent.at, ComplaintEvent.id)
+    )
+    return {complaint_id: message for complaint_id, message in (await session.execute(query))}
