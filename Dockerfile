@@ -8,7 +8,8 @@ COPY media ./media
 COPY web ./web
 RUN pip install --no-cache-dir . \
     && npm ci --no-audit --no-fund \
-    && mkdir -p web/static/vendor && cp node_modules/hls.js/dist/hls.min.js web/static/vendor/
+    && mkdir -p web/static/vendor && cp node_modules/hls.js/dist/hls.light.min.js web/static/vendor/ \
+    && python -m server.assets
 ENV SIDANG_HOST=0.0.0.0 SIDANG_MEDIA_DIR=/data/recordings SIDANG_DATA_DIR=/data/var
 EXPOSE 8080
 CMD ["sh", "-c", "sidang db upgrade && sidang serve"]

@@ -24,13 +24,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# npm packages land in git-ignored node_modules/ and are copied to the git-ignored vendor folder.
-assets: $(VENDOR)/hls.min.js
+# npm packages land in git-ignored node_modules/ and are copied to the git-ignored vendor folder;
+# then every text file under web/static is precompressed (brotli and gzip) into git-ignored
+# build/static/, named by its content hash (server/assets.py). hls.js: the light build, which
+# has LL-HLS and fMP4 and leaves out what the player never uses (alternate audio, subtitles, DRM).
+assets: $(STAMP) $(VENDOR)/hls.light.min.js
+	$(BIN)/python -m server.assets
 
-$(VENDOR)/hls.min.js: package.json
+$(VENDOR)/hls.light.min.js: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
-	cp node_modules/hls.js/dist/hls.min.js $(VENDOR)/hls.min.js
+	cp node_modules/hls.js/dist/hls.light.min.js $(VENDOR)/hls.light.min.js
 
 # PostgreSQL, Redis and Chromium for the tests: start them, or install them from Debian's packages.
 services:

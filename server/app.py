@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import error_pages, keys, middlewares
+from server.assets import Assets
 from server.bus import create_bus
 from server.config import Config
 from server.i18n import Translations
@@ -16,11 +17,12 @@ from server.pengaduan import open311
 from server.pengaduan import views as pengaduan
 from server.signing import Signer
 from server.store import Store
-from server.templating import STATIC_DIR, create_environment
+from server.templating import create_environment
 from server.views import (
     accounts,
     api,
     archive,
+    assets,
     auth,
     comments,
     documents,
@@ -56,7 +58,8 @@ def create_app(config: Config) -> web.Application:
     app[keys.METRICS] = Metrics()
     translations = Translations()
     app[keys.TRANSLATIONS] = translations
-    app[keys.TEMPLATES] = create_environment(translations)
+    app[keys.ASSETS] = Assets()
+    app[keys.TEMPLATES] = create_environment(translations, app[keys.ASSETS].url)
     app.cleanup_ctx.append(_store)
     app.cleanup_ctx.append(_bus)
 
@@ -75,9 +78,9 @@ def create_app(config: Config) -> web.Application:
         documents,
         pengaduan,
         open311,
+        assets,
     ):
         module.setup(app)
-    app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)
     return app
 
 

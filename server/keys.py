@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from jinja2 import Environment
 
+from server.assets import Assets
 from server.bus import Bus
 from server.config import Config
 from server.i18n import Translations
@@ -21,3 +22,4 @@ METRICS = web.AppKey("metrics", Metrics)
 TEMPLATES = web.AppKey("templates", Environment)
 TRANSLATIONS = web.AppKey("translations", Translations)
 LIVE = web.AppKey("live", LiveService)
+ASSETS = web.AppKey("assets", Assets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,6 @@ from server.i18n import Translations, current_locale
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 TEMPLATE_DIR = WEB_DIR / "templates"
-STATIC_DIR = WEB_DIR / "static"
 LOCAL_TZ = ZoneInfo("Asia/Jakarta")  # WIB: Pekalongan is in Central Java
 
 MONTHS_ID = [
@@ -40,7 +40,8 @@ MONTHS_ID = [
 DAYS_ID = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
 
 
-def create_environment(translations: Translations) -> Environment:
+def create_environment(translations: Translations, static_url: Callable[[str], str]) -> Environment:
+    """`static('js/watch.js')` in a template gives the file's fingerprinted address."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -54,6 +55,7 @@ def create_environment(translations: Translations) -> Environment:
     env.filters["durasi"] = format_duration
     env.filters["input_datetime"] = lambda value: local(value).strftime("%Y-%m-%dT%H:%M")
     env.globals.update(
+        static=static_url,
         SITTING_TYPE_LABELS=SITTING_TYPE_LABELS,
         STATUS_LABELS=STATUS_LABELS,
         QUORUM_RULE_LABELS=QUORUM_RULE_LABELS,
