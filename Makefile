@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/python bench/pipeline.py --quick
 	$(BIN)/python bench/soak.py --quick
 	$(BIN)/python bench/comments.py --quick
+	$(BIN)/python bench/player.py --quick
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) build .pytest_cache

@@ -16,6 +16,7 @@
   const LEVELS = { "720p": 720, "360p": 360 };
   const POLL_MS = 5000;
   const BEHIND_S = 6; // further than this from the live edge offers "back to live"
+  const JOIN_BEHIND_S = 1; // a first frame further behind the sync position jumps to it
   const number = new Intl.NumberFormat(document.documentElement.lang || "id", {
     minimumFractionDigits: 1,
     maximumFractionDigits: 1,
@@ -37,7 +38,18 @@
     if (hls) hls.destroy();
     source = url;
     if (window.Hls && window.Hls.isSupported()) {
-      hls = new window.Hls({ lowLatencyMode: live, backBufferLength: 60, liveDurationInfinity: true });
+      hls = new window.Hls({
+        lowLatencyMode: live,
+        // Startup costs about a second (playlist, init, first parts): play up to 1.5x until
+        // back at the target (PART-HOLD-BACK), instead of staying that far behind for good.
+        maxLiveSyncPlaybackRate: 1.5,
+        // Start on, and stay within, the rendition the player's size needs, in CSS pixels: a
+        // 360 px phone gets 360p, whatever its pixel density, and saves its data.
+        capLevelToPlayerSize: true,
+        ignoreDevicePixelRatio: true,
+        backBufferLength: 60,
+        liveDurationInfinity: true,
+      });
       window.sidangHls = hls;
       hls.on(window.Hls.Events.ERROR, function (_event, data) {
         if (!data.fatal) return;
@@ -50,6 +62,7 @@
         }
       });
       hls.on(window.Hls.Events.FRAG_BUFFERED, function () { showError(false); });
+      if (live) joinLiveEdge(hls);
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
         if (startAt) video.currentTime = startAt;
         pickLevel();
@@ -63,10 +76,25 @@
     }
   }
 
+  function joinLiveEdge(instance) {
+    // hls.js starts its target latency behind the edge of the first playlist it reads; a slow
+    // start (a busy phone, the first seconds of a stream) can leave it further behind than its
+    // catch-up reaches (target plus one segment), and there it would stay for the whole sitting.
+    video.addEventListener("playing", function () {
+      const edge = instance === hls ? hls.liveSyncPosition : null;
+      if (typeof edge === "number" && edge - video.currentTime > JOIN_BEHIND_S) {
+        video.currentTime = edge;
+      }
+    }, { once: true });
+  }
+
   function pickLevel() {
     if (!hls || !quality) return;
     const wanted = LEVELS[quality.value];
-    if (!wanted) { hls.currentLevel = -1; return; }
+    if (!wanted) {
+      if (!hls.autoLevelEnabled) hls.currentLevel = -1; // a switch flushes what is buffered
+      return;
+    }
     hls.levels.forEach(function (level, index) {
       if (level.height === wanted) hls.currentLevel = index;
     });
