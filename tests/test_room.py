@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from media.program import Layout, LayoutKind
+from server.app import create_app
 from server.bus import MemoryBus
 from server.domain.errors import Conflict, PermissionDenied
 from server.domain.roles import Role
@@ -771,3 +772,16 @@ async def test_staff_mark_a_sitting_secret_ballot_through_the_api(client, store,
     )
     assert response.status == 200, await response.text()
     assert (await response.json())["secret_ballot"] is True
+
+
+async def test_the_room_reads_times_in_the_dprds_zone(
+    aiohttp_client, make_config, database_url, store
+):
+    client = await aiohttp_client(
+        create_app(make_config(database_url=database_url, timezone="Asia/Makassar"))
+    )
+    sid = await new_sitting(store)
+    await log_in(client, store, "sekretariat")
+    english = await (await client.get(f"/ruang/{sid}?lang=en")).text()
+    assert 'data-timezone="Asia/Makassar" data-zone-label="WITA"' in english
+    assert 'data-label-deadline="closes at {time}"' in english

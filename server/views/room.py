@@ -46,6 +46,13 @@ log = logging.getLogger(__name__)
 ROOMS = web.AppKey("rooms", RoomService)
 HEARTBEAT_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024  # an SDP offer with every candidate is a few kB
+# Indonesia's zones by their everyday names; another zone is shown by the browser's own label.
+ZONE_LABELS = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
 QUORUM_TEXT = N_("Kuorum: {present}/{seats} hadir, syarat {required}")
 FINAL_TEXT = N_("Kehadiran akhir: {present} dari {seats} anggota hadir (kuorum {required})")
 
@@ -103,6 +110,8 @@ async def room_page(request: web.Request) -> web.Response:
         "ice_servers": json.dumps(request.app[keys.CONFIG].ice_servers),
         "choices": CHOICE_LABELS,
         "choice_labels": json.dumps(_choice_labels(request)),
+        "timezone": request.app[keys.CONFIG].timezone,
+        "zone_label": ZONE_LABELS.get(request.app[keys.CONFIG].timezone, ""),
         "comments_readonly": True,  # members read residents' comments here; they post elsewhere
     }
     if user.has(STAFF):

@@ -364,7 +364,7 @@
     if (!vote) return;
     $("[data-vote-title]").textContent = vote.title;
     $("[data-vote-deadline]").textContent = vote.closes_at
-      ? "(" + new Date(vote.closes_at).toLocaleTimeString() + ")"
+      ? "(" + label("deadline").replace("{time}", clockTime(vote.closes_at)) + ")"
       : "";
     const seat = me();
     const buttons = $("[data-vote-buttons]");
@@ -372,6 +372,20 @@
       buttons.hidden = !!(seat && seat.voted);
       $("[data-vote-status]").textContent = seat && seat.voted ? label("voted") : "";
     }
+  }
+
+  // Times read in the DPRD's zone (SIDANG_TIMEZONE) and the page's language, not the browser's.
+  const clock = new Intl.DateTimeFormat(document.documentElement.lang || "id", {
+    timeZone: root.dataset.timezone || undefined,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+    timeZoneName: root.dataset.zoneLabel ? undefined : "short",
+  });
+  function clockTime(iso) {
+    const text = clock.format(new Date(iso));
+    return root.dataset.zoneLabel ? text + " " + root.dataset.zoneLabel : text;
   }
 
   function limit() {
