@@ -77,6 +77,13 @@ def csrf_exempt(handler):
     return handler
 
 
+def sessionless(handler):
+    """For responses any visitor may get from a shared cache (static files): no session is
+    read and no cookie is set, or a cache would hand one visitor's cookie to the next."""
+    handler.sessionless = True
+    return handler
+
+
 def wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get(
         "Accept", ""
@@ -240,6 +247,10 @@ async def path_ids(request: web.Request, handler) -> web.StreamResponse:
 @web.middleware
 async def session(request: web.Request, handler) -> web.StreamResponse:
     """The signed-in user, and the CSRF seed: the session when signed in, else a cookie."""
+    if getattr(_route_handler(request), "sessionless", False):
+        request[USER_KEY] = None
+        request[CSRF_SEED_KEY] = anonymous_seed(request) or new_seed()
+        return await handler(request)
     signed_in = await load_session(request)
     request[USER_KEY] = signed_in.user if signed_in else None
     fresh_seed = None

@@ -50,6 +50,7 @@ async def test_a_fingerprinted_address_is_cached_for_a_year(static_client, tree)
     assert response.status == 200
     assert response.headers["Cache-Control"] == IMMUTABLE
     assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert "Set-Cookie" not in response.headers, "a shared cache would hand it to everyone"
     assert await response.text() == SCRIPT
 
 

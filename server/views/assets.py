@@ -1,13 +1,16 @@
 """`/static/`: fingerprinted addresses are cached for a year, others briefly; text goes out
-precompressed (brotli, else gzip) when the browser accepts it (server/assets.py)."""
+precompressed (brotli, else gzip) when the browser accepts it (server/assets.py). No session
+and no cookie: these responses are shared by caches."""
 
 from __future__ import annotations
 
 from aiohttp import hdrs, web
 
 from server import keys
+from server.middlewares import sessionless
 
 
+@sessionless
 async def static_file(request: web.Request) -> web.StreamResponse:
     accept_encoding = request.headers.get(hdrs.ACCEPT_ENCODING, "")
     found = request.app[keys.ASSETS].resolve(request.match_info["name"], accept_encoding)
