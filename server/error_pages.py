@@ -3,7 +3,9 @@
 language, or JSON for the API. Without this they are plain text in English or Indonesian.
 
 It sits inside the locale and session middlewares, so the page knows the reader's language
-and who is signed in. Domain errors and oversized uploads are handled by `middlewares.errors`.
+and who is signed in. Domain errors are handled by `middlewares.errors`, and so are oversized
+uploads, unless the form's view declares how to show the form again (`on_too_large`): the body
+is read first by the CSRF check, before the view runs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ async def http_errors(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
-        raise  # middlewares.errors states the upload limit
+        # A form view may re-show itself with the limit beside the file field (it declares
+        # `on_too_large`); otherwise middlewares.errors states the limit.
+        again = getattr(getattr(request.match_info, "handler", None), "on_too_large", None)
+        if again is None:
+            raise
+        return await again(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -20,6 +20,11 @@ from server.edge import MAX_ID
 from server.i18n import N_
 from server.templating import LOCAL_TZ
 
+# Field problems are gettext ids, said in plain words (shown beside the field, translated).
+DATE_PROBLEM = N_("Tanggal belum benar; tulis misalnya 2026-03-02.")
+DATETIME_PROBLEM = N_("Tanggal dan jam belum benar; tulis misalnya 2026-03-02 09:00.")
+NUMBER_PROBLEM = N_("Isi dengan angka.")
+
 MISSING = dataclasses.MISSING
 T = TypeVar("T")
 
@@ -210,14 +215,14 @@ def _coerce(hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
         return _datetime(value)
     if hint is dt.date:
         if not isinstance(value, str):
-            raise ValueError("Harus tanggal (YYYY-MM-DD).")
+            raise ValueError(DATE_PROBLEM)
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise ValueError("Harus tanggal (YYYY-MM-DD).") from None
+            raise ValueError(DATE_PROBLEM) from None
     if hint is str:
         if not isinstance(value, str):
-            raise ValueError("Harus berupa teks.")
+            raise ValueError(N_("Isi dengan teks."))
         value = value.strip()
         if meta.get("max_length") and len(value) > meta["max_length"]:
             raise ValueError(f"Paling banyak {meta['max_length']} karakter.")
@@ -227,13 +232,13 @@ def _coerce(hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
 
 def _number(kind: type, value: Any, meta: Mapping[str, Any]) -> float | int:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("Harus berupa angka.")
+        raise ValueError(NUMBER_PROBLEM)
     try:
         number = kind(value)
     except ValueError:
-        raise ValueError("Harus berupa angka.") from None
+        raise ValueError(NUMBER_PROBLEM) from None
     if kind is float and number != number:  # NaN
-        raise ValueError("Harus berupa angka.")
+        raise ValueError(NUMBER_PROBLEM)
     if meta.get("minimum") is not None and number < meta["minimum"]:
         raise ValueError(f"Paling kecil {meta['minimum']}.")
     if meta.get("maximum") is not None and number > meta["maximum"]:
@@ -243,11 +248,11 @@ def _number(kind: type, value: Any, meta: Mapping[str, Any]) -> float | int:
 
 def _datetime(value: Any) -> dt.datetime:
     if not isinstance(value, str):
-        raise ValueError("Harus waktu ISO 8601, misalnya 2026-03-02T09:00.")
+        raise ValueError(DATETIME_PROBLEM)
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError("Harus waktu ISO 8601, misalnya 2026-03-02T09:00.") from None
+        raise ValueError(DATETIME_PROBLEM) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=LOCAL_TZ)
     return parsed.astimezone(dt.UTC)

@@ -122,7 +122,8 @@ async def test_console_form_errors_are_shown_not_saved(client, login, store):
     )
     assert response.status == 400
     html = await response.text()
-    assert "Wajib diisi" in html and "ISO 8601" in html
+    assert "Wajib diisi" in html and "Tanggal dan jam belum benar" in html
+    assert "ISO 8601" not in html, "plain language, not a standard's name"
     async with store.read() as session:
         assert await repo.list_sittings(session, public_only=False) == []
 
@@ -304,3 +305,51 @@ async def test_ending_a_live_sitting_from_the_console_asks_first(client, store):
     assert ended.status == 303
     async with store.read() as session:
         assert (await repo.get_sitting(session, sitting.id, public_only=False)).status == "ended"
+
+
+async def test_an_oversize_upload_from_the_console_comes_back_to_the_form(
+    aiohttp_client, make_config, database_url, store
+):
+    client = await aiohttp_client(
+        create_app(make_config(database_url=database_url, max_upload_bytes=64 * 1024))
+    )
+    token = await log_in(client, store, "sekretariat")
+    sitting = await public_sitting(store, title="Paripurna Unggah", status="scheduled")
+    page = await (await client.get(f"/konsol/rapat/{sitting.id}")).text()
+    assert "maks. 64 KB" in page
+    form = aiohttp.FormData({"csrf_token": token, "judul": "Risalah", "tahun": "2026"})
+    form.add_field("file", b"%PDF-" + b"0" * 200_000, filename="besar.pdf")
+    response = await client.post(f"/konsol/dokumen?rapat={sitting.id}", data=form)
+    assert response.status == 413
+    html = await response.text()
+    assert "Paripurna Unggah" in html and 'id="unggah"' in html, "the form, not a dead end"
+    assert (
+        '<p class="field-error" role="alert" id="err-file">'
+        "Berkas terlalu besar: paling besar 64 KB.</p>" in html
+    )
+
+
+async def test_upload_mistakes_show_beside_the_field_and_success_is_confirmed(client, login, store):
+    token = await login("sekretariat")
+    sitting = await public_sitting(store, title="Paripurna Dokumen", status="scheduled")
+    page = await (await client.get(f"/konsol/rapat/{sitting.id}")).text()
+    assert "maks. 25 MB" in page
+    url = f"/konsol/dokumen?rapat={sitting.id}"
+    fields = {"csrf_token": token, "sitting_id": str(sitting.id), "jenis": "risalah"}
+    fake = aiohttp.FormData({**fields, "judul": "Risalah Rapat", "tahun": "2026"})
+    fake.add_field("file", b"MZ bukan pdf", filename="risalah.pdf")
+    refused = await client.post(url, data=fake)
+    assert refused.status == 400
+    html = await refused.text()
+    assert 'id="err-file"' in html and 'value="Risalah Rapat"' in html, "what was typed stays"
+    missing = aiohttp.FormData({**fields, "judul": "", "tahun": "2026"})
+    missing.add_field("file", make_pdf(), filename="risalah.pdf")
+    html = await (await client.post(url, data=missing)).text()
+    assert '<p class="field-error" role="alert" id="err-judul">Wajib diisi.' in html
+    good = aiohttp.FormData({**fields, "judul": "Risalah Rapat", "tahun": "2026"})
+    good.add_field("file", make_pdf(), filename="risalah.pdf")
+    saved = await client.post(url, data=good, allow_redirects=False)
+    assert saved.status == 303
+    assert saved.headers["Location"] == f"/konsol/rapat/{sitting.id}?tersimpan=dokumen#dokumen"
+    confirmed = await (await client.get(saved.headers["Location"])).text()
+    assert '<p class="alert notice" role="status" data-saved>Dokumen tersimpan.</p>' in confirmed

@@ -35,12 +35,46 @@ def _form_dict(form) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+# What a console page confirms after a form succeeded: `?tersimpan=<key>` on the redirect.
+SAVED = {
+    "dokumen": N_("Dokumen tersimpan."),
+    "rapat": N_("Data rapat tersimpan."),
+    "acara": N_("Acara tersimpan."),
+    "kunci": N_("Kunci ingest baru dibuat; perbarui di OBS."),
+}
+
+
+def _shared_context(request: web.Request) -> dict[str, Any]:
+    """What every console page shows: the confirmation of the last action and the upload
+    limit stated beside the file field."""
+    saved = SAVED.get(request.query.get("tersimpan", ""))
+    return {
+        "saved": request.app[keys.TRANSLATIONS].gettext(saved) if saved else None,
+        "upload_limit": _upload_limit(request),
+    }
+
+
+def _upload_limit(request: web.Request) -> str:
+    """The upload limit as people read it: "25 MB" (or "64 KB" for a small test limit)."""
+    size = request.app[keys.CONFIG].max_upload_bytes
+    return f"{size // 2**20} MB" if size >= 2**20 else f"{size // 2**10} KB"
+
+
+def _saved(path: str, what: str, anchor: str = "") -> web.Response:
+    return redirect(f"{path}?tersimpan={what}{anchor}")
+
+
 @requires(STAFF)
 async def console(request: web.Request) -> web.Response:
+    return await _render_home(request)
+
+
+async def _render_home(request: web.Request, status: int = 200, **extra: Any) -> web.Response:
     async with request.app[keys.STORE].read() as session:
         sittings = await repo.list_sittings(session, public_only=False, limit=200)
         audit = await repo.recent_audit(session, limit=15)
-    return render(request, "staff/console.html", {"sittings": sittings, "audit": audit})
+    context = {"sittings": sittings, "audit": audit, **_shared_context(request), **extra}
+    return render(request, "staff/console.html", context, status=status)
 
 
 @requires(STAFF)
@@ -79,8 +113,8 @@ async def _render_console(
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sid, public_only=False)
         archive = await console_context(session, sitting)
-    context = {**_console_context(request, sitting), **archive, **extra}
-    return render(request, "staff/sitting.html", context, status=status)
+    context = {**_console_context(request, sitting), **archive, **_shared_context(request)}
+    return render(request, "staff/sitting.html", {**context, **extra}, status=status)
 
 
 @requires(STAFF)
@@ -94,7 +128,7 @@ async def update_sitting(request: web.Request) -> web.Response:
     except InvalidInput as exc:
         return await _render_console(request, sid, 400, values=form, errors=exc.fields)
     await sittings.update_sitting(request.app[keys.STORE], user.username, sid, vars(data))
-    return redirect(f"/konsol/rapat/{sid}")
+    return _saved(f"/konsol/rapat/{sid}", "rapat", "#data")
 
 
 @requires(STAFF)
@@ -120,7 +154,7 @@ async def rotate_key(request: web.Request) -> web.Response:
     user = require_user(request)
     sid = sitting_id(request)
     await sittings.rotate_ingest_key(request.app[keys.STORE], user.username, sid)
-    return redirect(f"/konsol/rapat/{sid}#ingest")
+    return _saved(f"/konsol/rapat/{sid}", "kunci", "#ingest")
 
 
 @requires(STAFF)
@@ -129,7 +163,7 @@ async def add_agenda_item(request: web.Request) -> web.Response:
     data = parse(AgendaItemIn, _form_dict(await request.post()))
     sid = sitting_id(request)
     await sittings.add_agenda_item(request.app[keys.STORE], user.username, sid, vars(data))
-    return redirect(f"/konsol/rapat/{sid}#acara")
+    return _saved(f"/konsol/rapat/{sid}", "acara", "#acara")
 
 
 @requires(STAFF)
@@ -140,7 +174,7 @@ async def edit_agenda_item(request: web.Request) -> web.Response:
     await sittings.update_agenda_item(
         request.app[keys.STORE], user.username, sid, _item_id(request), vars(data)
     )
-    return redirect(f"/konsol/rapat/{sid}#acara")
+    return _saved(f"/konsol/rapat/{sid}", "acara", "#acara")
 
 
 @requires(STAFF)
@@ -166,22 +200,62 @@ async def move_agenda_item(request: web.Request) -> web.Response:
 
 @requires(STAFF)
 async def upload_document(request: web.Request) -> web.Response:
+    """A mistake (no file, not a PDF, missing metadata) re-shows the form that was used, with
+    the message beside its field and what was typed; success says "Dokumen tersimpan"."""
     user = require_user(request)
     form = await request.post()
-    upload = form.get("file")
-    if not isinstance(upload, web.FileField):
-        raise InvalidInput(N_("Pilih berkas PDF untuk diunggah."))
-    meta = parse(DocumentMeta, {k: v for k, v in _form_dict(form).items()})
-    await save_upload(
-        request.app[keys.STORE],
-        request.app[keys.CONFIG].documents_dir,
-        user.username,
-        meta,
-        upload.file.read(),
-        upload.filename,
+    values = _form_dict(form)
+    values.pop("csrf_token", None)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField) or not upload.filename:
+            problem = N_("Pilih berkas PDF untuk diunggah.")
+            raise InvalidInput(problem, {"file": problem})
+        meta = parse(DocumentMeta, values)
+        await save_upload(
+            request.app[keys.STORE],
+            request.app[keys.CONFIG].documents_dir,
+            user.username,
+            meta,
+            upload.file.read(),
+            upload.filename,
+        )
+    except InvalidInput as exc:
+        return await _upload_failed(request, exc, values, 400)
+    if meta.sitting_id:
+        return _saved(f"/konsol/rapat/{meta.sitting_id}", "dokumen", "#dokumen")
+    return _saved("/konsol", "dokumen", "#unggah")
+
+
+@requires(STAFF)
+async def upload_too_large(request: web.Request) -> web.Response:
+    """The body was over the limit, so nothing of the form could be read: the page the form
+    came from (`?rapat=`) comes back with the limit stated beside the file field."""
+    limit = _upload_limit(request)
+    problem = N_("Berkas terlalu besar: paling besar %(limit)s.")
+    return await _upload_failed(
+        request, InvalidInput(problem, {"file": problem}, limit=limit), {}, 413
     )
-    back = f"/konsol/rapat/{meta.sitting_id}#dokumen" if meta.sitting_id else "/konsol"
-    return redirect(back)
+
+
+upload_document.on_too_large = upload_too_large  # type: ignore[attr-defined]
+
+
+async def _upload_failed(
+    request: web.Request, exc: InvalidInput, values: dict[str, str], status: int
+) -> web.Response:
+    translations = request.app[keys.TRANSLATIONS]
+    message = error_message(translations, exc)
+    problems = {
+        name: message if problem == exc.template else translations.gettext(problem)
+        for name, problem in exc.fields.items()
+    } or {"file": message}
+    extra = {"upload_errors": problems, "upload_values": values}
+    try:
+        sid = int(values.get("sitting_id") or request.query.get("rapat", ""))
+    except ValueError:
+        return await _render_home(request, status, **extra)
+    return await _render_console(request, sid, status, **extra)
 
 
 @requires(STAFF)
