@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import error_pages, keys, middlewares
+from server import connections, error_pages, keys, middlewares
 from server.assets import Assets
 from server.bus import create_bus
 from server.config import Config
@@ -47,6 +48,7 @@ def create_app(config: Config) -> web.Application:
             middlewares.errors,
             middlewares.client_ip,
             middlewares.locale,
+            connections.limits,
             middlewares.session,
             error_pages.http_errors,
             middlewares.path_ids,
@@ -56,6 +58,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.CONFIG] = config
     app[keys.SIGNER] = Signer(config.secret_key)
     app[keys.METRICS] = Metrics()
+    app[connections.SOCKETS] = Counter()
     translations = Translations()
     app[keys.TRANSLATIONS] = translations
     app[keys.ASSETS] = Assets()

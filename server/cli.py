@@ -12,6 +12,7 @@ from aiohttp import web
 from server.accounts import add_account
 from server.app import create_app
 from server.config import Config, ConfigError
+from server.connections import run_app
 from server.demo import DEMO_PASSWORD, demo_live_ctx, seed_demo
 from server.domain.errors import DomainError
 from server.domain.roles import Role, parse_role
@@ -54,7 +55,7 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the web app, the API and the live streams."""
     config = load_config()
     app = node_app(config)
-    web.run_app(app, host=host or config.host, port=port or config.port, access_log=None)
+    run_app(app, host or config.host, port or config.port)
 
 
 @main.command()
@@ -69,7 +70,7 @@ def demo(host: str | None, port: int | None) -> None:
         click.echo(f"Demo data created. Staff login: sekretariat / {DEMO_PASSWORD}")
     app = node_app(config)
     app.cleanup_ctx.append(demo_live_ctx)
-    web.run_app(app, host=host or config.host, port=port or config.port, access_log=None)
+    run_app(app, host or config.host, port or config.port)
 
 
 @main.group()
