@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from server.auth import CurrentUser
 from server.bus import Bus
 from server.domain.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
 from server.domain.moderation import Gate, Limits, Refused, Sender, WordFilter, clean_text
@@ -17,6 +18,7 @@ from server.i18n import N_
 from server.pengaduan import codes, workdays
 from server.pengaduan.mail import Mailer
 from server.pengaduan.photos import MAX_PHOTOS, TOO_MANY, clean_photo, refuse
+from server.pengaduan.stats import Breakdown, Statistics
 from server.pengaduan.status import (
     CLOSED,
     STATUS_LABELS,
@@ -55,6 +57,16 @@ CONTACT_READERS = {
 # An Open311 client speaks for many residents, so it gets more room, counted per key.
 API_LIMITS = Limits(per_identity=60, per_ip=120, window_s=60.0, duplicate_window_s=3600.0)
 HIDDEN_TEXT = N_("Teks laporan ini disembunyikan oleh admin.")
+
+
+class CurrentUser(Protocol):
+    """The signed-in account as the service needs it (server.auth.CurrentUser fits), so this
+    module stays free of the HTTP layer."""
+
+    username: str
+    member_id: int | None
+
+    def has(self, roles: Iterable[Role]) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -240,6 +252,20 @@ class PengaduanService:
                 found,
                 await store.latest_notes(session, ids),
                 await store.with_photos(session, ids),
+            )
+
+    async def statistics(self, year: int | None = None) -> Statistics:
+        async with self.store.read() as session:
+            breakdowns = [
+                Breakdown(group, await store.monthly_counts(session, group, year))
+                for group in store.GROUPS
+            ]
+            return Statistics(
+                breakdowns,
+                await store.median_seconds(session, "verify_s"),
+                await store.median_seconds(session, "finish_s"),
+                await store.on_time_share(session, "verified_on_time"),
+                await store.on_time_share(session, "followed_on_time"),
             )
 
     # Open311 clients
@@ -484,6 +510,10 @@ def _apply(
     """Timestamps and deadlines: once verified, the follow-up is due within 5 working days."""
     complaint.status = target.value
     complaint.updated_at = now
+    elapsed = int((now - complaint.filed_at).total_seconds())
+    if complaint.verified_at is None and target in (Status.DIVERIFIKASI, Status.DITOLAK):
+        complaint.verify_s = elapsed
+        complaint.verified_on_time = today <= complaint.verify_due
     if target is Status.DIVERIFIKASI:
         complaint.verified_at = now
         complaint.follow_due = workdays.add_working_days(today, workdays.FOLLOW_UP_DAYS, holidays)
@@ -493,7 +523,10 @@ def _apply(
         complaint.komisi = komisi or complaint.komisi
     elif target is Status.DITINDAKLANJUTI:
         complaint.followed_at = now
+        complaint.followed_on_time = complaint.follow_due is None or today <= complaint.follow_due
         complaint.due_on = None
+    if target is Status.SELESAI:
+        complaint.finish_s = elapsed
     if target in CLOSED:
         complaint.closed_at = now
         complaint.due_on = None

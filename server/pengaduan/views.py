@@ -18,6 +18,7 @@ from server.domain.errors import InvalidInput, RateLimited
 from server.domain.roles import MEMBERS_ROOM, STAFF
 from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY, error_message
+from server.pengaduan import stats
 from server.pengaduan.mail import Mailer
 from server.pengaduan.service import Filing, PengaduanService
 from server.pengaduan.status import (
@@ -46,6 +47,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/pengaduan", form_page, name="pengaduan_form")
     r.add_post("/pengaduan", file_complaint)
     r.add_get("/pengaduan/daftar", public_list, name="pengaduan_list")
+    r.add_get("/pengaduan/statistik", statistics_page, name="pengaduan_statistics")
+    r.add_get("/pengaduan/statistik.csv", statistics_csv)
     r.add_get("/pengaduan/kelola", inbox, name="pengaduan_inbox")
     r.add_get("/pengaduan/kelola/pengaturan", settings_page)
     r.add_post("/pengaduan/kelola/kategori", add_category)
@@ -243,6 +246,37 @@ async def erase_contact(request: web.Request) -> web.Response:
 async def public_list(request: web.Request) -> web.Response:
     reports = await request.app[PENGADUAN].public_list()
     return page(request, "list.html", {"reports": reports})
+
+
+def _year(request: web.Request) -> int | None:
+    value = request.query.get("tahun", "")
+    if not value:
+        return None
+    if not (value.isdigit() and 2000 <= int(value) <= 2100):
+        raise InvalidInput(N_("Tahun tidak valid."))
+    return int(value)
+
+
+async def statistics_page(request: web.Request) -> web.Response:
+    year = _year(request)
+    statistics = await request.app[PENGADUAN].statistics(year)
+    return page(
+        request,
+        "statistics.html",
+        {"stats": statistics, "year": year, "share": stats.share, "days": stats.days},
+    )
+
+
+async def statistics_csv(request: web.Request) -> web.Response:
+    year = _year(request)
+    statistics = await request.app[PENGADUAN].statistics(year)
+    name = f"statistik-pengaduan{f'-{year}' if year else ''}.csv"
+    return web.Response(
+        text=stats.to_csv(statistics),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 # Staff

@@ -502,6 +502,11 @@ class Complaint(Base):
     followed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Kept when they happen, so statistics need no date arithmetic that differs by backend.
+    verify_s: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    finish_s: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    verified_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    followed_on_time: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     category: Mapped[ComplaintCategory] = relationship(lazy="joined")
 

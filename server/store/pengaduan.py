@@ -221,3 +221,52 @@ async def latest_notes(session: AsyncSession, complaint_ids: list[int]) -> dict[
         .order_by(ComplaintEvent.at, ComplaintEvent.id)
     )
     return {complaint_id: message for complaint_id, message in (await session.execute(query))}
+
+
+# Statistics: reports held for review are not counted; *rahasia* ones count in the totals but
+# never by kelurahan, where a single report could point at a person.
+
+GROUPS = {
+    "category": ComplaintCategory.name,
+    "komisi": Complaint.komisi,
+    "kelurahan": Complaint.kelurahan,
+}
+
+
+async def monthly_counts(
+    session: AsyncSession, group: str, year: int | None = None
+) -> list[tuple[str, str, int]]:
+    column = GROUPS[group]
+    query = (
+        select(column, Complaint.month, func.count(Complaint.id))
+        .join(ComplaintCategory, ComplaintCategory.id == Complaint.category_id)
+        .where(Complaint.held.is_(False))
+        .group_by(column, Complaint.month)
+        .order_by(Complaint.month, column)
+    )
+    if group == "kelurahan":
+        query = query.where(Complaint.privacy != "rahasia", Complaint.kelurahan != "")
+    if year is not None:
+        query = query.where(Complaint.month.startswith(f"{year}-"))
+    return [(key, month, count) for key, month, count in await session.execute(query)]
+
+
+async def median_seconds(session: AsyncSession, column_name: str) -> int | None:
+    """The middle value by an indexed ORDER BY ... OFFSET: the same SQL on both backends."""
+    column = getattr(Complaint, column_name)
+    filtered = select(column).where(column.is_not(None), Complaint.held.is_(False))
+    total = await session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+    if total == 0:
+        return None
+    return await session.scalar(filtered.order_by(column).offset((total - 1) // 2).limit(1))
+
+
+async def on_time_share(session: AsyncSession, column_name: str) -> tuple[int, int]:
+    column = getattr(Complaint, column_name)
+    query = (
+        select(column, func.count(Complaint.id))
+        .where(column.is_not(None), Complaint.held.is_(False))
+        .group_by(column)
+    )
+    counts = {bool(flag): count for flag, count in await session.execute(query)}
+    return counts.get(True, 0), sum(counts.values())

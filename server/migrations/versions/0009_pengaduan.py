@@ -69,6 +69,10 @@ def upgrade() -> None:
         sa.Column("followed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("verify_s", sa.Integer(), nullable=True),
+        sa.Column("finish_s", sa.Integer(), nullable=True),
+        sa.Column("verified_on_time", sa.Boolean(), nullable=True),
+        sa.Column("followed_on_time", sa.Boolean(), nullable=True),
         sa.ForeignKeyConstraint(
             ["category_id"],
             ["complaint_category.id"],
@@ -83,7 +87,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint")),
         sa.UniqueConstraint("code", name=op.f("uq_complaint_code")),
     )
-    for column in ("category_id", "komisi", "kelurahan", "status", "filed_at", "month", "due_on"):
+    indexed = ("category_id", "komisi", "kelurahan", "status", "filed_at", "month", "due_on")
+    for column in (*indexed, "verify_s", "finish_s"):
         op.create_index(op.f(f"ix_complaint_{column}"), "complaint", [column])
     op.create_table(
         "complaint_event",
