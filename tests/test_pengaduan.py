@@ -363,3 +363,15 @@ async def test_filing_is_rate_limited_by_the_moderation_gate(pclient, category):
         statuses.append(response.status)
     assert statuses[:5] == [303] * 5
     assert statuses[-1] == 429
+
+
+async def test_map_only_with_tiles_and_the_tile_server_allowed(make_client, category):
+    plain = await (await make_client()).get("/pengaduan")
+    assert 'id="peta"' not in await plain.text() and "leaflet" not in await plain.text()
+    tiles = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+    client = await make_client(map_tiles=tiles)
+    response = await client.get("/pengaduan")
+    body = await response.text()
+    assert 'id="peta"' in body and "vendor/leaflet/leaflet" in body
+    assert "img-src 'self' https://*.tile.example.org" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]

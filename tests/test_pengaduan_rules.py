@@ -118,3 +118,30 @@ def test_vault_without_key_refuses_contact_but_not_an_empty_one():
     with pytest.raises(InvalidInput) as caught:
         vault.seal(Contact(phone="0812"))
     assert "contact" in caught.value.fields
+
+
+def test_pengaduan_settings_are_checked_at_start_up():
+    from server.config import Config, ConfigError
+
+    key = Fernet.generate_key().decode()
+    config = Config.from_env(
+        {
+            "SIDANG_DATA_KEY": f"{key}, {Fernet.generate_key().decode()}",
+            "SIDANG_SMTP_URL": "smtp://u:p@mail.example:587?starttls=1",
+            "SIDANG_TIMEZONE": "Asia/Makassar",
+            "SIDANG_MAP_TILES": "https://tile.example.org/{z}/{x}/{y}.png",
+        }
+    )
+    assert config.data_keys[0] == key and len(config.data_keys) == 2
+    assert config.timezone == "Asia/Makassar" and config.smtp_url and config.map_tiles
+    defaults = Config.from_env({})
+    assert defaults.data_keys == () and defaults.smtp_url is None and defaults.map_tiles is None
+    assert defaults.timezone == "Asia/Jakarta"
+    for name, value in (
+        ("SIDANG_DATA_KEY", "bukan-kunci"),
+        ("SIDANG_SMTP_URL", "http://mail.example"),
+        ("SIDANG_TIMEZONE", "Mars/Olympus"),
+        ("SIDANG_MAP_TILES", "http://tile.example.org/{z}/{x}/{y}.png"),
+    ):
+        with pytest.raises(ConfigError, match=name):
+            Config.from_env({name: value})

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -17,7 +17,7 @@ from server.auth import require_user, requires
 from server.domain.errors import InvalidInput, RateLimited
 from server.domain.roles import MEMBERS_ROOM, STAFF
 from server.i18n import N_
-from server.middlewares import CLIENT_IP_KEY, error_message
+from server.middlewares import CLIENT_IP_KEY, CONTENT_SECURITY_POLICY, error_message
 from server.pengaduan import stats
 from server.pengaduan.mail import Mailer
 from server.pengaduan.service import Filing, PengaduanService
@@ -143,7 +143,16 @@ async def _form(
         status=status,
     )
     response.headers["Permissions-Policy"] = FORM_PERMISSIONS
+    if config.map_tiles:
+        response.headers["Content-Security-Policy"] = tiles_policy(config.map_tiles)
     return response
+
+
+def tiles_policy(template: str) -> str:
+    """The site's policy with the tile server's images allowed: tiles come from outside."""
+    parts = urlsplit(template)
+    origin = f"{parts.scheme}://{parts.netloc}".replace("{s}", "*")
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {origin}")
 
 
 async def file_complaint(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@
       (position) => {
         document.getElementById("lat").value = position.coords.latitude.toFixed(6);
         document.getElementById("lon").value = position.coords.longitude.toFixed(6);
+        document.getElementById("lon").dispatchEvent(new Event("change"));
         status.textContent = status.dataset.found;
       },
       () => {

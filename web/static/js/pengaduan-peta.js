@@ -1,0 +1,30 @@
+// The complaint map (only when SIDANG_MAP_TILES is set): a tap drops the pin and fills lat/lon;
+// "use my location" moves the pin too. Without tiles this file is not loaded.
+"use strict";
+
+(function () {
+  const element = document.getElementById("peta");
+  if (!element || typeof L === "undefined") return;
+  const lat = document.getElementById("lat");
+  const lon = document.getElementById("lon");
+  const start = lat.value && lon.value ? [Number(lat.value), Number(lon.value)] : [-6.8886, 109.6753];
+  const map = L.map(element).setView(start, lat.value ? 17 : 13);
+  L.tileLayer(element.dataset.tiles, { maxZoom: 19, attribution: element.dataset.attribution || "" }).addTo(map);
+  let pin = lat.value ? L.marker(start).addTo(map) : null;
+
+  function place(latlng) {
+    lat.value = latlng.lat.toFixed(6);
+    lon.value = latlng.lng.toFixed(6);
+    if (pin) pin.setLatLng(latlng);
+    else pin = L.marker(latlng).addTo(map);
+  }
+
+  map.on("click", (event) => place(event.latlng));
+  [lat, lon].forEach((input) =>
+    input.addEventListener("change", () => {
+      const here = L.latLng(Number(lat.value), Number(lon.value));
+      place(here);
+      map.setView(here, 17);
+    }),
+  );
+})();
