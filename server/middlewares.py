@@ -234,6 +234,12 @@ async def locale(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
+def path_id(request: web.Request, name: str) -> int:
+    """A `{…_id}` route parameter as a number; `path_ids` has already answered 404 for any
+    other value, so no handler parses ids itself."""
+    return int(request.match_info[name])
+
+
 @web.middleware
 async def path_ids(request: web.Request, handler) -> web.StreamResponse:
     """Every `{…_id}` (and agenda `{position}`) in a route is a record key: anything but digits

@@ -13,7 +13,7 @@ from server.domain.errors import DomainError, InvalidInput
 from server.domain.roles import Role
 from server.i18n import N_
 from server.login_throttle import LoginThrottle
-from server.middlewares import error_message, status_for
+from server.middlewares import error_message, path_id, status_for
 from server.store import repo
 from server.templating import redirect, render
 
@@ -63,10 +63,6 @@ def _member_id(form: dict[str, str]) -> int | None:
     return int(value)
 
 
-def _user_id(request: web.Request) -> int:
-    return int(request.match_info["user_id"])
-
-
 @requires(ADMINS)
 async def account_list(request: web.Request) -> web.Response:
     return await _page(request)
@@ -114,7 +110,7 @@ async def update_account(request: web.Request) -> web.Response:
             store,
             actor.id,
             actor.username,
-            _user_id(request),
+            path_id(request, "user_id"),
             form.get("role", ""),
             _member_id(form),
         ),
@@ -131,7 +127,7 @@ async def reset_password(request: web.Request) -> web.Response:
             store,
             LoginThrottle(request.app[keys.BUS]),
             actor.username,
-            _user_id(request),
+            path_id(request, "user_id"),
             form.get("password", ""),
         ),
     )
@@ -141,7 +137,10 @@ async def reset_password(request: web.Request) -> web.Response:
 async def delete_account(request: web.Request) -> web.Response:
     actor, store = require_user(request), request.app[keys.STORE]
     return await _change(
-        request, lambda: accounts.delete_account(store, actor.id, actor.username, _user_id(request))
+        request,
+        lambda: accounts.delete_account(
+            store, actor.id, actor.username, path_id(request, "user_id")
+        ),
     )
 
 

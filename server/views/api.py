@@ -13,7 +13,7 @@ from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import SittingStatus
 from server.i18n import N_
-from server.middlewares import read_json
+from server.middlewares import path_id, read_json
 from server.openapi import ApiRoutes
 from server.room import attendance_json, vote_json
 from server.schemas import (
@@ -263,7 +263,7 @@ async def update_agenda_item(request: web.Request) -> web.Response:
         request.app[keys.STORE],
         user.username,
         sitting_id(request),
-        _int(request, "item_id"),
+        path_id(request, "item_id"),
         changes,
     )
     return web.json_response(agenda_json(item))
@@ -279,7 +279,7 @@ async def update_agenda_item(request: web.Request) -> web.Response:
 async def delete_agenda_item(request: web.Request) -> web.Response:
     user = require_user(request)
     await sittings.delete_agenda_item(
-        request.app[keys.STORE], user.username, sitting_id(request), _int(request, "item_id")
+        request.app[keys.STORE], user.username, sitting_id(request), path_id(request, "item_id")
     )
     return web.Response(status=204)
 
@@ -346,13 +346,6 @@ async def upload_document(request: web.Request) -> web.Response:
 
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(routes.document())
-
-
-def _int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise web.HTTPNotFound(text="Tidak ditemukan.") from None
 
 
 def setup(app: web.Application) -> None:

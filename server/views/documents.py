@@ -12,7 +12,7 @@ from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.i18n import N_
-from server.middlewares import read_json
+from server.middlewares import path_id, read_json
 from server.schemas import YEAR, DocumentPatch, parse, provided
 from server.search import SearchQuery, backend_for
 from server.store import archive as archive_store
@@ -22,13 +22,6 @@ from server.templating import redirect, render
 from server.views.api import document_json, routes
 
 LIST_LIMIT = 200
-
-
-def _document_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["document_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Dokumen tidak ditemukan.") from None
 
 
 def _filters(request: web.Request) -> dict[str, Any]:
@@ -116,7 +109,7 @@ async def _patch(request: web.Request, data: DocumentPatch) -> Document:
     user = require_user(request)
     changes = provided(data)
     async with request.app[keys.STORE].transaction() as session:
-        document = await repo.get_document(session, _document_id(request))
+        document = await repo.get_document(session, path_id(request, "document_id"))
         if changes.get("changed_by_id") is not None:
             if changes["changed_by_id"] == document.id:
                 raise InvalidInput(N_("Dokumen tidak dapat mengubah dirinya sendiri."))

@@ -18,6 +18,7 @@ from server.domain.sitting import (
     schedule_groups,
 )
 from server.edge import content_disposition
+from server.middlewares import path_id
 from server.store import repo
 from server.templating import render
 
@@ -25,10 +26,7 @@ DEFAULT_DURATION = dt.timedelta(hours=3)
 
 
 def sitting_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["sitting_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Rapat tidak ditemukan.") from None
+    return path_id(request, "sitting_id")
 
 
 async def home(request: web.Request) -> web.Response:
