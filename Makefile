@@ -28,13 +28,18 @@ $(STAMP): pyproject.toml
 # then every text file under web/static is precompressed (brotli and gzip) into git-ignored
 # build/static/, named by its content hash (server/assets.py). hls.js: the light build, which
 # has LL-HLS and fMP4 and leaves out what the player never uses (alternate audio, subtitles, DRM).
-assets: $(STAMP) $(VENDOR)/hls.light.min.js
+assets: $(STAMP) $(VENDOR)/hls.light.min.js $(VENDOR)/leaflet/leaflet.js
 	$(BIN)/python -m server.assets
 
 $(VENDOR)/hls.light.min.js: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/hls.js/dist/hls.light.min.js $(VENDOR)/hls.light.min.js
+
+# Leaflet for the complaint map, used only when SIDANG_MAP_TILES names a tile server.
+$(VENDOR)/leaflet/leaflet.js: $(VENDOR)/hls.light.min.js
+	mkdir -p $(VENDOR)/leaflet
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 
 # PostgreSQL, Redis and Chromium for the tests: start them, or install them from Debian's packages.
 services:
