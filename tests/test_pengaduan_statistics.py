@@ -101,3 +101,10 @@ def test_bar_chart_scales_to_the_largest_value():
     chart = bar_chart([("a", 10), ("b", 5), ("c", 0)])
     widths = [bar.width for bar in chart.bars]
     assert widths[0] == 2 * widths[1] and widths[2] == 1
+
+
+async def test_statistics_are_computed_once_a_minute(seeded):
+    first = await seeded.statistics()
+    assert await seeded.statistics() is first
+    seeded.stats_ttl_s = 0.0
+    assert await seeded.statistics() is not first

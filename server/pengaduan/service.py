@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -56,6 +57,7 @@ CONTACT_READERS = {
 }
 # An Open311 client speaks for many residents, so it gets more room, counted per key.
 API_LIMITS = Limits(per_identity=60, per_ip=120, window_s=60.0, duplicate_window_s=3600.0)
+STATS_TTL_S = 60.0
 HIDDEN_TEXT = N_("Teks laporan ini disembunyikan oleh admin.")
 
 
@@ -125,6 +127,8 @@ class PengaduanService:
         self.tz = ZoneInfo(timezone)
         self.gate = Gate(bus, limits or FILING_LIMITS)
         self.api_gate = Gate(bus, api_limits or API_LIMITS)
+        self.stats_ttl_s = STATS_TTL_S
+        self._statistics: dict[int | None, tuple[float, Statistics]] = {}
 
     def today(self, now: dt.datetime | None = None) -> dt.date:
         return (now or utcnow()).astimezone(self.tz).date()
@@ -255,6 +259,17 @@ class PengaduanService:
             )
 
     async def statistics(self, year: int | None = None) -> Statistics:
+        """Public statistics change slowly and are the costliest page (grouping every report):
+        one computation per year and node serves everyone for STATS_TTL_S."""
+        now = time.monotonic()
+        cached = self._statistics.get(year)
+        if cached is not None and now - cached[0] < self.stats_ttl_s:
+            return cached[1]
+        statistics = await self.compute_statistics(year)
+        self._statistics[year] = (now, statistics)
+        return statistics
+
+    async def compute_statistics(self, year: int | None = None) -> Statistics:
         async with self.store.read() as session:
             breakdowns = [
                 Breakdown(group, await store.monthly_counts(session, group, year))
