@@ -52,6 +52,31 @@ def reference(description: str) -> Any:
     return field(default=None, description=description, minimum=1, maximum=MAX_ID)
 
 
+@dataclasses.dataclass(frozen=True)
+class QueryInt:
+    """An optional integer query parameter. The range it documents is the range it accepts, so a
+    number the database cannot bind (past 2⁶³ in SQLite, 2³¹ in PostgreSQL) is a 400, not a 500."""
+
+    minimum: int
+    maximum: int
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
+
+    def read(self, query: Mapping[str, str], name: str) -> int | None:
+        if not query.get(name):
+            return None
+        try:
+            return _number(int, query[name], {"minimum": self.minimum, "maximum": self.maximum})
+        except ValueError as exc:
+            raise invalid({name: str(exc)}) from None
+
+
+YEAR = QueryInt(1950, 2100)
+MONTH = QueryInt(1, 12)
+OFFSET = QueryInt(0, MAX_ID)
+
+
 @dataclasses.dataclass
 class SittingIn:
     """A sitting (rapat) as staff create it."""
@@ -103,7 +128,7 @@ class DocumentMeta:
 
     jenis: DocumentKind = field(description="Jenis dokumen")
     judul: str = field(description="Judul", max_length=500)
-    tahun: int = field(description="Tahun", minimum=1950, maximum=2100)
+    tahun: int = field(description="Tahun", minimum=YEAR.minimum, maximum=YEAR.maximum)
     nomor: str = field(default="", description="Nomor", max_length=50)
     tanggal_penetapan: dt.date | None = field(default=None, description="Tanggal penetapan")
     status: DocumentStatus = field(default=DocumentStatus.BERLAKU, description="Status")
@@ -305,28 +330,3 @@ def _type_schema(hint: Any) -> dict[str, Any]:
         dt.date: {"type": "string", "format": "date"},
     }
     return dict(simple[hint])
-
-
-@dataclasses.dataclass(frozen=True)
-class QueryInt:
-    """An optional integer query parameter. The range it documents is the range it accepts, so a
-    number the database cannot bind (past 2⁶³ in SQLite, 2³¹ in PostgreSQL) is a 400, not a 500."""
-
-    minimum: int
-    maximum: int
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
-
-    def read(self, query: Mapping[str, str], name: str) -> int | None:
-        if not query.get(name):
-            return None
-        try:
-            return _number(int, query[name], {"minimum": self.minimum, "maximum": self.maximum})
-        except ValueError as exc:
-            raise invalid({name: str(exc)}) from None
-
-
-YEAR = QueryInt(1950, 2100)
-MONTH = QueryInt(1, 12)
-OFFSET = QueryInt(0, MAX_ID)
