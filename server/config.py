@@ -11,7 +11,7 @@ import json
 import os
 import resource
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,6 +56,7 @@ class Config:
     smtp_url: str | None = None
     timezone: str = "Asia/Jakarta"
     map_tiles: str | None = None
+    contact_retention_days: int = 365  # after a report is closed, its contact data goes
 
     @property
     def secure_cookies(self) -> bool:
@@ -103,20 +104,24 @@ class Config:
             smtp_url=_parse_smtp_url(env.get("SIDANG_SMTP_URL") or None),
             timezone=_parse_timezone(env.get("SIDANG_TIMEZONE") or "Asia/Jakarta"),
             map_tiles=_parse_map_tiles(env.get("SIDANG_MAP_TILES") or None),
+            contact_retention_days=_parse_positive_int(
+                "SIDANG_CONTACT_RETENTION_DAYS", env.get("SIDANG_CONTACT_RETENTION_DAYS", "365")
+            ),
         )
+
+    def with_data_key(self) -> Config:
+        """For `sidang demo` only: a personal-data key generated once under data_dir, so the
+        demo's complaint form takes contact details. Production sets SIDANG_DATA_KEY."""
+        if self.data_keys:
+            return self
+        key = _key_file(self.data_dir / "data_key", lambda: Fernet.generate_key().decode())
+        return replace(self, data_keys=(key,))
 
     def with_secret(self) -> Config:
         """Return a copy with a secret key, generating one under data_dir on first use."""
         if self.secret_key:
             return self
-        key_file = self.data_dir / "secret_key"
-        if key_file.exists():
-            key = key_file.read_text().strip()
-        else:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_urlsafe(48)
-            key_file.touch(mode=0o600)
-            key_file.write_text(key)
+        key = _key_file(self.data_dir / "secret_key", lambda: secrets.token_urlsafe(48))
         return replace(self, secret_key=key)
 
 
@@ -125,6 +130,17 @@ def default_max_connections() -> int:
     media files and encoders."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return 65536 if soft == resource.RLIM_INFINITY else max(64, soft - 256)
+
+
+def _key_file(path: Path, make: Callable[[], str]) -> str:
+    """A key kept under data_dir: read it, or make it once, readable by this user only."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = make()
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
 
 
 def _parse_database_url(value: str) -> str:

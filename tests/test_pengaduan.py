@@ -375,3 +375,17 @@ async def test_map_only_with_tiles_and_the_tile_server_allowed(make_client, cate
     assert 'id="peta"' in body and "vendor/leaflet/leaflet" in body
     policy = response.headers["Content-Security-Policy"]
     assert "img-src 'self' https://*.tile.example.org" in policy and "script-src 'self'" in policy
+
+
+async def test_contact_data_is_erased_after_the_retention_period(pclient, store, category):
+    code, _, _ = await file_report(pclient, category, phone="0811111111")
+    open_one, _, _ = await file_report(pclient, category, phone="0822222222", description="Lain")
+    token = await log_in(pclient, store, "sekretariat")
+    await _status(pclient, token, code, "ditolak", message="Di luar wewenang")
+    service = pclient.app[PENGADUAN]
+    assert await service.erase_expired_contacts(30) == 0
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    assert await service.erase_expired_contacts(30, now=later) == 1
+    async with store.read() as session:
+        rows = {c.code: c.contact_token for c in (await session.scalars(select(Complaint))).all()}
+    assert rows[code] is None and rows[open_one] is not None

@@ -136,7 +136,7 @@ def test_pengaduan_settings_are_checked_at_start_up():
     assert config.timezone == "Asia/Makassar" and config.smtp_url and config.map_tiles
     defaults = Config.from_env({})
     assert defaults.data_keys == () and defaults.smtp_url is None and defaults.map_tiles is None
-    assert defaults.timezone == "Asia/Jakarta"
+    assert defaults.timezone == "Asia/Jakarta" and defaults.contact_retention_days == 365
     for name, value in (
         ("SIDANG_DATA_KEY", "bukan-kunci"),
         ("SIDANG_SMTP_URL", "http://mail.example"),
@@ -145,3 +145,14 @@ def test_pengaduan_settings_are_checked_at_start_up():
     ):
         with pytest.raises(ConfigError, match=name):
             Config.from_env({name: value})
+
+
+def test_demo_generates_a_data_key_once(tmp_path):
+    from server.config import Config
+
+    config = Config(data_dir=tmp_path).with_data_key()
+    assert len(config.data_keys) == 1 and Vault(config.data_keys).available
+    assert Config(data_dir=tmp_path).with_data_key().data_keys == config.data_keys
+    assert (tmp_path / "data_key").stat().st_mode & 0o077 == 0
+    given = Config(data_dir=tmp_path, data_keys=("x",))
+    assert given.with_data_key() is given

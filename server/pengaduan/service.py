@@ -410,6 +410,18 @@ class PengaduanService:
         async with self.store.read() as session:
             return list(await store.held(session))
 
+    async def erase_expired_contacts(
+        self, retention_days: int, now: dt.datetime | None = None
+    ) -> int:
+        """UU PDP: contact data is kept only as long as needed, here `retention_days` after the
+        report was closed."""
+        cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
+        async with self.store.transaction() as session:
+            erased = await store.erase_contacts_closed_before(session, cutoff)
+            if erased:
+                await repo.audit(session, "sistem", "pengaduan.contact.expire", "", str(erased))
+        return erased
+
     async def rotate_keys(self, user: CurrentUser) -> int:
         """Re-encrypt every sealed contact under the newest key; then older keys can go."""
         async with self.store.transaction() as session:

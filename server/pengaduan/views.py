@@ -3,6 +3,8 @@ members' answers, settings. Handlers parse, call PengaduanService and render."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -14,7 +16,7 @@ from multidict import MultiDictProxy
 
 from server import keys
 from server.auth import require_user, requires
-from server.domain.errors import InvalidInput, RateLimited
+from server.domain.errors import InvalidInput, RateLimited, StorageUnavailable
 from server.domain.roles import MEMBERS_ROOM, STAFF
 from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY, CONTENT_SECURITY_POLICY, error_message
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 PENGADUAN = web.AppKey("pengaduan", PengaduanService)
 CODE = r"{code:ADU-[0-9]{4}-[A-Z0-9]{5}}"
 # The form may ask for the device's location; everything else keeps the site-wide policy.
+RETENTION_EVERY_S = 3600.0
 FORM_PERMISSIONS = "camera=(), microphone=(), geolocation=(self)"
 
 
@@ -80,8 +83,22 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     app[PENGADUAN] = PengaduanService(
         app[keys.STORE], app[keys.BUS], app[keys.SIGNER], vault, mailer, config.timezone
     )
+    retention = asyncio.create_task(_erase_expired(app[PENGADUAN], config.contact_retention_days))
     yield
+    retention.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await retention
     await mailer.drain()
+
+
+async def _erase_expired(service: PengaduanService, retention_days: int) -> None:
+    """Hourly: contact data past its retention goes, on whichever nodes run (idempotent)."""
+    while True:
+        try:
+            await service.erase_expired_contacts(retention_days)
+        except StorageUnavailable:
+            log.warning("pengaduan retention: database unavailable, next try in an hour")
+        await asyncio.sleep(RETENTION_EVERY_S)
 
 
 def page(

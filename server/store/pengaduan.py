@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.store.models import (
@@ -270,3 +270,12 @@ async def on_time_share(session: AsyncSession, column_name: str) -> tuple[int, i
     )
     counts = {bool(flag): count for flag, count in await session.execute(query)}
     return counts.get(True, 0), sum(counts.values())
+
+
+async def erase_contacts_closed_before(session: AsyncSession, cutoff: dt.datetime) -> int:
+    query = (
+        update(Complaint)
+        .where(Complaint.contact_token.is_not(None), Complaint.closed_at < cutoff)
+        .values(contact_token=None, has_email=False)
+    )
+    return (await session.execute(query)).rowcount or 0
