@@ -389,3 +389,26 @@ async def test_contact_data_is_erased_after_the_retention_period(pclient, store,
     async with store.read() as session:
         rows = {c.code: c.contact_token for c in (await session.scalars(select(Complaint))).all()}
     assert rows[code] is None and rows[open_one] is not None
+
+
+async def test_admin_rotates_contact_data_to_a_new_key(make_client, store, category):
+    from cryptography.fernet import Fernet
+
+    from server.pengaduan.vault import Vault
+
+    old_client = await make_client()
+    await file_report(old_client, category, name="Siti", phone="0811111111")
+    new_key = Fernet.generate_key().decode()
+    client = await make_client(data_keys=(new_key, DATA_KEY))
+    staff = await log_in(client, store, "sekretariat")
+    refused = await client.post("/pengaduan/kelola/rotasi-kunci", data={"csrf_token": staff})
+    assert refused.status == 403
+    client.session.cookie_jar.clear()
+    token = await log_in(client, store, "admin")
+    done = await client.post(
+        "/pengaduan/kelola/rotasi-kunci", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert done.status == 303
+    async with store.read() as session:
+        sealed = (await session.scalars(select(Complaint))).one().contact_token
+    assert Vault((new_key,)).open(sealed).name == "Siti"

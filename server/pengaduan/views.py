@@ -17,7 +17,7 @@ from multidict import MultiDictProxy
 from server import keys
 from server.auth import require_user, requires
 from server.domain.errors import InvalidInput, RateLimited, StorageUnavailable
-from server.domain.roles import MEMBERS_ROOM, STAFF
+from server.domain.roles import MEMBERS_ROOM, STAFF, Role
 from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY, CONTENT_SECURITY_POLICY, error_message
 from server.pengaduan import stats
@@ -57,6 +57,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/pengaduan/kelola/kategori", add_category)
     r.add_post("/pengaduan/kelola/libur", add_holiday)
     r.add_post("/pengaduan/kelola/kunci-api", issue_api_key)
+    r.add_post("/pengaduan/kelola/rotasi-kunci", rotate_keys)
     r.add_get(f"/pengaduan/kelola/{CODE}", staff_report)
     r.add_get(f"/pengaduan/kelola/{CODE}/foto/{{n:[1-3]}}.jpg", staff_photo)
     r.add_post(f"/pengaduan/kelola/{CODE}/status", change_status)
@@ -428,6 +429,13 @@ async def issue_api_key(request: web.Request) -> web.Response:
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@requires({Role.ADMIN})
+async def rotate_keys(request: web.Request) -> web.Response:
+    """After a new key is put first in SIDANG_DATA_KEY: re-encrypt, then the old key can go."""
+    await request.app[PENGADUAN].rotate_keys(require_user(request))
+    return redirect("/pengaduan/kelola/pengaturan")
 
 
 @requires(STAFF)
