@@ -412,3 +412,20 @@ async def test_admin_rotates_contact_data_to_a_new_key(make_client, store, categ
     async with store.read() as session:
         sealed = (await session.scalars(select(Complaint))).one().contact_token
     assert Vault((new_key,)).open(sealed).name == "Siti"
+
+
+async def test_public_map_of_reports_with_a_place_only_with_tiles(make_client, category):
+    tiles = "https://tile.example.org/{z}/{x}/{y}.png"
+    client = await make_client(map_tiles=tiles)
+    placed, _, _ = await file_report(client, category, lat="-6.8886", lon="109.6753")
+    await file_report(client, category, description="Tanpa titik", lat="", lon="")
+    hidden, _, _ = await file_report(
+        client, category, privacy="rahasia", lat="-6.9", lon="109.7", description="Rahasia"
+    )
+    response = await client.get("/pengaduan/daftar")
+    body = await response.text()
+    assert 'id="peta-laporan"' in body and body.count("data-lat=") == 1
+    assert f'data-code="{placed}"' in body and hidden not in body
+    assert "https://tile.example.org" in response.headers["Content-Security-Policy"]
+    plain = await (await make_client()).get("/pengaduan/daftar")
+    assert 'id="peta-laporan"' not in await plain.text()

@@ -271,8 +271,13 @@ async def erase_contact(request: web.Request) -> web.Response:
 
 
 async def public_list(request: web.Request) -> web.Response:
+    """A list always; a map of the reports that have a place, where tiles are available."""
     reports = await request.app[PENGADUAN].public_list()
-    return page(request, "list.html", {"reports": reports})
+    tiles = request.app[keys.CONFIG].map_tiles
+    response = page(request, "list.html", {"reports": reports, "map_tiles": tiles})
+    if tiles:
+        response.headers["Content-Security-Policy"] = tiles_policy(tiles)
+    return response
 
 
 def _year(request: web.Request) -> int | None:

@@ -1,6 +1,24 @@
-// The complaint map (only when SIDANG_MAP_TILES is set): a tap drops the pin and fills lat/lon;
-// "use my location" moves the pin too. Without tiles this file is not loaded.
+// Complaint maps (only when SIDANG_MAP_TILES is set; without tiles this file is not loaded).
+// On the form a tap drops the pin and fills lat/lon, and "use my location" moves the pin too;
+// on the public list each report with a place gets a marker linking to it.
 "use strict";
+
+(function () {
+  const list = document.getElementById("peta-laporan");
+  if (!list || typeof L === "undefined") return;
+  const map = L.map(list).setView([-6.8886, 109.6753], 13);
+  L.tileLayer(list.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  const points = [];
+  document.querySelectorAll("[data-lat][data-lon]").forEach((item) => {
+    const here = [Number(item.dataset.lat), Number(item.dataset.lon)];
+    const link = document.createElement("a");
+    link.href = item.dataset.href;
+    link.textContent = item.dataset.code;
+    L.marker(here).addTo(map).bindPopup(link);
+    points.push(here);
+  });
+  if (points.length) map.fitBounds(points, { maxZoom: 16 });
+})();
 
 (function () {
   const element = document.getElementById("peta");
