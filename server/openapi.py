@@ -50,7 +50,7 @@ ERROR_SCHEMA = {
     },
 }
 ERROR_RESPONSE = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-SUCCESS_RESPONSE = {"application/json": {"schema": {"type": "object"}}}
+ANY_OBJECT = {"type": "object"}
 PATH_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
@@ -65,6 +65,7 @@ class Operation:
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     roles: frozenset[Role] | None = None
     responses: dict[int, str] = field(default_factory=dict)
+    returns: dict[str, Any] = field(default_factory=lambda: ANY_OBJECT)
 
 
 class ApiRoutes:
@@ -84,7 +85,10 @@ class ApiRoutes:
         query: dict[str, dict[str, Any]] | None = None,
         roles: Iterable[Role] | None = None,
         responses: dict[int, str] | None = None,
+        returns: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
+        """`returns` is the JSON Schema of a success body, where a contract fixes its shape."""
+
         def register(handler: Handler) -> Handler:
             wrapped = requires(roles)(handler) if roles is not None else handler
             self.operations.append(
@@ -98,6 +102,7 @@ class ApiRoutes:
                     query or {},
                     frozenset(roles) if roles is not None else None,
                     responses or {},
+                    returns or ANY_OBJECT,
                 )
             )
             return wrapped
@@ -165,7 +170,7 @@ def _responses(op: Operation) -> dict[str, Any]:
         if code >= 400:
             responses[str(code)]["content"] = ERROR_RESPONSE
         elif code != 204:
-            responses[str(code)]["content"] = SUCCESS_RESPONSE
+            responses[str(code)]["content"] = {"application/json": {"schema": op.returns}}
     return responses
 
 

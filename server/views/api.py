@@ -33,6 +33,33 @@ from server.views.public import sitting_id
 
 routes = ApiRoutes("Sidang API", "1.0.0")
 STATUS_QUERY = {"status": {"type": "string", "enum": [s.value for s in SittingStatus]}}
+# The shapes DESIGN.md fixes for outside tools: the list's items, and the detail's parts.
+SITTING_SUMMARY = {
+    "type": "object",
+    "required": ["id", "title", "status", "starts_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "status": STATUS_QUERY["status"],
+        "starts_at": {"type": "string", "format": "date-time"},
+    },
+}
+SITTING_LIST = {
+    "type": "object",
+    "required": ["items"],
+    "properties": {"items": {"type": "array", "items": SITTING_SUMMARY}},
+}
+SITTING_DETAIL = {
+    "type": "object",
+    "required": [*SITTING_SUMMARY["required"], "agenda", "recording", "attendance", "votes"],
+    "properties": {
+        **SITTING_SUMMARY["properties"],
+        "agenda": {"type": "array", "items": {"type": "object"}},
+        "recording": {"type": ["object", "null"]},
+        "attendance": {"type": "array"},
+        "votes": {"type": "array"},
+    },
+}
 
 
 def iso(value) -> str | None:
@@ -119,7 +146,9 @@ def _is_staff(request: web.Request) -> bool:
     return user is not None and user.has(STAFF)
 
 
-@routes.route("GET", "/api/v1/sittings", summary="Daftar rapat", query=STATUS_QUERY)
+@routes.route(
+    "GET", "/api/v1/sittings", summary="Daftar rapat", query=STATUS_QUERY, returns=SITTING_LIST
+)
 async def list_sittings(request: web.Request) -> web.Response:
     raw = request.query.get("status")
     try:
@@ -140,6 +169,7 @@ async def list_sittings(request: web.Request) -> web.Response:
     "GET",
     "/api/v1/sittings/{sitting_id}",
     summary="Rincian rapat",
+    returns=SITTING_DETAIL,
     responses={404: "Rapat tidak ditemukan"},
 )
 async def get_sitting(request: web.Request) -> web.Response:
@@ -161,6 +191,7 @@ async def get_sitting(request: web.Request) -> web.Response:
     "/api/v1/sittings",
     summary="Buat rapat",
     body=SittingIn,
+    returns=SITTING_DETAIL,
     roles=STAFF,
     responses={201: "Rapat dibuat"},
 )
@@ -176,7 +207,12 @@ async def create_sitting(request: web.Request) -> web.Response:
 
 
 @routes.route(
-    "PATCH", "/api/v1/sittings/{sitting_id}", summary="Ubah rapat", body=SittingPatch, roles=STAFF
+    "PATCH",
+    "/api/v1/sittings/{sitting_id}",
+    summary="Ubah rapat",
+    body=SittingPatch,
+    roles=STAFF,
+    returns=SITTING_DETAIL,
 )
 async def update_sitting(request: web.Request) -> web.Response:
     user = require_user(request)
@@ -205,6 +241,7 @@ async def delete_sitting(request: web.Request) -> web.Response:
     "/api/v1/sittings/{sitting_id}/status",
     summary="Ubah status rapat",
     body=StatusChange,
+    returns=SITTING_DETAIL,
     roles=STAFF,
     responses={409: "Perubahan status tidak sah"},
 )
