@@ -175,12 +175,16 @@ def _responses(op: Operation) -> dict[str, Any]:
 
 
 def _implied_statuses(op: Operation) -> dict[int, str]:
-    """Every request may meet an unreachable database (503); a path id may name nothing (404);
-    a role check refuses strangers (401) and other roles (403), as the CSRF check refuses a
-    write without its token (403); a body or a query may be invalid (400), a body too big (413).
-    """
+    """Every request may meet an unreachable database or a full node (503); a path id may name
+    nothing (404); a role check refuses strangers (401) and other roles (403), as the CSRF check
+    refuses a write without its token (403); a body or a query may be invalid (400), a body may
+    be too big (413)."""
     errors: list[tuple[type[DomainError], str]] = [
-        (StorageUnavailable, "Basis data atau penyimpanan sedang tidak tersedia")
+        (
+            StorageUnavailable,
+            "Basis data atau penyimpanan sedang tidak tersedia (atau node penuh: "
+            "503 tanpa badan sebelum permintaan dibaca)",
+        )
     ]
     if _path_params(op.path):
         errors.append((NotFound, NotFound.message))
