@@ -429,3 +429,25 @@ async def test_public_map_of_reports_with_a_place_only_with_tiles(make_client, c
     assert "https://tile.example.org" in response.headers["Content-Security-Policy"]
     plain = await (await make_client()).get("/pengaduan/daftar")
     assert 'id="peta-laporan"' not in await plain.text()
+
+
+async def test_inbox_lists_reports_being_acted_on_after_those_with_deadlines(pclient, category):
+    from server.auth import CurrentUser
+    from server.domain.roles import Role
+    from server.pengaduan.service import Filing
+    from server.pengaduan.status import Status
+
+    service = pclient.app[PENGADUAN]
+    staff = CurrentUser(1, "staf", Role.SEKRETARIAT, None)
+    sender = service.sender("10.0.0.3")
+    acting = (await service.file(Filing(category, "Satu", kelurahan="Kergon"), sender)).code
+    waiting = (await service.file(Filing(category, "Dua", kelurahan="Kergon"), sender)).code
+    done = (await service.file(Filing(category, "Tiga", kelurahan="Kergon"), sender)).code
+    for code in (acting, done):
+        await service.change_status(staff, code, Status.DIVERIFIKASI, "")
+        await service.change_status(staff, code, Status.DITERUSKAN, "", opd="PUPR")
+        await service.change_status(staff, code, Status.DITINDAKLANJUTI, "")
+    await service.change_status(staff, done, Status.SELESAI, "")
+    listed = [r.complaint.code for r in await service.inbox()]
+    assert listed == [waiting, acting]
+    assert [r.complaint.code for r in await service.inbox("Komisi A")] == []

@@ -19,8 +19,6 @@ from server.store.models import (
     Open311Key,
 )
 
-OPEN_STATUSES = ("diterima", "diverifikasi", "diteruskan", "ditindaklanjuti")
-
 
 async def categories(
     session: AsyncSession, active_only: bool = True
@@ -126,12 +124,21 @@ async def photo(session: AsyncSession, complaint_id: int, position: int) -> byte
 async def inbox(
     session: AsyncSession, komisi: str | None = None, limit: int = 100
 ) -> Sequence[Complaint]:
-    """Open reports, the nearest deadline first (the overdue ones on top)."""
-    query = select(Complaint).where(Complaint.status.in_(OPEN_STATUSES))
+    """Open reports, the nearest deadline first (the overdue ones on top), then those being
+    acted on, which have no deadline left. Only open reports awaiting a step have `due_on`,
+    so the first part walks its index instead of sorting every open report."""
+    due = select(Complaint).where(Complaint.due_on.is_not(None))
+    acting = select(Complaint).where(Complaint.status == "ditindaklanjuti")
     if komisi:
-        query = query.where(Complaint.komisi == komisi)
-    query = query.order_by(Complaint.due_on.asc().nulls_last(), Complaint.id).limit(limit)
-    return (await session.scalars(query)).all()
+        due, acting = (
+            due.where(Complaint.komisi == komisi),
+            acting.where(Complaint.komisi == komisi),
+        )
+    found = list(await session.scalars(due.order_by(Complaint.due_on, Complaint.id).limit(limit)))
+    if len(found) < limit:
+        rest = acting.order_by(Complaint.id).limit(limit - len(found))
+        found += list(await session.scalars(rest))
+    return found
 
 
 async def public_list(
@@ -227,7 +234,7 @@ async def latest_notes(session: AsyncSession, complaint_ids: list[int]) -> dict[
 # never by kelurahan, where a single report could point at a person.
 
 GROUPS = {
-    "category": ComplaintCategory.name,
+    "category": Complaint.category_id,
     "komisi": Complaint.komisi,
     "kelurahan": Complaint.kelurahan,
 }
@@ -236,25 +243,32 @@ GROUPS = {
 async def monthly_counts(
     session: AsyncSession, group: str, year: int | None = None
 ) -> list[tuple[str, str, int]]:
+    """Counts per key and month, read from a covering index (held, month, key); categories
+    are named afterwards, so the big scan joins nothing."""
     column = GROUPS[group]
     query = (
-        select(column, Complaint.month, func.count(Complaint.id))
-        .join(ComplaintCategory, ComplaintCategory.id == Complaint.category_id)
+        select(column, Complaint.month, func.count())
         .where(Complaint.held.is_(False))
-        .group_by(column, Complaint.month)
+        .group_by(Complaint.month, column)
         .order_by(Complaint.month, column)
     )
     if group == "kelurahan":
         query = query.where(Complaint.privacy != "rahasia", Complaint.kelurahan != "")
     if year is not None:
-        query = query.where(Complaint.month.startswith(f"{year}-"))
-    return [(key, month, count) for key, month, count in await session.execute(query)]
+        query = query.where(Complaint.month >= f"{year}-01", Complaint.month <= f"{year}-12")
+    rows = (await session.execute(query)).all()
+    if group != "category":
+        return [(key, month, count) for key, month, count in rows]
+    names = dict(
+        (await session.execute(select(ComplaintCategory.id, ComplaintCategory.name))).all()
+    )
+    return [(names.get(key, str(key)), month, count) for key, month, count in rows]
 
 
 async def median_seconds(session: AsyncSession, column_name: str) -> int | None:
     """The middle value by an indexed ORDER BY ... OFFSET: the same SQL on both backends."""
     column = getattr(Complaint, column_name)
-    filtered = select(column).where(column.is_not(None), Complaint.held.is_(False))
+    filtered = select(column).where(Complaint.held.is_(False), column.is_not(None))
     total = await session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
     if total == 0:
         return None
