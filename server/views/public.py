@@ -114,12 +114,8 @@ def _stream(request: web.Request, sitting) -> dict[str, str | None]:
 
 
 async def download_document(request: web.Request) -> web.StreamResponse:
-    try:
-        document_id = int(request.match_info["document_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Dokumen tidak ditemukan.") from None
     async with request.app[keys.STORE].read() as session:
-        document = await repo.get_document(session, document_id)
+        document = await repo.get_document(session, path_id(request, "document_id"))
         if document.sitting is not None and not repo.is_publicly_visible(document.sitting):
             await repo.get_sitting(session, document.sitting_id, public_only=True)
     path = DocumentFiles(request.app[keys.CONFIG].documents_dir).path_for(document.sha256)
