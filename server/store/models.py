@@ -483,9 +483,15 @@ class Complaint(Base):
 
     __tablename__ = "complaint"
     # Covering indexes for the statistics: each grouping and median is an index range scan.
-    __table_args__ = tuple(
-        Index(f"ix_complaint_stats_{name}", "held", *columns)
-        for name, columns in COMPLAINT_STATS_INDEXES.items()
+    # The public list pages by filing time among visible reports; the inbox by deadline
+    # within a komisi.
+    __table_args__ = (
+        *(
+            Index(f"ix_complaint_stats_{name}", "held", *columns)
+            for name, columns in COMPLAINT_STATS_INDEXES.items()
+        ),
+        Index("ix_complaint_public", "held", "filed_at", "id"),
+        Index("ix_complaint_inbox", "komisi", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -101,6 +101,8 @@ def upgrade() -> None:
         op.create_index(op.f(f"ix_complaint_{column}"), "complaint", [column])
     for name, columns in STATS_INDEXES.items():
         op.create_index(f"ix_complaint_stats_{name}", "complaint", ["held", *columns])
+    op.create_index("ix_complaint_public", "complaint", ["held", "filed_at", "id"])
+    op.create_index("ix_complaint_inbox", "complaint", ["komisi", "due_on", "id"])
     op.create_table(
         "complaint_event",
         sa.Column("id", sa.Integer(), nullable=False),
