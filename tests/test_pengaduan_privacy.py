@@ -177,3 +177,30 @@ async def test_status_change_emails_the_reporter_only(make_client, store, smtp_s
 async def test_no_smtp_url_means_no_mail(make_client, store):
     client = await make_client()
     assert not client.app[PENGADUAN].mailer.enabled
+
+
+async def test_reporters_of_a_merged_duplicate_are_emailed_too(make_client, store, smtp_server):
+    inbox, url = smtp_server
+    client = await make_client(smtp_url=url)
+    category = await seed_category(store)
+    first, _, _ = await file_report(client, category, email="pertama@contoh.id")
+    second, _, _ = await file_report(
+        client, category, email="kedua@contoh.id", description="Jalan yang sama rusak"
+    )
+    token = await log_in(client, store, "sekretariat")
+    await client.post(
+        f"/pengaduan/kelola/{second}/gabung", data={"csrf_token": token, "into": first}
+    )
+    await client.post(
+        f"/pengaduan/kelola/{first}/status",
+        data={"csrf_token": token, "status": "diverifikasi", "message": "Dicek bersama"},
+    )
+    await client.app[PENGADUAN].mailer.drain()
+    by_recipient = {}
+    for envelope in inbox.messages:
+        by_recipient.setdefault(envelope.rcpt_tos[0], []).append(envelope.content.decode())
+    assert set(by_recipient) == {"pertama@contoh.id", "kedua@contoh.id"}
+    assert any("Dicek bersama" in body for body in by_recipient["kedua@contoh.id"])
+    status_mail = [b for b in by_recipient["kedua@contoh.id"] if "Dicek bersama" in b]
+    assert len(status_mail) == 1 and second in status_mail[0]  # under their own code
+    assert all("pertama@contoh.id" not in body for body in by_recipient["kedua@contoh.id"])

@@ -369,8 +369,10 @@ class PengaduanService:
             recipients = [complaint] + list(await store.merged_into(session, complaint.id))
             for merged in recipients[1:]:
                 await store.add_event(session, merged, target.value, message, now)
-            tokens = [c.contact_token for c in recipients if c.has_email and c.contact_token]
-        self._notify(tokens, code, target, message)
+            tokens = [
+                (c.contact_token, c.code) for c in recipients if c.has_email and c.contact_token
+            ]
+        self._notify(tokens, target, message)
         return complaint
 
     async def merge(
@@ -396,7 +398,7 @@ class PengaduanService:
             await store.add_event(session, child, child.status, message, now)
             await repo.audit(session, user.username, "pengaduan.merge", code, into)
             token = child.contact_token if child.has_email else None
-        self._notify([token] if token else [], code, Status(child.status), message)
+        self._notify([(token, code)] if token else [], Status(child.status), message)
 
     async def set_hidden(self, user: CurrentUser, code: str, hidden: bool) -> None:
         """Hide the public text without losing it (the reporter and staff still read it)."""
@@ -506,12 +508,13 @@ class PengaduanService:
             setattr(complaint, flag, value)
             await repo.audit(session, user.username, f"pengaduan.{flag}", code, str(value))
 
-    def _notify(self, tokens: list[str], code: str, status: Status, message: str) -> None:
-        """E-mail goes only to the reporter's own address, and says nothing of other reports'
-        reporters; the secret link is not in it (we do not know it, only its hash)."""
+    def _notify(self, recipients: list[tuple[str, str]], status: Status, message: str) -> None:
+        """Each reporter gets an e-mail of their own, under their own report's code, saying
+        nothing of other reports or reporters; the secret link is not in it (we do not know
+        it, only its hash)."""
         if not self.mailer.enabled:
             return
-        for token in tokens:
+        for token, code in recipients:
             email = self.vault.open(token).email
             body = (
                 f"Laporan {code}: {STATUS_LABELS[status]}\n\n{message}\n\n"
