@@ -58,7 +58,6 @@ CONTACT_READERS = {
 # An Open311 client speaks for many residents, so it gets more room, counted per key.
 API_LIMITS = Limits(per_identity=60, per_ip=120, window_s=60.0, duplicate_window_s=3600.0)
 STATS_TTL_S = 60.0
-HIDDEN_TEXT = N_("Teks laporan ini disembunyikan oleh admin.")
 
 
 class CurrentUser(Protocol):

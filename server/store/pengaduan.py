@@ -53,13 +53,6 @@ async def set_holiday(session: AsyncSession, day: dt.date, name: str) -> None:
     await session.flush()
 
 
-async def remove_holiday(session: AsyncSession, day: dt.date) -> None:
-    holiday = await session.get(Holiday, day)
-    if holiday is not None:
-        await session.delete(holiday)
-        await session.flush()
-
-
 async def code_taken(session: AsyncSession, code: str) -> bool:
     return await session.scalar(select(Complaint.id).where(Complaint.code == code)) is not None
 
@@ -74,10 +67,6 @@ async def add_complaint(session: AsyncSession, complaint: Complaint, photos: lis
 
 async def get_complaint(session: AsyncSession, code: str) -> Complaint | None:
     return await session.scalar(select(Complaint).where(Complaint.code == code))
-
-
-async def get_complaint_by_id(session: AsyncSession, complaint_id: int) -> Complaint | None:
-    return await session.get(Complaint, complaint_id)
 
 
 async def add_event(
@@ -160,10 +149,6 @@ async def held(session: AsyncSession) -> Sequence[Complaint]:
 async def sealed_contacts(session: AsyncSession) -> Sequence[Complaint]:
     query = select(Complaint).where(Complaint.contact_token.is_not(None))
     return (await session.scalars(query)).all()
-
-
-async def count_complaints(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count(Complaint.id))) or 0
 
 
 async def add_open311_key(session: AsyncSession, name: str, key_hash: str) -> Open311Key:
