@@ -343,6 +343,9 @@ async def test_komisi_member_answers_with_badge(pclient, store, category):
         ("/pengaduan/kelola/ADU-2026-ABCDE/sembunyikan", {"hidden": "1"}),
         ("/pengaduan/kelola/ADU-2026-ABCDE/setujui", {}),
         ("/pengaduan/kelola/ADU-2026-ABCDE/gabung", {"into": "ADU-2026-ABCDF"}),
+        ("/pengaduan/kelola/ADU-2026-ABCDE/rapat", {"sitting": "1"}),
+        ("/pengaduan/kelola/kunci-api", {"name": "x"}),
+        ("/pengaduan/kelola/rotasi-kunci", {}),
         ("/pengaduan/kelola/kategori", {"name": "x", "komisi": "y"}),
         ("/pengaduan/kelola/libur", {"day": "2026-01-01"}),
         ("/pengaduan/ADU-2026-ABCDE/jawab", {"answer": "x"}),
@@ -451,3 +454,37 @@ async def test_inbox_lists_reports_being_acted_on_after_those_with_deadlines(pcl
     listed = [r.complaint.code for r in await service.inbox()]
     assert listed == [waiting, acting]
     assert [r.complaint.code for r in await service.inbox("Komisi A")] == []
+
+
+async def test_report_links_to_the_sitting_that_discussed_it(pclient, store, category):
+    from server.domain.sitting import SittingStatus
+    from server.store import pengaduan as store_pengaduan
+    from tests.factories import new_sitting
+
+    async with store.transaction() as session:
+        sitting = await new_sitting(
+            session,
+            title="Rapat Komisi C soal jalan",
+            status=SittingStatus.SCHEDULED,
+            agenda=["Jalan rusak"],
+        )
+    code, _, _ = await file_report(pclient, category)
+    secret, _, _ = await file_report(pclient, category, privacy="rahasia", description="R")
+    token = await log_in(pclient, store, "sekretariat")
+    wrong = await pclient.post(
+        f"/pengaduan/kelola/{code}/rapat",
+        data={"csrf_token": token, "sitting": str(sitting.id), "position": "9"},
+    )
+    assert wrong.status == 400
+    for linked in (code, secret):
+        done = await pclient.post(
+            f"/pengaduan/kelola/{linked}/rapat",
+            data={"csrf_token": token, "sitting": str(sitting.id), "position": "1"},
+            allow_redirects=False,
+        )
+        assert done.status == 303
+    body = await (await pclient.get(f"/pengaduan/{code}")).text()
+    assert f'href="/sidang/{sitting.id}/agenda/1"' in body and "Rapat Komisi C soal jalan" in body
+    async with store.read() as session:
+        listed = [c.code for c in await store_pengaduan.discussed_in(session, sitting.id)]
+    assert listed == [code]

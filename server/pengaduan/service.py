@@ -3,6 +3,7 @@ small modules beside it (status, workdays, photos, vault, codes)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -37,6 +38,7 @@ from server.store.models import (
     ComplaintCategory,
     ComplaintEvent,
     Open311Key,
+    Sitting,
     utcnow,
 )
 
@@ -100,6 +102,7 @@ class Report:
     reporter: bool  # the secret link was given
     overdue: bool
     reporter_name: str = ""  # only for a *biasa* report
+    sitting: Sitting | None = None  # where it was discussed, when that sitting is public
 
     @property
     def description(self) -> str:
@@ -399,6 +402,33 @@ class PengaduanService:
             token = child.contact_token if child.has_email else None
         self._notify([(token, code)] if token else [], Status(child.status), message)
 
+    async def link_sitting(
+        self, user: CurrentUser, code: str, sitting_id: int | None, position: int | None
+    ) -> None:
+        """Note where the report was discussed; the report page links there."""
+        async with self.store.transaction() as session:
+            complaint = await store.get_complaint(session, code) if codes.is_code(code) else None
+            if complaint is None:
+                raise NotFound(N_("Laporan tidak ditemukan."))
+            if sitting_id is not None:
+                await repo.get_sitting(session, sitting_id, public_only=False)
+            if position is not None and (
+                sitting_id is None or await store.agenda_item(session, sitting_id, position) is None
+            ):
+                raise InvalidInput(
+                    N_("Agenda itu tidak ada dalam rapat ini."),
+                    fields={"position": N_("Periksa nomor agenda.")},
+                )
+            complaint.sitting_id, complaint.agenda_position = sitting_id, position
+            await repo.audit(
+                session, user.username, "pengaduan.sitting", code, f"{sitting_id} {position}"
+            )
+
+    async def sittings(self) -> list[Sitting]:
+        """Recent sittings staff may link a report to."""
+        async with self.store.read() as session:
+            return list(await repo.list_sittings(session, public_only=False, limit=100))
+
     async def set_hidden(self, user: CurrentUser, code: str, hidden: bool) -> None:
         """Hide the public text without losing it (the reporter and staff still read it)."""
         await self._set_flag(user, code, "text_hidden", hidden)
@@ -487,6 +517,10 @@ class PengaduanService:
     # Inside
 
     async def _report(self, session, complaint: Complaint, reporter: bool) -> Report:
+        sitting = None
+        if complaint.sitting_id is not None:
+            with contextlib.suppress(NotFound):
+                sitting = await repo.get_sitting(session, complaint.sitting_id, public_only=True)
         name = ""
         if complaint.privacy == Privacy.BIASA and complaint.contact_token and self.vault.available:
             name = self.vault.open(complaint.contact_token).name
@@ -497,6 +531,7 @@ class PengaduanService:
             reporter,
             workdays.is_overdue(complaint.due_on, self.today()),
             name,
+            sitting,
         )
 
     async def _set_flag(self, user: CurrentUser, code: str, flag: str, value: bool) -> None:

@@ -65,6 +65,7 @@ def setup(app: web.Application) -> None:
     r.add_post(f"/pengaduan/kelola/{CODE}/sembunyikan", hide_text)
     r.add_post(f"/pengaduan/kelola/{CODE}/setujui", release)
     r.add_post(f"/pengaduan/kelola/{CODE}/gabung", merge)
+    r.add_post(f"/pengaduan/kelola/{CODE}/rapat", link_sitting)
     r.add_get("/pengaduan/komisi", komisi_inbox)
     r.add_post(f"/pengaduan/{CODE}/jawab", answer)
     r.add_get(f"/pengaduan/{CODE}", report_page, name="pengaduan_report")
@@ -329,14 +330,24 @@ async def inbox(request: web.Request) -> web.Response:
     )
 
 
-@requires(STAFF)
-async def staff_report(request: web.Request) -> web.Response:
-    report = await request.app[PENGADUAN].staff_report(request.match_info["code"])
+async def _staff_page(request: web.Request, code: str, contact: Contact | None) -> web.Response:
+    service = request.app[PENGADUAN]
+    report = await service.staff_report(code)
     return page(
         request,
         "staff_report.html",
-        {"report": report, "next": sorted(NEXT[Status(report.complaint.status)]), "contact": None},
+        {
+            "report": report,
+            "next": sorted(NEXT[Status(report.complaint.status)]),
+            "contact": contact,
+            "sittings": await service.sittings(),
+        },
     )
+
+
+@requires(STAFF)
+async def staff_report(request: web.Request) -> web.Response:
+    return await _staff_page(request, request.match_info["code"], None)
 
 
 @requires(STAFF)
@@ -357,19 +368,9 @@ async def change_status(request: web.Request) -> web.Response:
 @requires(STAFF)
 async def reveal_contact(request: web.Request) -> web.Response:
     """A POST, so reading an identity is a deliberate act with a CSRF token, and audited."""
-    service = request.app[PENGADUAN]
     code = request.match_info["code"]
-    contact = await service.contact(require_user(request), code)
-    report = await service.staff_report(code)
-    response = page(
-        request,
-        "staff_report.html",
-        {
-            "report": report,
-            "next": sorted(NEXT[Status(report.complaint.status)]),
-            "contact": contact,
-        },
-    )
+    contact = await request.app[PENGADUAN].contact(require_user(request), code)
+    response = await _staff_page(request, code, contact)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -396,6 +397,20 @@ async def merge(request: web.Request) -> web.Response:
     into = str(data.get("into", "")).strip().upper()
     await request.app[PENGADUAN].merge(require_user(request), code, into)
     return redirect(f"/pengaduan/kelola/{into}")
+
+
+@requires(STAFF)
+async def link_sitting(request: web.Request) -> web.Response:
+    data = await request.post()
+    code = request.match_info["code"]
+    sitting, position = str(data.get("sitting", "")), str(data.get("position", ""))
+    await request.app[PENGADUAN].link_sitting(
+        require_user(request),
+        code,
+        int(sitting) if sitting.isdigit() else None,
+        int(position) if position.isdigit() else None,
+    )
+    return redirect(f"/pengaduan/kelola/{code}")
 
 
 @requires(STAFF)

@@ -515,6 +515,11 @@ class Complaint(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("complaint.id", ondelete="SET NULL"), nullable=True
     )
+    # Where the DPRD discussed it: a sitting, and optionally one of its agenda items.
+    sitting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sitting.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    agenda_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     filed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     month: Mapped[str] = mapped_column(String(7), index=True)
     verify_due: Mapped[dt.date] = mapped_column(Date)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.store.models import (
+    AgendaItem,
     Complaint,
     ComplaintCategory,
     ComplaintEvent,
@@ -278,3 +279,24 @@ async def erase_contacts_closed_before(session: AsyncSession, cutoff: dt.datetim
         .values(contact_token=None, has_email=False)
     )
     return (await session.execute(query)).rowcount or 0
+
+
+async def agenda_item(session: AsyncSession, sitting_id: int, position: int) -> AgendaItem | None:
+    query = select(AgendaItem).where(
+        AgendaItem.sitting_id == sitting_id, AgendaItem.position == position
+    )
+    return await session.scalar(query)
+
+
+async def discussed_in(session: AsyncSession, sitting_id: int) -> Sequence[Complaint]:
+    """The public reports a sitting discussed, for the sitting's page."""
+    query = (
+        select(Complaint)
+        .where(
+            Complaint.sitting_id == sitting_id,
+            Complaint.privacy != "rahasia",
+            Complaint.held.is_(False),
+        )
+        .order_by(Complaint.agenda_position, Complaint.id)
+    )
+    return (await session.scalars(query)).all()

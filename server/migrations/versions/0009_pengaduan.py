@@ -69,6 +69,8 @@ def upgrade() -> None:
         sa.Column("held", sa.Boolean(), nullable=False),
         sa.Column("text_hidden", sa.Boolean(), nullable=False),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("sitting_id", sa.Integer(), nullable=True),
+        sa.Column("agenda_position", sa.Integer(), nullable=True),
         sa.Column("filed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("verify_due", sa.Date(), nullable=False),
@@ -93,10 +95,25 @@ def upgrade() -> None:
             name=op.f("fk_complaint_merged_into_id_complaint"),
             ondelete="SET NULL",
         ),
+        sa.ForeignKeyConstraint(
+            ["sitting_id"],
+            ["sitting.id"],
+            name=op.f("fk_complaint_sitting_id_sitting"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint")),
         sa.UniqueConstraint("code", name=op.f("uq_complaint_code")),
     )
-    indexed = ("category_id", "komisi", "kelurahan", "status", "filed_at", "month", "due_on")
+    indexed = (
+        "category_id",
+        "komisi",
+        "kelurahan",
+        "status",
+        "sitting_id",
+        "filed_at",
+        "month",
+        "due_on",
+    )
     for column in (*indexed, "verify_s", "finish_s"):
         op.create_index(op.f(f"ix_complaint_{column}"), "complaint", [column])
     for name, columns in STATS_INDEXES.items():
