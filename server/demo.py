@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.config import Config
+from server.domain.localtime import LOCAL_TZ
 from server.domain.roles import Role
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.passwords import hash_password
 from server.store import Store, repo
 from server.store.models import User
-from server.templating import LOCAL_TZ
 from server.views.archive import ARCHIVE
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
+from server.domain.localtime import LOCAL_TZ
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.edge import MAX_ID
 from server.i18n import N_
-from server.templating import LOCAL_TZ
 
 # Field problems are gettext ids, said in plain words (shown beside the field, translated).
 DATE_PROBLEM = N_("Tanggal belum benar; tulis misalnya 2026-03-02.")

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -15,13 +14,13 @@ from server import keys
 from server.auth import get_user
 from server.csrf import CSRF_SEED_KEY, csrf_token
 from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
+from server.domain.localtime import local
 from server.domain.roles import ROLE_LABELS
 from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
 from server.i18n import Translations, current_locale
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 TEMPLATE_DIR = WEB_DIR / "templates"
-LOCAL_TZ = ZoneInfo("Asia/Jakarta")  # WIB: Pekalongan is in Central Java
 
 MONTHS_ID = [
     "Januari",
@@ -81,12 +80,6 @@ def render(
         **(context or {}),
     )
     return web.Response(text=html, content_type="text/html", status=status)
-
-
-def local(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(LOCAL_TZ)
 
 
 def format_date(value: dt.datetime | dt.date | None, with_day: bool = True) -> str:

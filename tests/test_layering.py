@@ -34,3 +34,10 @@ def test_media_imports_neither_aiohttp_nor_server():
 
 def test_domain_code_has_no_http_or_sql():
     assert offenders(ROOT / "server" / "domain", ("aiohttp", "sqlalchemy")) == []
+
+
+def test_the_store_knows_nothing_of_the_web_layer():
+    """The store once imported the templates for one date helper, and importing it alone
+    failed on the resulting import cycle."""
+    web_layer = ("aiohttp", "server.templating", "server.views", "server.app", "server.keys")
+    assert offenders(ROOT / "server" / "store", web_layer) == []

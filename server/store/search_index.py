@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.documents import DOCUMENT_KIND_LABELS, DocumentKind
+from server.domain.localtime import local
 from server.domain.sitting import SITTING_TYPE_LABELS, SittingType
 from server.stemming import stem_text
 from server.store.models import (
@@ -25,7 +26,6 @@ from server.store.models import (
     SearchEntry,
     Sitting,
 )
-from server.templating import local
 
 KINDS = ("sitting", "agenda", "document", "cue")
 BODY_LIMIT = 200_000  # characters of document text that are indexed and kept for snippets
