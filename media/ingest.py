@@ -82,6 +82,9 @@ class IngestSession:
         except (ValueError, KeyError, IndexError, AssertionError) as exc:
             await pc.close()
             raise InvalidOffer(str(exc) or type(exc).__name__) from exc
+        except BaseException:
+            await pc.close()  # never leave a half-made peer connection behind
+            raise
         if "video" not in received:
             await pc.close()
             raise InvalidOffer("no video track was negotiated")
