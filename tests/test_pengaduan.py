@@ -488,3 +488,5 @@ async def test_report_links_to_the_sitting_that_discussed_it(pclient, store, cat
     async with store.read() as session:
         listed = [c.code for c in await store_pengaduan.discussed_in(session, sitting.id)]
     assert listed == [code]
+    page = await (await pclient.get(f"/sidang/{sitting.id}")).text()
+    assert f'href="/pengaduan/{code}"' in page and secret not in page

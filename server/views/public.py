@@ -19,6 +19,8 @@ from server.domain.sitting import (
 )
 from server.edge import content_disposition
 from server.middlewares import path_id
+from server.pengaduan.status import STATUS_LABELS as COMPLAINT_STATUS_LABELS
+from server.store import pengaduan as pengaduan_store
 from server.store import repo
 from server.templating import render
 
@@ -96,10 +98,18 @@ async def sitting_page(request: web.Request) -> web.Response:
         archive = await page_context(
             session, sitting, request.app[keys.CONFIG].media_dir, request.query.get("t")
         )
+        complaints = await pengaduan_store.discussed_in(session, sitting.id)
     return render(
         request,
         "sitting.html",
-        {"sitting": sitting, "institution": institution, **archive, **_stream(request, sitting)},
+        {
+            "sitting": sitting,
+            "institution": institution,
+            "complaints": complaints,
+            "COMPLAINT_STATUS_LABELS": COMPLAINT_STATUS_LABELS,
+            **archive,
+            **_stream(request, sitting),
+        },
     )
 
 
