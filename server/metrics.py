@@ -1,11 +1,25 @@
-"""A small Prometheus text exposition: counters and gauges with labels, no extra dependency."""
+"""Prometheus metrics: prometheus_client writes the exposition, per app (tests build many).
+
+Most of our figures are snapshots that subsystems already count (bus writes, live stats, GC),
+so collectors refresh them right before a scrape and `set` stores them; `inc` counts events
+as they happen; `observe` feeds a real histogram (HTTP latency by route). All series of one
+name share its label names.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+disable_created_metrics()  # no `_created` twin per histogram series
 Labels = tuple[tuple[str, str], ...]
+KINDS = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily}
+# Seconds; a blocking playlist reload is held up to 6 s, so the top buckets reach past it.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
@@ -13,6 +27,15 @@ class Metrics:
         self._help: dict[str, tuple[str, str]] = {}
         self._values: dict[str, dict[Labels, float]] = defaultdict(dict)
         self._collectors: list[Callable[[Metrics], Awaitable[None]]] = []
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_Stored(self))
+        self.http_latency = Histogram(
+            "sidang_http_request_duration_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
 
     def describe(self, name: str, kind: str, help_text: str) -> None:
         self._help[name] = (kind, help_text)
@@ -31,16 +54,25 @@ class Metrics:
     async def render(self) -> str:
         for collect in self._collectors:
             await collect(self)
-        lines = []
+        return generate_latest(self.registry).decode()
+
+    def families(self) -> Iterator[Metric]:
+        """One family per name, from the stored values."""
         for name in sorted(self._values):
-            kind, help_text = self._help.get(name, ("untyped", name))
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-            for labels, value in sorted(self._values[name].items()):
-                label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
-                lines.append(f"{name}{{{label_text}}} {value:g}" if labels else f"{name} {value:g}")
-        return "\n".join(lines) + "\n"
+            kind, help_text = self._help.get(name, ("gauge", name))
+            series = self._values[name]
+            label_names = [k for k, _ in next(iter(series))] if series else []
+            family = KINDS[kind](name, help_text, labels=label_names)
+            for labels, value in sorted(series.items()):
+                family.add_metric([v for _, v in labels], value)
+            yield family
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _Stored(Collector):
+    """prometheus_client's view of the values `Metrics` stores."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return self._metrics.families()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import time
 
 from aiohttp import web
 
@@ -115,8 +116,9 @@ def _set_security_headers(response: web.StreamResponse) -> None:
 
 @web.middleware
 async def count_requests(request: web.Request, handler) -> web.StreamResponse:
-    """Requests by method and status class, for /metrics."""
+    """Requests by method and status class, and latency by route, for /metrics."""
     status = 500
+    started = time.perf_counter()
     try:
         response = await handler(request)
         status = response.status
@@ -125,9 +127,13 @@ async def count_requests(request: web.Request, handler) -> web.StreamResponse:
         status = exc.status
         raise
     finally:
-        request.app[keys.METRICS].inc(
+        metrics = request.app[keys.METRICS]
+        metrics.inc(
             "sidang_http_requests_total", method=request.method, status=f"{status // 100}xx"
         )
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics.http_latency.labels(request.method, route).observe(time.perf_counter() - started)
 
 
 @web.middleware

@@ -171,3 +171,13 @@ async def test_healthz_fails_when_the_media_dir_is_unwritable(
     assert response.status == 503
     body = await response.json()
     assert body["media"].startswith("error") and body["db"] == "ok"
+
+
+async def test_metrics_carry_http_latency_by_route(client):
+    await client.get("/api/v1/sittings")
+    text = await (await client.get("/metrics")).text()
+    assert (
+        'sidang_http_request_duration_seconds_count{method="GET",route="/api/v1/sittings"} 1.0'
+        in text
+    )
+    assert "# TYPE sidang_http_requests_total counter" in text

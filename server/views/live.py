@@ -422,7 +422,7 @@ def _live_metrics(app: web.Application):
             label = str(sid)
             metrics.set("sidang_live_input_connected", int(stats.input_connected), sitting=label)
             metrics.set("sidang_live_output_fps", round(stats.output_fps, 2), sitting=label)
-            metrics.set("sidang_live_dropped_frames", stats.dropped_frames, sitting=label)
+            metrics.set("sidang_live_dropped_frames_total", stats.dropped_frames, sitting=label)
             metrics.set("sidang_program_realtime_factor", stats.load.realtime_factor, sitting=label)
             metrics.set("sidang_program_late_seconds", stats.load.late_s, sitting=label)
             metrics.set("sidang_renditions_shed_level", stats.load.level, sitting=label)
@@ -450,7 +450,7 @@ def setup(app: web.Application) -> None:
     metrics.describe("sidang_encoders", "gauge", "Encoder instances alive in this process")
     metrics.describe("sidang_live_input_connected", "gauge", "1 while the hall feed arrives")
     metrics.describe("sidang_live_output_fps", "gauge", "Program frames per second")
-    metrics.describe("sidang_live_dropped_frames", "counter", "Program ticks skipped")
+    metrics.describe("sidang_live_dropped_frames_total", "counter", "Program ticks skipped")
     metrics.describe("sidang_live_bitrate_kbps", "gauge", "Encoded bitrate per stream")
     metrics.describe(
         "sidang_program_realtime_factor", "gauge", "Program media seconds per wall second (10 s)"
