@@ -116,9 +116,8 @@ async def test_the_watch_page_costs_under_200_kb_before_video_and_starts_on_360p
         await page.wait_for_function(
             "() => document.getElementById('player').currentTime > 0", timeout=30_000
         )
-        height = await page.evaluate(
-            "() => window.sidangHls.levels[window.sidangHls.currentLevel].height"
-        )
+        # What the phone decodes (hls.js's currentLevel is -1 for a moment while it switches).
+        height = await page.evaluate("() => document.getElementById('player').videoHeight")
         assert await page.evaluate("() => window.sidangPlayerErrors") == []
 
     page_bytes = {urls[r]: n for r, n in transferred.items() if "/live/" not in urls[r]}

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import CSRF_META, TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, sign_in
 
 SIDANG = str(Path(sys.executable).parent / "sidang")
 SEGMENT_S = 2.0
@@ -66,13 +66,7 @@ class ServerProcess:
 
 async def staff_session(server: ServerProcess) -> tuple[aiohttp.ClientSession, dict]:
     session = aiohttp.ClientSession(base_url=server.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
-    page = await (await session.get("/masuk")).text()
-    token = CSRF_META.search(page).group(1)
-    response = await session.post(
-        "/masuk",
-        data={"username": "staf", "password": TEST_PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-    )
+    response, token = await sign_in(session, "staf", TEST_PASSWORD)
     assert response.status == 303
     return session, {"X-CSRF-Token": token}
 

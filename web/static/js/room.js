@@ -501,14 +501,30 @@
     }
   }
 
+  // A state fetched while a change of ours was on its way is stale: drawing it would undo,
+  // on screen, the box staff just ticked. Such answers are dropped; the next refresh is fresh.
+  let hallChanges = 0;
+  let hallPending = 0;
+
   async function refreshHall() {
     clearTimeout(hallTimer);
+    const seen = hallChanges;
     try {
       const response = await fetch(hall.dataset.state, { headers: { Accept: "application/json" } });
-      if (response.ok) renderHall(await response.json());
+      const state = response.ok ? await response.json() : null;
+      if (state && seen === hallChanges && hallPending === 0) renderHall(state);
     } finally {
       hallTimer = setTimeout(refreshHall, HALL_POLL_MS);
     }
+  }
+
+  function hallChange(request) {
+    hallChanges += 1;
+    hallPending += 1;
+    return request.finally(() => {
+      hallPending -= 1;
+      hallChanges += 1;
+    });
   }
 
   if (hall) {
@@ -517,7 +533,7 @@
       const memberId = Number(row.dataset.hallMember);
       const present = row.querySelector("[data-hall-present]");
       present.addEventListener("change", () =>
-        post(root.dataset.hall, { member_id: memberId, present: present.checked })
+        hallChange(post(root.dataset.hall, { member_id: memberId, present: present.checked }))
           .then(() => rowResult(row, ""))
           .catch((error) => {
             present.checked = !present.checked;
@@ -533,7 +549,7 @@
           return;
         }
         if (!hallVote) return;
-        post(root.dataset.ballot + hallVote.id, { member_id: memberId, choice })
+        hallChange(post(root.dataset.ballot + hallVote.id, { member_id: memberId, choice }))
           .then(() => rowResult(row, hallLabel("recorded") + ": " + (choiceLabels[choice] || choice)))
           .catch((error) => rowResult(row, error.message, true))
           .finally(refreshHall);
@@ -551,7 +567,7 @@
       }
       const choice = new FormData(event.target).get("choice");
       summary.classList.remove("error");
-      post(root.dataset.ballot + hallVote.id + "/semua", { choice, except: exceptions })
+      hallChange(post(root.dataset.ballot + hallVote.id + "/semua", { choice, except: exceptions }))
         .then((result) => {
           const skipped = result.remote.length + result.already_voted.length;
           let text = hallLabel("bulk-done").replace("{count}", Object.keys(result.recorded).length);
