@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server.search import SearchQuery, backend_for  # noqa: E402
+from server.search.service import SearchQuery, backend_for  # noqa: E402
 from server.store import Store  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import AgendaItem, Document, DocumentText, Sitting  # noqa: E402

@@ -9,29 +9,29 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import connections, error_pages, keys, middlewares
+from server.archive import views as archive
 from server.assets import Assets
 from server.bus import create_bus
+from server.comments import views as comments
 from server.config import Config
 from server.i18n import Translations
+from server.live import views as live
 from server.metrics import Metrics
 from server.pengaduan import open311
 from server.pengaduan import views as pengaduan
+from server.room import views as room
 from server.signing import Signer
 from server.store import Store
 from server.templating import create_environment
 from server.views import (
     accounts,
     api,
-    archive,
     assets,
     auth,
-    comments,
     documents,
     health,
-    live,
     moderation,
     public,
-    room,
     staff,
 )
 

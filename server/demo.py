@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
+from server.archive.views import ARCHIVE
 from server.config import Config
 from server.domain.localtime import LOCAL_TZ
 from server.domain.roles import Role
@@ -20,7 +21,6 @@ from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.passwords import hash_password
 from server.store import Store, repo
 from server.store.models import User
-from server.views.archive import ARCHIVE
 
 log = logging.getLogger(__name__)
 

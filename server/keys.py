@@ -9,7 +9,7 @@ from server.assets import Assets
 from server.bus import Bus
 from server.config import Config
 from server.i18n import Translations
-from server.live import LiveService
+from server.live.service import LiveService
 from server.metrics import Metrics
 from server.signing import Signer
 from server.store import Store

@@ -12,10 +12,10 @@ import feedparser
 import icalendar
 import pytest
 
+from server.archive.views import ARCHIVE
 from server.domain.sitting import SittingStatus, SittingType
 from server.store import repo
 from server.store.models import Comment, utcnow
-from server.views.archive import ARCHIVE
 from tests.archive_helpers import (
     EDIT,
     ended_sitting,

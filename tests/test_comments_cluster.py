@@ -14,9 +14,9 @@ import pytest
 from server import keys
 from server.app import create_app
 from server.bus import RedisBus
+from server.comments.views import COMMENTS
 from server.passwords import hash_password
 from server.store import repo
-from server.views.comments import COMMENTS
 from tests.conftest import REDIS_URL, TEST_PASSWORD, csrf_token_for
 from tests.test_bus import _free_port, _start_redis
 from tests.test_comments import connect, outcome, post, receive, receive_until

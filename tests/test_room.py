@@ -20,7 +20,7 @@ from server.domain.errors import Conflict, PermissionDenied
 from server.domain.roles import Role
 from server.domain.sitting import SittingStatus
 from server.domain.votes import AlreadyVoted, AttendanceMode, Choice, NoQuorum, VoteClosed
-from server.room import Participant, RoomService
+from server.room.service import Participant, RoomService
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import utcnow

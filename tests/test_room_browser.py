@@ -13,9 +13,9 @@ from server.app import create_app
 from server.comments.hub import channel_for
 from server.domain.roles import Role
 from server.passwords import hash_password
-from server.room import Participant, member_key
+from server.room.service import Participant, member_key
+from server.room.views import ROOMS
 from server.store import repo
-from server.views.room import ROOMS
 from tests.browser import chromium, sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.live_helpers import eventually, scheduled_sitting

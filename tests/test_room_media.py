@@ -14,8 +14,8 @@ from aiortc.mediastreams import MediaStreamTrack
 from media.room import MemberRoom, h264_preferences
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
+from server.room.views import ROOMS
 from server.store import room as room_store
-from server.views.room import ROOMS
 from tests.conftest import log_in
 from tests.live_helpers import eventually, scheduled_sitting
 from tests.room_helpers import Clients, add_member

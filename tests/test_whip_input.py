@@ -9,7 +9,7 @@ import pytest
 
 from server import keys
 from server.domain.errors import InvalidInput
-from server.views.live import parse_offer
+from server.live.views import parse_offer
 from tests.live_helpers import whip_publisher
 from tests.test_live import live_sitting, staff  # noqa: F401  (fixtures)
 

@@ -1,6 +1,6 @@
 """The chair's side of the member room: seats, the floor, the speaker queue, the timer and mutes.
 
-Plain state with no aiohttp, no SQL and no media: the glue (server/room.py) applies a command,
+Plain state with no aiohttp, no SQL and no media: the glue (server/room/) applies a command,
 then reads `audio_allowed` for every seat and the floor holder, and tells the media room and the
 program what changed. Keeping the rules here makes every rule a one-line unit test.
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from server.domain.documents import DOCUMENT_KIND_LABELS, DocumentKind
 from server.domain.localtime import local
 from server.domain.sitting import SITTING_TYPE_LABELS, SittingType
-from server.stemming import stem_text
+from server.search.stemming import stem_text
 from server.store.models import (
     AgendaItem,
     CaptionCue,

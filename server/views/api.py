@@ -15,7 +15,7 @@ from server.domain.sitting import SittingStatus
 from server.i18n import N_
 from server.middlewares import path_id, read_json
 from server.openapi import ApiRoutes
-from server.room import attendance_json, vote_json
+from server.room.service import attendance_json, vote_json
 from server.schemas import (
     AgendaItemIn,
     AgendaOrder,

@@ -14,7 +14,7 @@ from server.domain.roles import STAFF
 from server.i18n import N_
 from server.middlewares import path_id, read_json
 from server.schemas import YEAR, DocumentPatch, parse, provided
-from server.search import SearchQuery, backend_for
+from server.search.service import SearchQuery, backend_for
 from server.store import archive as archive_store
 from server.store import repo
 from server.store.models import Document

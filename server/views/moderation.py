@@ -9,6 +9,7 @@ from aiohttp import web
 
 from server import keys
 from server.auth import require_user, requires
+from server.comments.views import COMMENTS, check_origin, check_sitting, joined, open_socket
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.moderation import (
     MAX_IP_BAN_MINUTES,
@@ -21,7 +22,6 @@ from server.i18n import N_
 from server.middlewares import read_json
 from server.store import repo
 from server.templating import render
-from server.views.comments import COMMENTS, check_origin, check_sitting, joined, open_socket
 from server.views.public import sitting_id
 
 MAX_PINNED_CHARS = 300

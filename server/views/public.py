@@ -8,7 +8,7 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from server import keys
-from server.archive import page_context
+from server.archive.service import page_context
 from server.documents import DocumentFiles
 from server.domain.errors import NotFound
 from server.domain.sitting import (

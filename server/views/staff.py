@@ -8,14 +8,15 @@ from typing import Any
 from aiohttp import web
 
 from server import keys, sittings
-from server.archive import check_edit, console_context
+from server.archive.service import check_edit, console_context
+from server.archive.views import ARCHIVE, edit_values
 from server.auth import require_user, requires
 from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import TRANSITIONS, SittingStatus
 from server.i18n import N_
-from server.live import LAYOUTS
+from server.live.service import LAYOUTS
 from server.middlewares import error_message
 from server.schemas import (
     AgendaItemIn,
@@ -27,7 +28,6 @@ from server.schemas import (
 )
 from server.store import repo
 from server.templating import redirect, render
-from server.views.archive import ARCHIVE, edit_values
 from server.views.public import sitting_id
 
 

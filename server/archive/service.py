@@ -32,7 +32,7 @@ from server.domain.errors import Conflict, DomainError, InvalidInput
 from server.domain.sitting import SittingStatus
 from server.domain.votes import VoteStatus
 from server.i18n import N_
-from server.room import vote_json
+from server.room.service import vote_json
 from server.store import Store, repo
 from server.store import archive as archive_store
 from server.store import room as room_store

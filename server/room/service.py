@@ -48,7 +48,7 @@ from server.domain.votes import (
     plan_hall_ballots,
 )
 from server.i18n import N_
-from server.live import LiveService
+from server.live.service import LiveService
 from server.store import Store, repo
 from server.store import room as room_store
 from server.store.models import Attendance, Vote, utcnow

@@ -26,6 +26,7 @@ from aiohttp import WSMsgType, web
 
 from server import keys
 from server.auth import CurrentUser, get_user, require_user, requires
+from server.comments.views import check_origin
 from server.domain.chair import may_chair, takes_part
 from server.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
@@ -33,12 +34,11 @@ from server.domain.votes import CHOICE_LABELS, AttendanceMode
 from server.edge import InvalidJson, loads_json
 from server.i18n import N_
 from server.middlewares import error_message, read_json
-from server.room import Participant, RoomService, public_summary
+from server.room.service import Participant, RoomService, public_summary
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import Member, Sitting
 from server.templating import render
-from server.views.comments import check_origin
 from server.views.public import sitting_id
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from server.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from server.domain.roles import STAFF
 from server.i18n import N_, Translations, current_locale
 from server.keys import LIVE
-from server.live import LAYOUTS, LiveService
+from server.live.service import LAYOUTS, LiveService
 from server.metrics import Metrics
 from server.middlewares import csrf_exempt, read_json
 from server.store import repo
@@ -164,7 +164,7 @@ def _sitting_dir(request: web.Request, sid: int) -> Path:
 
 async def _raw_recording_or_404(request: web.Request, sid: int) -> None:
     """Off air, the raw recording (closed-door parts included) is for staff only; the public
-    gets the published cut under /sidang/{id}/rekaman/ (server/views/archive.py)."""
+    gets the published cut under /sidang/{id}/rekaman/ (server/archive/views.py)."""
     user = get_user(request)
     if user is None or not user.has(STAFF):
         raise NotFound(N_("Rekaman mentah hanya untuk sekretariat."))

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from media.archive import POSTER, PUBLISHED, SPRITE, THUMBNAILS, Timeline, is_published
 from server import keys
-from server.archive import (
+from server.archive.service import (
     ArchiveService,
     chapters,
     chapters_vtt,
@@ -35,17 +35,17 @@ from server.domain.sitting import SITTING_TYPE_LABELS, SittingStatus, SittingTyp
 from server.domain.votes import VoteStatus
 from server.edge import content_disposition
 from server.i18n import N_
+from server.live.views import CONTENT_TYPES, IMMUTABLE, PLAYLIST_TYPE, RENDITION_NAMES
 from server.middlewares import read_json
-from server.room import attendance_json, vote_json
+from server.room.service import attendance_json, vote_json
 from server.schemas import MONTH, OFFSET, YEAR, RecordingEditIn, parse
-from server.search import KINDS, Hit, SearchQuery, backend_for
+from server.search.service import KINDS, Hit, SearchQuery, backend_for
 from server.store import archive as archive_store
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import Sitting
 from server.templating import MONTHS_ID, redirect, render
 from server.views.api import document_json, routes
-from server.views.live import CONTENT_TYPES, IMMUTABLE, PLAYLIST_TYPE, RENDITION_NAMES
 from server.views.public import sitting_id
 
 ARCHIVE = web.AppKey("archive", ArchiveService)

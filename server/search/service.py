@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.domain.sitting import SittingStatus
-from server.stemming import WORD, stem_query, stem_word
+from server.search.stemming import WORD, stem_query, stem_word
 from server.store.repo import PUBLIC_STATUSES
 
 KINDS = ("sitting", "agenda", "document", "cue")

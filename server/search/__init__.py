@@ -1,0 +1,1 @@
+"""Archive search: Sastrawi stemming (`stemming`), two full-text backends (`service`), `views`."""
