@@ -1,7 +1,14 @@
-"""The application factory. Tests build the app exactly as `sidang serve` does."""
+"""The application factory, and the one place where services are built.
+
+Tests build the app exactly as `sidang serve` does. Services start in the order of
+`SERVICES` below (each may use those before it) and stop in reverse; view modules only
+declare routes and read services through `server.keys`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -9,17 +16,29 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server import connections, error_pages, keys, middlewares
+from server.archive import feeds
 from server.archive import views as archive
+from server.archive.jobs import ArchiveService
 from server.assets import Assets
 from server.bus import create_bus
+from server.bus import metrics as bus_metrics
+from server.comments import metrics as comment_metrics
 from server.comments import views as comments
+from server.comments.service import CommentService
 from server.config import Config
 from server.i18n import Translations
+from server.live import metrics as live_metrics
 from server.live import views as live
+from server.live.service import LiveService
 from server.metrics import Metrics
 from server.pengaduan import open311
 from server.pengaduan import views as pengaduan
+from server.pengaduan.mail import Mailer
+from server.pengaduan.service import PengaduanService
+from server.pengaduan.vault import Vault
 from server.room import views as room
+from server.room.service import RoomService
+from server.search import views as search
 from server.signing import Signer
 from server.store import Store
 from server.templating import create_environment
@@ -36,6 +55,26 @@ from server.views import (
 )
 
 log = logging.getLogger(__name__)
+
+ROUTES = (
+    health,
+    auth,
+    public,
+    staff,
+    accounts,
+    api,
+    live,
+    comments,
+    moderation,
+    room,
+    archive,
+    feeds,
+    search,
+    documents,
+    pengaduan,
+    open311,
+    assets,
+)
 
 
 def create_app(config: Config) -> web.Application:
@@ -58,31 +97,15 @@ def create_app(config: Config) -> web.Application:
     app[keys.CONFIG] = config
     app[keys.SIGNER] = Signer(config.secret_key)
     app[keys.METRICS] = Metrics()
-    app[connections.SOCKETS] = Counter()
+    app[keys.HEALTH_CHECKS] = []
+    app[keys.SOCKETS_PER_IP] = Counter()
     translations = Translations()
     app[keys.TRANSLATIONS] = translations
     app[keys.ASSETS] = Assets()
     app[keys.TEMPLATES] = create_environment(translations, app[keys.ASSETS].url)
-    app.cleanup_ctx.append(_store)
-    app.cleanup_ctx.append(_bus)
-
-    for module in (
-        health,
-        auth,
-        public,
-        staff,
-        accounts,
-        api,
-        live,
-        comments,
-        moderation,
-        room,
-        archive,
-        documents,
-        pengaduan,
-        open311,
-        assets,
-    ):
+    app.cleanup_ctx.extend(SERVICES)
+    app.on_shutdown.append(_close_sockets)
+    for module in ROUTES:
         module.setup(app)
     return app
 
@@ -99,5 +122,76 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     bus = create_bus(config.redis_url, prefix=config.redis_prefix)
     await bus.start()
     app[keys.BUS] = bus
+    bus_metrics.register(app[keys.METRICS], bus)
     yield
     await bus.close()
+
+
+async def _live(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    service = LiveService(app[keys.STORE], app[keys.BUS], config.media_dir, config.ice_servers)
+    app[keys.LIVE] = service
+    live_metrics.register(app[keys.METRICS], service)
+    app[keys.HEALTH_CHECKS].append(service.health_problem)
+    await service.open()
+    yield
+    await service.close()
+
+
+async def _rooms(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    service = RoomService(app[keys.STORE], app[keys.BUS], app[keys.LIVE], config.ice_servers)
+    await service.start()
+    app[keys.ROOMS] = service
+    yield
+    await service.close()
+
+
+async def _comments(app: web.Application) -> AsyncIterator[None]:
+    service = CommentService(app[keys.STORE], app[keys.BUS], app[keys.SIGNER])
+    await service.start()
+    app[keys.COMMENTS] = service
+    comment_metrics.register(app[keys.METRICS], service)
+    yield
+    await service.close()
+
+
+async def _archive(app: web.Application) -> AsyncIterator[None]:
+    service = ArchiveService(app[keys.STORE], app[keys.CONFIG].media_dir)
+    app[keys.ARCHIVE] = service
+    yield
+    await service.close()
+
+
+async def _pengaduan(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    vault = Vault(config.data_keys)
+    if not vault.available:
+        log.warning(
+            "SIDANG_DATA_KEY is not set: complaint contact details cannot be stored "
+            "(reports without contact still can)"
+        )
+    mailer = Mailer(config.smtp_url)
+    service = PengaduanService(
+        app[keys.STORE], app[keys.BUS], app[keys.SIGNER], vault, mailer, config.timezone
+    )
+    app[keys.PENGADUAN] = service
+    retention = asyncio.create_task(
+        service.keep_erasing_expired_contacts(config.contact_retention_days)
+    )
+    yield
+    retention.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await retention
+    await mailer.drain()
+
+
+# Each service may use the ones before it: rooms use the live sittings, all use store and bus.
+SERVICES = (_store, _bus, _live, _rooms, _comments, _archive, _pengaduan)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Close rooms and comment sockets (1001) as shutdown begins: the server waits for open
+    handlers before cleanup, so sockets left open would hold a restart for its whole timeout."""
+    await app[keys.ROOMS].close()
+    await app[keys.COMMENTS].hub.close()

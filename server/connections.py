@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections import Counter
 from typing import Any
 
 from aiohttp import web
@@ -110,9 +109,6 @@ class _GuardedProtocol(asyncio.Protocol):
         self.inner.resume_writing()
 
 
-GUARD = web.AppKey("connection_guard", Guard)
-
-
 class GuardedRunner(web.AppRunner):
     """An AppRunner whose listener goes through a Guard (`_make_server` is the runner's
     extension point for the server it listens with)."""
@@ -120,7 +116,7 @@ class GuardedRunner(web.AppRunner):
     async def _make_server(self) -> Any:
         config = self.app[keys.CONFIG]
         guard = Guard(config.max_connections, config.header_timeout_s)
-        self.app[GUARD] = guard  # before start-up freezes the app
+        self.app[keys.CONNECTION_GUARD] = guard  # before start-up freezes the app
         guard.server = await super()._make_server()
         return guard
 
@@ -149,7 +145,7 @@ def run_app(app: web.Application, host: str, port: int) -> None:
 async def limits(request: web.Request, handler) -> web.StreamResponse:
     """Hold the connection's idle deadline until the response is sent, give the body a
     deadline of its own, and count sockets."""
-    guard, transport = request.app.get(GUARD), request.transport
+    guard, transport = request.app.get(keys.CONNECTION_GUARD), request.transport
     if guard is not None and transport is not None:
         guard.busy(transport)
         # This task also writes the response (a long download included): idle once it is done.
@@ -182,11 +178,8 @@ def _body_deadline(request: web.Request) -> asyncio.TimerHandle | None:
     return asyncio.get_running_loop().call_later(BODY_BASE_TIMEOUT_S + size / MIN_BODY_RATE, cut)
 
 
-SOCKETS = web.AppKey("sockets_per_ip", Counter)
-
-
 async def _counted_socket(request: web.Request, handler) -> web.StreamResponse:
-    sockets = request.app[SOCKETS]
+    sockets = request.app[keys.SOCKETS_PER_IP]
     ip = request[CLIENT_IP_KEY]
     if sockets[ip] >= request.app[keys.CONFIG].max_sockets_per_ip:
         raise RateLimited(

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
-from server.archive.views import ARCHIVE
 from server.config import Config
 from server.domain.localtime import LOCAL_TZ
 from server.domain.roles import Role
@@ -232,7 +231,7 @@ async def _record_archive_demo(app: web.Application) -> None:
         )
         await asyncio.sleep(ARCHIVE_CHAPTER_S * len(ARCHIVE_DEMO_AGENDA))
         await live.end(sitting_id, actor="demo")
-    await app[ARCHIVE].ensure_published_media(sitting_id, "demo")
+    await app[keys.ARCHIVE].ensure_published_media(sitting_id, "demo")
     await live.transition(sitting_id, SittingStatus.PUBLISHED, "demo")
     log.info("demo archive sitting %s is published at /sidang/%s", sitting_id, sitting_id)
 

@@ -1,25 +1,51 @@
-"""Typed application and request state (aiohttp AppKey), declared once."""
+"""Typed application state (aiohttp AppKey), declared once, for every feature.
+
+The service types are imported only for type checkers: importing this module loads no media
+(aiortc, PyAV) and no service, so any layer may use the keys. `server/app.py` fills them.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from aiohttp import web
-from jinja2 import Environment
 
-from server.assets import Assets
-from server.bus import Bus
-from server.config import Config
-from server.i18n import Translations
-from server.live.service import LiveService
-from server.metrics import Metrics
-from server.signing import Signer
-from server.store import Store
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
-CONFIG = web.AppKey("config", Config)
-STORE = web.AppKey("store", Store)
-BUS = web.AppKey("bus", Bus)
-SIGNER = web.AppKey("signer", Signer)
-METRICS = web.AppKey("metrics", Metrics)
-TEMPLATES = web.AppKey("templates", Environment)
-TRANSLATIONS = web.AppKey("translations", Translations)
-LIVE = web.AppKey("live", LiveService)
-ASSETS = web.AppKey("assets", Assets)
+    from server.archive.jobs import ArchiveService
+    from server.assets import Assets
+    from server.bus import Bus
+    from server.comments.service import CommentService
+    from server.config import Config
+    from server.connections import Guard
+    from server.i18n import Translations
+    from server.live.service import LiveService
+    from server.metrics import Metrics
+    from server.pengaduan.service import PengaduanService
+    from server.room.service import RoomService
+    from server.signing import Signer
+    from server.store import Store
+
+# A health check returns a problem to report on /healthz, or None.
+HealthCheck = Callable[[], "str | None"]
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+STORE: web.AppKey[Store] = web.AppKey("store")
+BUS: web.AppKey[Bus] = web.AppKey("bus")
+SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+TEMPLATES: web.AppKey[Environment] = web.AppKey("templates")
+TRANSLATIONS: web.AppKey[Translations] = web.AppKey("translations")
+ASSETS: web.AppKey[Assets] = web.AppKey("assets")
+HEALTH_CHECKS: web.AppKey[list[HealthCheck]] = web.AppKey("health_checks")
+CONNECTION_GUARD: web.AppKey[Guard] = web.AppKey("connection_guard")
+SOCKETS_PER_IP: web.AppKey[Counter[str]] = web.AppKey("sockets_per_ip")
+
+LIVE: web.AppKey[LiveService] = web.AppKey("live")
+ROOMS: web.AppKey[RoomService] = web.AppKey("rooms")
+COMMENTS: web.AppKey[CommentService] = web.AppKey("comments")
+ARCHIVE: web.AppKey[ArchiveService] = web.AppKey("archive")
+PENGADUAN: web.AppKey[PengaduanService] = web.AppKey("pengaduan")

@@ -29,6 +29,7 @@ class Metrics:
         self._collectors: list[Callable[[Metrics], Awaitable[None]]] = []
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Stored(self))
+        self.describe("sidang_http_requests_total", "counter", "HTTP requests by status")
         self.http_latency = Histogram(
             "sidang_http_request_duration_seconds",
             "HTTP request latency by route",

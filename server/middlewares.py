@@ -33,9 +33,10 @@ from server.domain.errors import (
     PermissionDenied,
     RateLimited,
     StorageUnavailable,
+    UnsupportedMedia,
 )
-from server.edge import InvalidJson, loads_json, parse_id
-from server.i18n import N_, Translations, current_locale, negotiate
+from server.edge import parse_id
+from server.i18n import N_, current_locale, negotiate
 from server.templating import render
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ STATUS_FOR_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (NotAuthenticated, 401),
     (PermissionDenied, 403),
+    (UnsupportedMedia, 415),
     (InvalidInput, 400),
     (RateLimited, 429),
     (Conflict, 409),
@@ -169,11 +171,6 @@ def domain_error_response(request: web.Request, exc: DomainError) -> web.StreamR
     return response
 
 
-def error_message(translations: Translations, exc: DomainError) -> str:
-    """A domain error's message in the request's language, for socket frames and forms."""
-    return translations.format(exc.template, exc.params)
-
-
 def error_response(
     request: web.Request,
     status: int,
@@ -240,12 +237,6 @@ async def locale(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-def path_id(request: web.Request, name: str) -> int:
-    """A `{…_id}` route parameter as a number; `path_ids` has already answered 404 for any
-    other value, so no handler parses ids itself."""
-    return int(request.match_info[name])
-
-
 @web.middleware
 async def path_ids(request: web.Request, handler) -> web.StreamResponse:
     """Every `{…_id}` (and agenda `{position}`) in a route is a record key: anything but digits
@@ -303,16 +294,3 @@ async def csrf(request: web.Request, handler) -> web.StreamResponse:
 
 def _route_handler(request: web.Request):
     return getattr(request.match_info, "handler", None)
-
-
-async def read_json(request: web.Request) -> dict:
-    """Parse a JSON object body or raise a 400 with a message."""
-    try:
-        data = loads_json(await request.read())
-    except InvalidJson as exc:
-        raise InvalidInput(
-            N_("Badan permintaan bukan JSON yang valid: %(error)s"), error=exc
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInput(N_("Badan permintaan harus berupa objek JSON."))
-    return data

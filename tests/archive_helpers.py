@@ -14,8 +14,8 @@ import aiohttp
 
 from media.boxes import iter_boxes
 from media.recorder import finalize
-from server.archive.views import ARCHIVE
 from server.domain.sitting import SittingStatus, SittingType
+from server.keys import ARCHIVE
 from server.store import repo
 from tests.conftest import in_thread
 from tests.media.conftest import OfflineFeed

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
@@ -27,14 +28,22 @@ async def scheduled_sitting(store, title: str = "Paripurna Uji Siaran") -> tuple
         return sitting.id, sitting.ingest_key
 
 
-async def eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a condition that no event announces (e.g. decoded frames reaching the program)."""
+async def eventually(
+    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0
+) -> None:
+    """Wait for a condition that no event announces (e.g. decoded frames reaching the program,
+    or a row the server writes after the last message it sends)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not predicate():
+    while not await _holds(predicate):
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def _holds(predicate: Callable[[], bool | Awaitable[bool]]) -> bool:
+    result = predicate()
+    return bool(await result) if inspect.isawaitable(result) else bool(result)
 
 
 async def whip_publisher() -> RTCPeerConnection:

@@ -12,8 +12,8 @@ import feedparser
 import icalendar
 import pytest
 
-from server.archive.views import ARCHIVE
 from server.domain.sitting import SittingStatus, SittingType
+from server.keys import ARCHIVE
 from server.store import repo
 from server.store.models import Comment, utcnow
 from tests.archive_helpers import (

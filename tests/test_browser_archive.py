@@ -6,8 +6,8 @@ import pytest
 
 from server import keys
 from server.app import create_app
-from server.archive.views import ARCHIVE
 from server.domain.sitting import SittingStatus
+from server.keys import ARCHIVE
 from tests.archive_helpers import ended_sitting, record_template
 from tests.browser import chromium
 

@@ -14,7 +14,7 @@ import pytest
 from server import keys
 from server.app import create_app
 from server.bus import RedisBus
-from server.comments.views import COMMENTS
+from server.keys import COMMENTS
 from server.passwords import hash_password
 from server.store import repo
 from tests.conftest import REDIS_URL, TEST_PASSWORD, csrf_token_for

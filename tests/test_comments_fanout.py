@@ -11,7 +11,7 @@ import time
 
 from server import keys
 from server.comments.hub import FanoutLimits, channel_for
-from server.comments.views import COMMENTS
+from server.keys import COMMENTS
 from tests.test_comments import bus_comment, connect, receive
 
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from server import connections
+from server import connections, keys
 from server.app import create_app
 from tests.live_helpers import eventually
 
@@ -100,7 +100,7 @@ async def test_sockets_are_capped_per_address(proxied, live_sitting):
     assert refused.value.status == 429
     other = await socket("198.51.100.2")
     await school[0].close()
-    await eventually(lambda: proxied.app[connections.SOCKETS]["198.51.100.1"] == 1)
+    await eventually(lambda: proxied.app[keys.SOCKETS_PER_IP]["198.51.100.1"] == 1)
     again = await socket("198.51.100.1")
     for ws in (*school[1:], other, again):
         await ws.close()

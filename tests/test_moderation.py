@@ -10,7 +10,7 @@ import pytest
 
 from server.app import create_app
 from server.bus import MemoryBus
-from server.comments.views import COMMENTS, IDENTITY_COOKIE
+from server.comments.views import IDENTITY_COOKIE
 from server.domain.moderation import (
     DEFAULT_BANNED_WORDS,
     MAX_IP_BAN_MINUTES,
@@ -24,6 +24,7 @@ from server.domain.moderation import (
     check_ban_minutes,
     normalise,
 )
+from server.keys import COMMENTS
 from tests.conftest import log_in
 from tests.test_comments import connect, outcome, post, receive_until
 

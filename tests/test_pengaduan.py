@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from server.app import create_app
-from server.pengaduan.views import PENGADUAN
+from server.keys import PENGADUAN
 from server.store.models import AuditEntry, Complaint
 from tests.conftest import csrf_token_for, log_in
 from tests.pengaduan_helpers import DATA_KEY, file_report, jpeg, seed_category

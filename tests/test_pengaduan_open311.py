@@ -6,7 +6,7 @@ import pytest
 
 from server.app import create_app
 from server.domain.moderation import Limits
-from server.pengaduan.views import PENGADUAN
+from server.keys import PENGADUAN
 from tests.conftest import log_in
 from tests.pengaduan_helpers import DATA_KEY, file_report, seed_category
 

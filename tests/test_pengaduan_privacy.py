@@ -9,7 +9,7 @@ from aiohttp import FormData
 from aiosmtpd.controller import Controller
 
 from server.app import create_app
-from server.pengaduan.views import PENGADUAN
+from server.keys import PENGADUAN
 from tests.conftest import csrf_token_for, log_in
 from tests.pengaduan_helpers import DATA_KEY, file_report, jpeg, seed_category
 

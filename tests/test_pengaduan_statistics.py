@@ -11,10 +11,10 @@ import pytest
 from server.app import create_app
 from server.auth import CurrentUser
 from server.domain.roles import Role
+from server.keys import PENGADUAN
 from server.pengaduan.service import Filing
 from server.pengaduan.stats import bar_chart
 from server.pengaduan.status import Privacy, Status
-from server.pengaduan.views import PENGADUAN
 from tests.pengaduan_helpers import DATA_KEY, seed_category
 
 STAFF = CurrentUser(1, "staf", Role.SEKRETARIAT, None)

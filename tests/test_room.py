@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -20,12 +20,14 @@ from server.domain.errors import Conflict, PermissionDenied
 from server.domain.roles import Role
 from server.domain.sitting import SittingStatus
 from server.domain.votes import AlreadyVoted, AttendanceMode, Choice, NoQuorum, VoteClosed
-from server.room.service import Participant, RoomService
+from server.room.service import RoomService
+from server.room.session import Participant
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import utcnow
 from tests.conftest import log_in
 from tests.factories import new_sitting as build_sitting
+from tests.live_helpers import eventually
 from tests.room_helpers import Clients, add_member, set_seats
 
 NOW = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -237,12 +239,25 @@ class FakeConnection:
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
+        self._arrived = asyncio.Event()
 
     async def send(self, frame: dict[str, Any]) -> None:
         self.frames.append(frame)
+        self._arrived.set()
 
     async def close(self, code: int, message: str) -> None:
         self.closed = (code, message)
+        self._arrived.set()
+
+    async def until(self, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first state frame, from now on or the latest, for which `predicate` holds."""
+        async with asyncio.timeout(10):
+            while True:
+                states = [f for f in self.frames if f["type"] == "state"]
+                if states and predicate(states[-1]):
+                    return states[-1]
+                self._arrived.clear()
+                await self._arrived.wait()
 
     def last_state(self) -> dict[str, Any]:
         return [f for f in self.frames if f["type"] == "state"][-1]
@@ -264,11 +279,6 @@ async def rooms(store) -> AsyncIterator[RoomService]:
 def person(member_id: int | None, role: str = "anggota", user_id: int = 0) -> Participant:
     user_id = user_id or (member_id or 0) + 1000
     return Participant(user_id, f"u{user_id}", Role(role), member_id, f"M{member_id}")
-
-
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0.02)
 
 
 async def live_room(rooms: RoomService, store) -> tuple[int, FakeLive]:
@@ -368,9 +378,8 @@ async def test_the_chair_sees_the_limit_and_auto_mute_cuts_the_speaker(rooms, st
     await rooms.command(session, chair, {"type": "auto_mute", "on": True})
     await rooms.command(session, chair, {"type": "floor", "member": member, "limit_s": 10})
     session.state.floor.granted_at -= 11  # ten seconds pass
-    await settle()
+    await eventually(lambda: session.media.allowed[str(member)] is False)
     assert connection.last_state()["floor"]["overtime"] is True
-    assert session.media.allowed[str(member)] is False
 
 
 async def test_a_reconnection_within_the_grace_keeps_everything(rooms, store):
@@ -387,11 +396,12 @@ async def test_a_reconnection_within_the_grace_keeps_everything(rooms, store):
     second = FakeConnection()
     await rooms.enter(sid, person(member), second)
     await rooms.join_media(session, person(member), "v=0 offer", audio_only=True)
-    await settle()
-    await settle()
-    state = second.last_state()
-    mine = next(m for m in state["members"] if m["id"] == member)
-    assert mine["connected"] and mine["floor"] and mine["mic"]
+
+    def settled(state: dict) -> bool:
+        mine = next(m for m in state["members"] if m["id"] == member)
+        return mine["connected"] and mine["floor"] and mine["mic"]
+
+    state = await second.until(settled)
     assert session.media.allowed[str(member)] is True, "the floor's mic is re-applied"
     assert state["queue"] == [other]
     async with store.read() as db:
@@ -465,10 +475,10 @@ async def test_votes_in_the_room(rooms, store):
         await rooms.command(session, chair, {"type": "open_vote", "title": "Raperda"})
     await rooms.enter(sid, person(b), FakeConnection())
     await present(store, sid, c)
-    await rooms.attendance_changed(sid)
-    await settle()
+    await rooms.votes.attendance_changed(sid)
+    await watcher.until(lambda s: s["quorum"]["reached"])
     await rooms.command(session, chair, {"type": "open_vote", "title": "Raperda"})
-    await settle()
+    await watcher.until(lambda s: s["vote"] is not None)
     vote = watcher.last_state()["vote"]
     assert vote["title"] == "Raperda" and "totals" not in vote
     await rooms.command(
@@ -479,17 +489,20 @@ async def test_votes_in_the_room(rooms, store):
             session, person(a), {"type": "ballot", "vote": vote["id"], "choice": "abstain"}
         )
     with pytest.raises(Conflict, match="daring"):  # b is connected remotely
-        await rooms.cast(sid, vote["id"], b, "setuju", via=AttendanceMode.HALL, entered_by="staf")
-    await rooms.cast(sid, vote["id"], c, "tidak_setuju", via=AttendanceMode.HALL, entered_by="staf")
-    await settle()
-    assert {m["id"]: m["voted"] for m in watcher.last_state()["members"]} == {a: True, b: False}
+        await rooms.votes.cast(
+            sid, vote["id"], b, "setuju", via=AttendanceMode.HALL, entered_by="staf"
+        )
+    await rooms.votes.cast(
+        sid, vote["id"], c, "tidak_setuju", via=AttendanceMode.HALL, entered_by="staf"
+    )
+    voted = await watcher.until(lambda s: all(m["voted"] for m in s["members"] if m["id"] == a))
+    assert {m["id"]: m["voted"] for m in voted["members"]} == {a: True, b: False}
     await rooms.command(session, chair, {"type": "close_vote", "vote": vote["id"]})
     with pytest.raises(VoteClosed):
         await rooms.command(
             session, person(b), {"type": "ballot", "vote": vote["id"], "choice": "setuju"}
         )
-    await settle()
-    assert watcher.last_state()["vote"] is None
+    await watcher.until(lambda s: s["vote"] is None)
 
 
 async def test_a_vote_closes_itself_at_its_deadline(rooms, store):
@@ -511,11 +524,13 @@ async def test_the_room_closes_when_the_sitting_ends(rooms, store):
     connection = FakeConnection()
     session = await rooms.enter(sid, person(member), connection)
     del rooms.live.sittings[sid]
-    await settle()
+
+    async def attendance_closed() -> bool:
+        async with store.read() as db:
+            return all(row.left_at for row in await room_store.list_attendance(db, sid))
+
+    await eventually(attendance_closed)
     assert connection.closed[0] == 4010 and session.media.closed
-    async with store.read() as db:
-        [row] = await room_store.list_attendance(db, sid)
-    assert row.left_at is not None
 
 
 # -- HTTP: permissions, pages, hall data, public summary, API ------------------------------------

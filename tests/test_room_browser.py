@@ -12,9 +12,9 @@ from server import keys
 from server.app import create_app
 from server.comments.hub import channel_for
 from server.domain.roles import Role
+from server.keys import ROOMS
 from server.passwords import hash_password
-from server.room.service import Participant, member_key
-from server.room.views import ROOMS
+from server.room.session import Participant, member_key
 from server.store import repo
 from tests.browser import chromium, sign_in
 from tests.conftest import TEST_PASSWORD

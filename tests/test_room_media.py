@@ -14,7 +14,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from media.room import MemberRoom, h264_preferences
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
-from server.room.views import ROOMS
+from server.keys import ROOMS
 from server.store import room as room_store
 from tests.conftest import log_in
 from tests.live_helpers import eventually, scheduled_sitting

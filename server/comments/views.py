@@ -18,14 +18,11 @@ from server.cookies import read_cookie, set_cookie
 from server.domain.errors import InvalidInput, PermissionDenied
 from server.domain.moderation import RefusalCode, Refused, Sender
 from server.edge import InvalidJson, loads_json
+from server.http import error_message, read_json, sitting_id
 from server.i18n import N_, Translations
-from server.metrics import Metrics
-from server.middlewares import CLIENT_IP_KEY, error_message, read_json
+from server.middlewares import CLIENT_IP_KEY
 from server.signing import BadSignature
 from server.store import repo
-from server.views.public import sitting_id
-
-COMMENTS = web.AppKey("comments", CommentService)
 
 IDENTITY_COOKIE = "sidang_warga"
 DEVICE_COOKIE = "sidang_perangkat"
@@ -72,7 +69,7 @@ async def joined(
 ) -> AsyncIterator[Listener]:
     """Hand the socket to this node's room for the sitting, and take it back however it ends."""
     await ws.prepare(request)
-    service = request.app[COMMENTS]
+    service = request.app[keys.COMMENTS]
     service.watched.add(sitting)
     hub = service.hub
     listener = await hub.join(sitting, ws, request.transport, moderator=moderator)
@@ -86,7 +83,7 @@ async def comment_socket(request: web.Request) -> web.WebSocketResponse:
     check_origin(request)
     sitting = sitting_id(request)
     await check_sitting(request, sitting, public_only=True)
-    service = request.app[COMMENTS]
+    service = request.app[keys.COMMENTS]
     ws = open_socket(request)
     sender = service.sender(
         _token(request, ws, IDENTITY_COOKIE, "comment-identity"),
@@ -154,51 +151,12 @@ async def heartbeat(request: web.Request) -> web.Response:
     viewer = data.get("viewer")
     if not isinstance(viewer, str) or not VIEWER_ID.fullmatch(viewer):
         raise InvalidInput(N_("Tanda penonton tidak valid."))
-    count = await request.app[COMMENTS].heartbeat(
+    count = await request.app[keys.COMMENTS].heartbeat(
         sitting_id(request), viewer, request[CLIENT_IP_KEY]
     )
     return web.json_response({"viewers": count})
 
 
-async def _service(app: web.Application) -> AsyncIterator[None]:
-    service = CommentService(app[keys.STORE], app[keys.BUS], app[keys.SIGNER])
-    await service.start()
-    app[COMMENTS] = service
-    yield
-    await service.close()
-
-
-def _collector(app: web.Application):
-    async def collect(metrics: Metrics) -> None:
-        service = app.get(COMMENTS)
-        if service is None:
-            return
-        for sitting in sorted(service.watched):
-            room = service.hub.rooms.get(sitting)
-            metrics.set("sidang_viewers", await service.viewers(sitting), sitting=str(sitting))
-            sockets = 0 if room is None else len(room.listeners)
-            metrics.set("sidang_comment_sockets", sockets, sitting=str(sitting))
-        metrics.set("sidang_comment_slow_evictions_total", service.hub.evicted)
-
-    return collect
-
-
-async def _say_goodbye(app: web.Application) -> None:
-    """Close every comment socket (1001) when shutdown begins: the server waits for open
-    handlers before cleanup, so sockets left open would hold a restart for its whole timeout."""
-    await app[COMMENTS].hub.close()
-
-
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_service)
-    app.on_shutdown.append(_say_goodbye)
-    metrics = app[keys.METRICS]
-    metrics.describe("sidang_viewers", "gauge", "Viewers of a sitting across all nodes")
-    metrics.describe("sidang_comment_sockets", "gauge", "Comment sockets open on this node")
-    metrics.describe(
-        "sidang_comment_slow_evictions_total", "counter", "Comment sockets closed for lagging"
-    )
-    metrics.describe("sidang_comments_total", "counter", "Comments posted, by outcome")
-    metrics.add_collector(_collector(app))
     app.router.add_get("/sidang/{sitting_id}/komentar/ws", comment_socket, name="comment_socket")
     app.router.add_post("/sidang/{sitting_id}/penonton", heartbeat, name="viewer_heartbeat")

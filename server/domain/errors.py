@@ -45,6 +45,12 @@ class InvalidInput(DomainError):
         self.fields = fields or {}
 
 
+class UnsupportedMedia(InvalidInput):
+    """A body in a format the endpoint does not take (WHIP wants application/sdp)."""
+
+    message = N_("Jenis isi permintaan tidak didukung.")
+
+
 class RateLimited(DomainError):
     message = N_("Terlalu banyak percobaan. Coba lagi nanti.")
 

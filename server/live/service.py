@@ -220,6 +220,17 @@ class LiveService:
             raise NotFound(N_("Siaran langsung rapat ini tidak berjalan di server ini."))
         return live
 
+    def health_problem(self) -> str | None:
+        """/healthz turns 503 while any live sitting's media is unhealthy, naming the sitting and
+        the rendition: storage refused, a rendition without a new part for three target
+        durations, or a program below 0.9x real time for 10 s."""
+        found = [
+            f"sitting {sid}: {problem.describe()}"
+            for sid, live in self.sittings.items()
+            for problem in live.problems()
+        ]
+        return "; ".join(found) or None
+
     def set_layout(self, sitting_id: int, kind: str) -> None:
         if kind not in LAYOUTS:
             raise Conflict(N_("Tata letak tidak dikenal: %(kind)s."), kind=kind)

@@ -8,31 +8,32 @@ preload-hint parts.
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 from aiortc.sdp import SessionDescription
 from babel.numbers import format_decimal
 
-from media.encode import encoder_count
 from media.hls import PlaylistNotReady, ReloadTooFar, resolve_media_file
 from media.ingest import InvalidOffer
 from media.live import LiveProblem
 from media.overload import LoadState
 from server import keys
 from server.auth import get_user, require_user, requires
-from server.domain.errors import InvalidInput, NotAuthenticated, NotFound
+from server.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    UnsupportedMedia,
+)
 from server.domain.roles import STAFF
+from server.http import file_response, read_json, sitting_id
 from server.i18n import N_, Translations, current_locale
-from server.keys import LIVE
-from server.live.service import LAYOUTS, LiveService
-from server.metrics import Metrics
-from server.middlewares import csrf_exempt, read_json
+from server.live.service import LAYOUTS
+from server.middlewares import csrf_exempt
 from server.store import repo
 from server.templating import redirect
-from server.views.health import HEALTH_CHECKS
-from server.views.public import sitting_id
 
 RENDITION_NAMES = {"720p", "360p", "audio"}
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
@@ -110,14 +111,11 @@ async def whip_publish(request: web.Request) -> web.Response:
     sid = sitting_id(request)
     await _check_ingest_key(request, sid)
     if request.content_type != "application/sdp":
-        raise web.HTTPUnsupportedMediaType(text="WHIP memerlukan Content-Type: application/sdp.")
+        raise UnsupportedMedia(N_("WHIP memerlukan Content-Type: application/sdp."))
     offer = parse_offer(await request.read())
-    service = request.app[LIVE]
+    service = request.app[keys.LIVE]
     if sid not in service.sittings:
-        return web.json_response(
-            {"error": "Rapat ini belum disiarkan. Mulai siaran dari konsol terlebih dahulu."},
-            status=409,
-        )
+        raise Conflict(N_("Rapat ini belum disiarkan. Mulai siaran dari konsol terlebih dahulu."))
     try:
         resource, answer = await service.publish(sid, offer)
     except InvalidOffer as exc:
@@ -135,7 +133,7 @@ async def whip_publish(request: web.Request) -> web.Response:
 async def whip_delete(request: web.Request) -> web.Response:
     sid = sitting_id(request)
     await _check_ingest_key(request, sid)
-    await request.app[LIVE].unpublish(sid, request.match_info["resource"])
+    await request.app[keys.LIVE].unpublish(sid, request.match_info["resource"])
     return web.Response(status=200)
 
 
@@ -174,21 +172,23 @@ async def _raw_recording_or_404(request: web.Request, sid: int) -> None:
 
 async def master_playlist(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
-    live = request.app[LIVE].sittings.get(sid)
+    live = request.app[keys.LIVE].sittings.get(sid)
     if live is not None and live.on_air:
         return _playlist(live.master_playlist(), live=True)
     await _raw_recording_or_404(request, sid)
-    return _file(_sitting_dir(request, sid) / "index.m3u8", PLAYLIST_TYPE, "public, max-age=60")
+    return file_response(
+        _sitting_dir(request, sid) / "index.m3u8", PLAYLIST_TYPE, "public, max-age=60"
+    )
 
 
 async def media_playlist(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
     rendition = request.match_info["rendition"]
-    live = request.app[LIVE].sittings.get(sid)
+    live = request.app[keys.LIVE].sittings.get(sid)
     if live is None or not live.on_air:
         await _raw_recording_or_404(request, sid)
         path = _sitting_dir(request, sid) / rendition / "index.m3u8"
-        return _file(path, PLAYLIST_TYPE, "public, max-age=60")
+        return file_response(path, PLAYLIST_TYPE, "public, max-age=60")
     msn, part = _reload_params(request)
     skip = _skip_param(request)
     timeout = BLOCKING_RELOAD_TIMEOUT_S if msn is not None else FIRST_SEGMENT_TIMEOUT_S
@@ -227,7 +227,7 @@ def _skip_param(request: web.Request) -> bool:
 async def media_file(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
     relative = f"{request.match_info['rendition']}/{request.match_info['name']}"
-    live = request.app[LIVE].sittings.get(sid)
+    live = request.app[keys.LIVE].sittings.get(sid)
     if live is not None and live.on_air:
         path = await live.media_file(relative, BLOCKING_RELOAD_TIMEOUT_S)
     else:
@@ -235,7 +235,9 @@ async def media_file(request: web.Request) -> web.StreamResponse:
         path = resolve_media_file(_sitting_dir(request, sid), relative, RENDITION_NAMES)
     if path is None:
         raise NotFound(N_("Berkas media tidak ditemukan."))
-    return _file(path, CONTENT_TYPES.get(path.suffix, "application/octet-stream"), IMMUTABLE)
+    return file_response(
+        path, CONTENT_TYPES.get(path.suffix, "application/octet-stream"), IMMUTABLE
+    )
 
 
 async def recording_file(request: web.Request) -> web.StreamResponse:
@@ -243,7 +245,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     await _raw_recording_or_404(request, sid)
     name = request.match_info["name"]
     path = _sitting_dir(request, sid) / name
-    return _file(
+    return file_response(
         path,
         CONTENT_TYPES[path.suffix],
         "public, max-age=3600",
@@ -259,15 +261,6 @@ def _playlist(text: str, live: bool) -> web.Response:
     )
 
 
-def _file(path: Path, content_type: str, cache: str, download: str | None = None):
-    if not path.is_file():
-        raise web.HTTPNotFound(text="Berkas media tidak ditemukan.")
-    headers = {"Content-Type": content_type, "Cache-Control": cache}
-    if download:
-        headers["Content-Disposition"] = f'attachment; filename="{download}"'
-    return web.FileResponse(path, headers=headers)
-
-
 # -- staff live controls ------------------------------------------------------------------------
 
 
@@ -275,7 +268,7 @@ def _file(path: Path, content_type: str, cache: str, download: str | None = None
 async def start_live(request: web.Request) -> web.Response:
     user = require_user(request)
     sid = sitting_id(request)
-    await request.app[LIVE].start(sid, user.username)
+    await request.app[keys.LIVE].start(sid, user.username)
     return _back(request, sid)
 
 
@@ -283,7 +276,7 @@ async def start_live(request: web.Request) -> web.Response:
 async def end_live(request: web.Request) -> web.Response:
     user = require_user(request)
     sid = sitting_id(request)
-    await request.app[LIVE].end(sid, user.username)
+    await request.app[keys.LIVE].end(sid, user.username)
     return _back(request, sid)
 
 
@@ -298,7 +291,7 @@ async def switch_layout(request: web.Request) -> web.Response:
         raise InvalidInput(
             N_("Tata letak harus salah satu dari: %(layouts)s."), layouts=", ".join(LAYOUTS)
         )
-    request.app[LIVE].set_layout(sid, kind)
+    request.app[keys.LIVE].set_layout(sid, kind)
     async with request.app[keys.STORE].transaction() as session:
         await repo.audit(
             session, require_user(request).username, "live.layout", f"sitting:{sid}", kind
@@ -309,7 +302,7 @@ async def switch_layout(request: web.Request) -> web.Response:
 @requires(STAFF)
 async def live_status(request: web.Request) -> web.Response:
     sid = sitting_id(request)
-    service = request.app[LIVE]
+    service = request.app[keys.LIVE]
     live = service.sittings.get(sid)
     if live is None:
         return web.json_response({"live": False})
@@ -387,90 +380,7 @@ def _back(request: web.Request, sid: int) -> web.Response:
 # -- wiring -----------------------------------------------------------------------------------
 
 
-async def _live_service(app: web.Application) -> AsyncIterator[None]:
-    config = app[keys.CONFIG]
-    service = LiveService(app[keys.STORE], app[keys.BUS], config.media_dir, config.ice_servers)
-    app[LIVE] = service
-    await service.open()
-    yield
-    await service.close()
-
-
-def _live_problems(app: web.Application):
-    """/healthz turns 503 while any live sitting's media is unhealthy, naming the sitting and
-    the rendition: storage refused, a rendition without a new part for three target
-    durations, or a program below 0.9x real time for 10 s."""
-
-    def check() -> str | None:
-        found = [
-            f"sitting {sid}: {problem.describe()}"
-            for sid, live in app[LIVE].sittings.items()
-            for problem in live.problems()
-        ]
-        return "; ".join(found) or None
-
-    return check
-
-
-def _live_metrics(app: web.Application):
-    async def collect(metrics: Metrics) -> None:
-        sittings = app[LIVE].sittings
-        metrics.set("sidang_live_sittings", len(sittings))
-        metrics.set("sidang_encoders", encoder_count())
-        for sid, live in sittings.items():
-            stats = live.stats()
-            label = str(sid)
-            metrics.set("sidang_live_input_connected", int(stats.input_connected), sitting=label)
-            metrics.set("sidang_live_output_fps", round(stats.output_fps, 2), sitting=label)
-            metrics.set("sidang_live_dropped_frames_total", stats.dropped_frames, sitting=label)
-            metrics.set("sidang_program_realtime_factor", stats.load.realtime_factor, sitting=label)
-            metrics.set("sidang_program_late_seconds", stats.load.late_s, sitting=label)
-            metrics.set("sidang_renditions_shed_level", stats.load.level, sitting=label)
-            for rendition, fps in stats.load.fps.items():
-                metrics.set("sidang_rendition_encoded_fps", fps, sitting=label, rendition=rendition)
-            for rendition, health in stats.renditions.items():
-                labels = {"sitting": label, "rendition": rendition}
-                metrics.set(
-                    "sidang_rendition_last_part_age_seconds", health.last_part_age_s, **labels
-                )
-                metrics.set("sidang_rendition_restarts_total", health.restarts, **labels)
-                metrics.set("sidang_encoder_restarts_total", health.encoder_restarts, **labels)
-            for rendition, kbps in stats.bitrate_kbps.items():
-                metrics.set(
-                    "sidang_live_bitrate_kbps", round(kbps, 1), sitting=label, stream=rendition
-                )
-
-    return collect
-
-
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_live_service)
-    metrics = app[keys.METRICS]
-    metrics.describe("sidang_live_sittings", "gauge", "Live sittings owned by this node")
-    metrics.describe("sidang_encoders", "gauge", "Encoder instances alive in this process")
-    metrics.describe("sidang_live_input_connected", "gauge", "1 while the hall feed arrives")
-    metrics.describe("sidang_live_output_fps", "gauge", "Program frames per second")
-    metrics.describe("sidang_live_dropped_frames_total", "counter", "Program ticks skipped")
-    metrics.describe("sidang_live_bitrate_kbps", "gauge", "Encoded bitrate per stream")
-    metrics.describe(
-        "sidang_program_realtime_factor", "gauge", "Program media seconds per wall second (10 s)"
-    )
-    metrics.describe("sidang_program_late_seconds", "gauge", "How far the program runs behind")
-    metrics.describe(
-        "sidang_renditions_shed_level", "gauge", "Overload step: 0 none, 4 all video at 2 fps"
-    )
-    metrics.describe("sidang_rendition_encoded_fps", "gauge", "Frames per second encoded now")
-    metrics.describe(
-        "sidang_rendition_last_part_age_seconds", "gauge", "Time since the rendition's last part"
-    )
-    metrics.describe(
-        "sidang_rendition_restarts_total", "counter", "Packager restarts after a failure"
-    )
-    metrics.describe(
-        "sidang_encoder_restarts_total", "counter", "Encoders replaced after a failure"
-    )
-    metrics.add_collector(_live_metrics(app))
-    app[HEALTH_CHECKS].append(_live_problems(app))
     r = app.router
     r.add_route("POST", "/whip/{sitting_id}", whip_publish)
     r.add_route("OPTIONS", "/whip/{sitting_id}", whip_options)

@@ -15,12 +15,12 @@ from aiohttp import web
 
 from server import keys
 from server.domain.errors import DomainError, InvalidInput, NotFound
+from server.http import error_message
 from server.i18n import N_
-from server.middlewares import CLIENT_IP_KEY, csrf_exempt, error_message, status_for
+from server.middlewares import CLIENT_IP_KEY, csrf_exempt, status_for
 from server.pengaduan.service import Filing
 from server.pengaduan.status import CLOSED, OPEN, Privacy, parse_privacy
 from server.pengaduan.vault import Contact
-from server.pengaduan.views import PENGADUAN
 from server.store.models import Complaint, ComplaintCategory
 
 MAX_RESULTS = 1000
@@ -92,7 +92,7 @@ def request_json(
 
 @spec_errors
 async def services(request: web.Request) -> web.Response:
-    categories = await request.app[PENGADUAN].categories()
+    categories = await request.app[keys.PENGADUAN].categories()
     return web.json_response([service_json(c) for c in categories])
 
 
@@ -111,7 +111,7 @@ async def list_requests(request: web.Request) -> web.Response:
     service_code = query.get("service_code") or None
     if service_code is not None and not service_code.isdigit():
         raise InvalidInput(N_("service_code tidak dikenal."))
-    found = await request.app[PENGADUAN].open311_requests(
+    found = await request.app[keys.PENGADUAN].open311_requests(
         codes=codes or None,
         category_id=int(service_code) if service_code else None,
         start=start,
@@ -124,7 +124,7 @@ async def list_requests(request: web.Request) -> web.Response:
 
 @spec_errors
 async def one_request(request: web.Request) -> web.Response:
-    found = await request.app[PENGADUAN].open311_requests(codes=[request.match_info["code"]])
+    found = await request.app[keys.PENGADUAN].open311_requests(codes=[request.match_info["code"]])
     if not found[0]:
         raise NotFound(N_("Laporan tidak ditemukan."))
     return _requests_response(request, found)
@@ -136,7 +136,7 @@ async def post_request(request: web.Request) -> web.Response:
     """A client files for a resident; the key names the client, the limits are the
     moderation gate's on the bus, counted per key and per address."""
     data = await request.post()
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     client = await service.check_api_key(str(data.get("api_key", "")))
     lat, lon = _number(data.get("lat")), _number(data.get("long"))
     name = " ".join(
@@ -172,7 +172,7 @@ async def post_request(request: web.Request) -> web.Response:
 
 def _requests_response(request: web.Request, found) -> web.Response:
     complaints, notes, photos = found
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     public_url = request.app[keys.CONFIG].public_url
     return web.json_response(
         [

@@ -3,6 +3,7 @@ small modules beside it (status, workdays, photos, vault, codes)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -13,7 +14,13 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from server.bus import Bus
-from server.domain.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
+from server.domain.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    StorageUnavailable,
+)
 from server.domain.moderation import Gate, Limits, Refused, Sender, WordFilter, clean_text
 from server.domain.roles import STAFF, Role
 from server.i18n import N_
@@ -60,6 +67,7 @@ CONTACT_READERS = {
 # An Open311 client speaks for many residents, so it gets more room, counted per key.
 API_LIMITS = Limits(per_identity=60, per_ip=120, window_s=60.0, duplicate_window_s=3600.0)
 STATS_TTL_S = 60.0
+RETENTION_EVERY_S = 3600.0
 
 
 class CurrentUser(Protocol):
@@ -452,6 +460,15 @@ class PengaduanService:
             if erased:
                 await repo.audit(session, "sistem", "pengaduan.contact.expire", "", str(erased))
         return erased
+
+    async def keep_erasing_expired_contacts(self, retention_days: int) -> None:
+        """Hourly, for the life of the app: on whichever nodes run, since erasing is idempotent."""
+        while True:
+            try:
+                await self.erase_expired_contacts(retention_days)
+            except StorageUnavailable:
+                log.warning("pengaduan retention: database unavailable, next try in an hour")
+            await asyncio.sleep(RETENTION_EVERY_S)
 
     async def rotate_keys(self, user: CurrentUser) -> int:
         """Re-encrypt every sealed contact under the newest key; then older keys can go."""

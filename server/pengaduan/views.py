@@ -3,11 +3,8 @@ members' answers, settings. Handlers parse, call PengaduanService and render."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -16,12 +13,12 @@ from multidict import MultiDictProxy
 
 from server import keys
 from server.auth import require_user, requires
-from server.domain.errors import InvalidInput, RateLimited, StorageUnavailable
+from server.domain.errors import InvalidInput, RateLimited
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
+from server.http import error_message
 from server.i18n import N_
-from server.middlewares import CLIENT_IP_KEY, CONTENT_SECURITY_POLICY, error_message
+from server.middlewares import CLIENT_IP_KEY, CONTENT_SECURITY_POLICY
 from server.pengaduan import stats
-from server.pengaduan.mail import Mailer
 from server.pengaduan.service import Filing, PengaduanService
 from server.pengaduan.status import (
     NEXT,
@@ -32,20 +29,17 @@ from server.pengaduan.status import (
     parse_privacy,
     parse_status,
 )
-from server.pengaduan.vault import Contact, Vault
+from server.pengaduan.vault import Contact
 from server.templating import redirect, render
 
 log = logging.getLogger(__name__)
 
-PENGADUAN = web.AppKey("pengaduan", PengaduanService)
 CODE = r"{code:ADU-[0-9]{4}-[A-Z0-9]{5}}"
 # The form may ask for the device's location; everything else keeps the site-wide policy.
-RETENTION_EVERY_S = 3600.0
 FORM_PERMISSIONS = "camera=(), microphone=(), geolocation=(self)"
 
 
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_service)
     r = app.router
     r.add_get("/pengaduan", form_page, name="pengaduan_form")
     r.add_post("/pengaduan", file_complaint)
@@ -73,41 +67,11 @@ def setup(app: web.Application) -> None:
     r.add_post(f"/pengaduan/{CODE}/hapus-kontak", erase_contact)
 
 
-async def _service(app: web.Application) -> AsyncIterator[None]:
-    config = app[keys.CONFIG]
-    vault = Vault(config.data_keys)
-    if not vault.available:
-        log.warning(
-            "SIDANG_DATA_KEY is not set: complaint contact details cannot be stored "
-            "(reports without contact still can)"
-        )
-    mailer = Mailer(config.smtp_url)
-    app[PENGADUAN] = PengaduanService(
-        app[keys.STORE], app[keys.BUS], app[keys.SIGNER], vault, mailer, config.timezone
-    )
-    retention = asyncio.create_task(_erase_expired(app[PENGADUAN], config.contact_retention_days))
-    yield
-    retention.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await retention
-    await mailer.drain()
-
-
-async def _erase_expired(service: PengaduanService, retention_days: int) -> None:
-    """Hourly: contact data past its retention goes, on whichever nodes run (idempotent)."""
-    while True:
-        try:
-            await service.erase_expired_contacts(retention_days)
-        except StorageUnavailable:
-            log.warning("pengaduan retention: database unavailable, next try in an hour")
-        await asyncio.sleep(RETENTION_EVERY_S)
-
-
 def page(
     request: web.Request, name: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
     """Every pengaduan page reads times in SIDANG_TIMEZONE and knows the labels."""
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     return render(
         request,
         f"pengaduan/{name}",
@@ -145,7 +109,7 @@ async def _form(
     status: int = 200,
     alert: str = "",
 ) -> web.Response:
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     config = request.app[keys.CONFIG]
     response = page(
         request,
@@ -177,7 +141,7 @@ def tiles_policy(template: str) -> str:
 async def file_complaint(request: web.Request) -> web.Response:
     data = await request.post()
     values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     translations = request.app[keys.TRANSLATIONS]
     try:
         filing = _filing(data)
@@ -225,7 +189,7 @@ def _coordinate(value: str) -> float | None:
 
 async def report_page(request: web.Request) -> web.Response:
     secret = request.query.get("k")
-    report = await request.app[PENGADUAN].report(request.match_info["code"], secret)
+    report = await request.app[keys.PENGADUAN].report(request.match_info["code"], secret)
     response = page(
         request,
         "report.html",
@@ -242,7 +206,7 @@ async def report_page(request: web.Request) -> web.Response:
 
 
 async def photo(request: web.Request) -> web.Response:
-    data = await request.app[PENGADUAN].photo(
+    data = await request.app[keys.PENGADUAN].photo(
         request.match_info["code"], int(request.match_info["n"]), request.query.get("k")
     )
     return _jpeg(data)
@@ -250,7 +214,7 @@ async def photo(request: web.Request) -> web.Response:
 
 @requires(STAFF)
 async def staff_photo(request: web.Request) -> web.Response:
-    data = await request.app[PENGADUAN].photo(
+    data = await request.app[keys.PENGADUAN].photo(
         request.match_info["code"], int(request.match_info["n"]), staff=True
     )
     return _jpeg(data)
@@ -267,13 +231,13 @@ def _jpeg(data: bytes) -> web.Response:
 async def erase_contact(request: web.Request) -> web.Response:
     data = await request.post()
     code, secret = request.match_info["code"], str(data.get("k", ""))
-    await request.app[PENGADUAN].erase_contact(code, secret)
+    await request.app[keys.PENGADUAN].erase_contact(code, secret)
     return redirect(f"/pengaduan/{code}?k={quote(secret)}")
 
 
 async def public_list(request: web.Request) -> web.Response:
     """A list always; a map of the reports that have a place, where tiles are available."""
-    reports = await request.app[PENGADUAN].public_list()
+    reports = await request.app[keys.PENGADUAN].public_list()
     tiles = request.app[keys.CONFIG].map_tiles
     response = page(request, "list.html", {"reports": reports, "map_tiles": tiles})
     if tiles:
@@ -292,7 +256,7 @@ def _year(request: web.Request) -> int | None:
 
 async def statistics_page(request: web.Request) -> web.Response:
     year = _year(request)
-    statistics = await request.app[PENGADUAN].statistics(year)
+    statistics = await request.app[keys.PENGADUAN].statistics(year)
     return page(
         request,
         "statistics.html",
@@ -302,7 +266,7 @@ async def statistics_page(request: web.Request) -> web.Response:
 
 async def statistics_csv(request: web.Request) -> web.Response:
     year = _year(request)
-    statistics = await request.app[PENGADUAN].statistics(year)
+    statistics = await request.app[keys.PENGADUAN].statistics(year)
     name = f"statistik-pengaduan{f'-{year}' if year else ''}.csv"
     return web.Response(
         text=stats.to_csv(statistics),
@@ -317,7 +281,7 @@ async def statistics_csv(request: web.Request) -> web.Response:
 
 @requires(STAFF)
 async def inbox(request: web.Request) -> web.Response:
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     komisi = request.query.get("komisi") or None
     return page(
         request,
@@ -331,7 +295,7 @@ async def inbox(request: web.Request) -> web.Response:
 
 
 async def _staff_page(request: web.Request, code: str, contact: Contact | None) -> web.Response:
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     report = await service.staff_report(code)
     return page(
         request,
@@ -354,7 +318,7 @@ async def staff_report(request: web.Request) -> web.Response:
 async def change_status(request: web.Request) -> web.Response:
     data = await request.post()
     code = request.match_info["code"]
-    await request.app[PENGADUAN].change_status(
+    await request.app[keys.PENGADUAN].change_status(
         require_user(request),
         code,
         parse_status(data.get("status")),
@@ -369,7 +333,7 @@ async def change_status(request: web.Request) -> web.Response:
 async def reveal_contact(request: web.Request) -> web.Response:
     """A POST, so reading an identity is a deliberate act with a CSRF token, and audited."""
     code = request.match_info["code"]
-    contact = await request.app[PENGADUAN].contact(require_user(request), code)
+    contact = await request.app[keys.PENGADUAN].contact(require_user(request), code)
     response = await _staff_page(request, code, contact)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -379,14 +343,16 @@ async def reveal_contact(request: web.Request) -> web.Response:
 async def hide_text(request: web.Request) -> web.Response:
     data = await request.post()
     code = request.match_info["code"]
-    await request.app[PENGADUAN].set_hidden(require_user(request), code, data.get("hidden") == "1")
+    await request.app[keys.PENGADUAN].set_hidden(
+        require_user(request), code, data.get("hidden") == "1"
+    )
     return redirect(f"/pengaduan/kelola/{code}")
 
 
 @requires(STAFF)
 async def release(request: web.Request) -> web.Response:
     code = request.match_info["code"]
-    await request.app[PENGADUAN].release(require_user(request), code)
+    await request.app[keys.PENGADUAN].release(require_user(request), code)
     return redirect(f"/pengaduan/kelola/{code}")
 
 
@@ -395,7 +361,7 @@ async def merge(request: web.Request) -> web.Response:
     data = await request.post()
     code = request.match_info["code"]
     into = str(data.get("into", "")).strip().upper()
-    await request.app[PENGADUAN].merge(require_user(request), code, into)
+    await request.app[keys.PENGADUAN].merge(require_user(request), code, into)
     return redirect(f"/pengaduan/kelola/{into}")
 
 
@@ -404,7 +370,7 @@ async def link_sitting(request: web.Request) -> web.Response:
     data = await request.post()
     code = request.match_info["code"]
     sitting, position = str(data.get("sitting", "")), str(data.get("position", ""))
-    await request.app[PENGADUAN].link_sitting(
+    await request.app[keys.PENGADUAN].link_sitting(
         require_user(request),
         code,
         int(sitting) if sitting.isdigit() else None,
@@ -415,7 +381,7 @@ async def link_sitting(request: web.Request) -> web.Response:
 
 @requires(STAFF)
 async def settings_page(request: web.Request) -> web.Response:
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     return page(
         request,
         "settings.html",
@@ -426,7 +392,7 @@ async def settings_page(request: web.Request) -> web.Response:
 @requires(STAFF)
 async def add_category(request: web.Request) -> web.Response:
     data = await request.post()
-    await request.app[PENGADUAN].add_category(
+    await request.app[keys.PENGADUAN].add_category(
         require_user(request), str(data.get("name", "")), str(data.get("komisi", ""))
     )
     return redirect("/pengaduan/kelola/pengaturan")
@@ -436,7 +402,7 @@ async def add_category(request: web.Request) -> web.Response:
 async def issue_api_key(request: web.Request) -> web.Response:
     """The new key is shown on this one page and never again."""
     data = await request.post()
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     key = await service.issue_api_key(require_user(request), str(data.get("name", "")))
     response = page(
         request,
@@ -454,7 +420,7 @@ async def issue_api_key(request: web.Request) -> web.Response:
 @requires({Role.ADMIN})
 async def rotate_keys(request: web.Request) -> web.Response:
     """After a new key is put first in SIDANG_DATA_KEY: re-encrypt, then the old key can go."""
-    await request.app[PENGADUAN].rotate_keys(require_user(request))
+    await request.app[keys.PENGADUAN].rotate_keys(require_user(request))
     return redirect("/pengaduan/kelola/pengaturan")
 
 
@@ -467,7 +433,9 @@ async def add_holiday(request: web.Request) -> web.Response:
         raise InvalidInput(
             N_("Tanggal libur tidak valid."), fields={"day": N_("Tanggal tidak valid.")}
         ) from None
-    await request.app[PENGADUAN].set_holiday(require_user(request), day, str(data.get("name", "")))
+    await request.app[keys.PENGADUAN].set_holiday(
+        require_user(request), day, str(data.get("name", ""))
+    )
     return redirect("/pengaduan/kelola/pengaturan")
 
 
@@ -476,7 +444,7 @@ async def add_holiday(request: web.Request) -> web.Response:
 
 @requires(MEMBERS_ROOM)
 async def komisi_inbox(request: web.Request) -> web.Response:
-    service = request.app[PENGADUAN]
+    service = request.app[keys.PENGADUAN]
     user = require_user(request)
     komisi = await service.member_komisi(user)
     reports = await service.inbox(komisi) if komisi else []
@@ -487,5 +455,7 @@ async def komisi_inbox(request: web.Request) -> web.Response:
 async def answer(request: web.Request) -> web.Response:
     data = await request.post()
     code = request.match_info["code"]
-    await request.app[PENGADUAN].answer(require_user(request), code, str(data.get("answer", "")))
+    await request.app[keys.PENGADUAN].answer(
+        require_user(request), code, str(data.get("answer", ""))
+    )
     return redirect("/pengaduan/komisi")

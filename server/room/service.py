@@ -6,13 +6,10 @@ A session joins the chair's state machine (server/domain/chair.py), the media ro
 `set_audio_allowed` for each member whose answer changed, the FLOOR or HALL layout when the floor
 changes hands, and one `state` frame to every connection. The protocol is in docs/ROOM_PROTOCOL.md.
 
-Attendance and votes can also change from plain HTTP (staff marking hall attendance or entering
-hall ballots) on any node, so those handlers publish on the bus channel `room:{sitting}`; the
-session that owns the room reads it and refreshes. The public quorum/vote summary is cached on the
-bus for a few seconds and dropped on every change, so thousands of polling viewers cost one query
-per sitting every few seconds, cluster-wide.
-
-This module has no aiohttp types: a connection is anything with `send` and `close`.
+Attendance and votes can also change from plain HTTP on any node (server/room/votes.py); the
+session that owns the room hears of it on the bus channel `room:{sitting}` and refreshes. The
+public quorum/vote summary is cached on the bus for a few seconds and dropped on every change, so
+thousands of polling viewers cost one query per sitting every few seconds, cluster-wide.
 """
 
 from __future__ import annotations
@@ -20,128 +17,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from media.ingest import InvalidOffer
-from media.live import LiveSitting
 from media.program import Layout, LayoutKind
 from media.room import MemberRoom, PeerOptions
 from server.bus import Bus
-from server.domain.chair import ChairState, check_limit, may_chair
-from server.domain.errors import Conflict, InvalidInput, PermissionDenied
-from server.domain.roles import Role
-from server.domain.sitting import SittingStatus
-from server.domain.votes import (
-    AttendanceMode,
-    HallPlan,
-    Quorum,
-    Totals,
-    VoteStatus,
-    check_hall_ballot,
-    deadline,
-    parse_choice,
-    plan_hall_ballots,
-)
+from server.domain.errors import Conflict, InvalidInput
+from server.domain.votes import AttendanceMode
 from server.i18n import N_
 from server.live.service import LiveService
+from server.room import commands
+from server.room.session import (
+    ENDED_CLOSE,
+    REPLACED_CLOSE,
+    Connection,
+    Participant,
+    RoomFactory,
+    RoomSession,
+    channel_for,
+    member_key,
+    program_input,
+)
+from server.room.shapes import public_cache_key, quorum_json, vote_json
+from server.room.votes import VoteDesk
 from server.store import Store, repo
 from server.store import room as room_store
-from server.store.models import Attendance, Vote, utcnow
+from server.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
 GRACE_S = 60.0
 TICK_S = 0.5
-PUBLIC_CACHE_TTL_S = 5.0
-REMOVED_CLOSE = 4003
-REPLACED_CLOSE = 4009
-ENDED_CLOSE = 4010
 CAMERA_RENDITION = "720p"
 AUDIO_ONLY_RENDITION = "360p"  # no camera up, and a lighter program down
-
-
-def channel_for(sitting_id: int) -> str:
-    return f"room:{sitting_id}"
-
-
-def public_cache_key(sitting_id: int) -> str:
-    return f"room:public:{sitting_id}"
-
-
-class MediaRoom(Protocol):
-    """What the glue needs of media.room.MemberRoom (tests may pass a stand-in)."""
-
-    on_state: Callable[[str, str], None] | None
-
-    async def join(self, member_key: str, offer_sdp: str, options: PeerOptions = ...) -> str: ...
-
-    async def leave(self, member_key: str) -> None: ...
-
-    def set_audio_allowed(self, member_key: str, allowed: bool) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-RoomFactory = Callable[[LiveSitting, list[dict]], MediaRoom]
-
-
-class Connection(Protocol):
-    async def send(self, frame: dict[str, Any]) -> None: ...
-
-    async def close(self, code: int, message: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Participant:
-    """A logged-in user in the room. Members have seats; staff without a member record only
-    watch, assist the chair and enter hall data."""
-
-    user_id: int
-    username: str
-    role: Role
-    member_id: int | None
-    name: str
-
-    @property
-    def key(self) -> str:
-        """The media room's key for this person's peer."""
-        return member_key(self.member_id) if self.member_id else f"user:{self.user_id}"
-
-    @property
-    def chair(self) -> bool:
-        return may_chair(self.role)
-
-
-def member_key(member_id: int) -> str:
-    return str(member_id)
-
-
-def program_input(member_id: int) -> str:
-    """The program input the media room adds for a member (`member:{key}`), which is what a
-    FLOOR layout names."""
-    return f"member:{member_key(member_id)}"
-
-
-@dataclass
-class RoomSession:
-    sitting_id: int
-    live: LiveSitting
-    media: MediaRoom
-    state: ChairState = field(default_factory=ChairState)
-    connections: dict[str, tuple[Participant, Connection]] = field(default_factory=dict)
-    media_state: dict[str, str] = field(default_factory=dict)
-    audio: dict[str, bool] = field(default_factory=dict)
-    floor_on_program: int | None = None
-    quorum: Quorum | None = None
-    vote: dict[str, Any] | None = None
-    voted: set[int] = field(default_factory=set)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    listener: asyncio.Task | None = None
 
 
 class RoomService:
@@ -161,6 +72,7 @@ class RoomService:
         self.store = store
         self.bus = bus
         self.live = live
+        self.votes = VoteDesk(store, bus)
         self.ice_servers = ice_servers
         self.room_factory = room_factory
         self.grace_s = grace_s
@@ -200,7 +112,7 @@ class RoomService:
                 await room_store.mark_present(
                     db, sitting_id, participant.member_id, AttendanceMode.REMOTE
                 )
-            await self.attendance_changed(sitting_id)
+            await self.votes.attendance_changed(sitting_id)
         else:
             await self._broadcast(session)
         return session
@@ -235,250 +147,10 @@ class RoomService:
             await session.media.leave(participant.key)
         await self._broadcast(session)
 
-    # -- commands ---------------------------------------------------------------------------------
-
     async def command(
         self, session: RoomSession, participant: Participant, frame: dict[str, Any]
     ) -> None:
-        kind = frame.get("type")
-        member_commands = {"hand": self._hand, "mic": self._mic, "ballot": self._ballot}
-        chair_commands = {
-            "floor": self._give_floor,
-            "next": self._next,
-            "take_floor": self._take_floor,
-            "extend": self._extend,
-            "mute": self._mute,
-            "mute_all": self._mute_all,
-            "allow": self._allow,
-            "remove": self._remove,
-            "readmit": self._readmit,
-            "auto_mute": self._auto_mute,
-            "open_vote": self._open_vote,
-            "close_vote": self._close_vote,
-        }
-        if kind in member_commands:
-            if participant.member_id is None:
-                raise PermissionDenied(N_("Perintah ini hanya untuk anggota DPRD."))
-            handler = member_commands[kind]
-        elif kind in chair_commands:
-            if not participant.chair:
-                raise PermissionDenied(N_("Perintah ini hanya untuk pimpinan rapat."))
-            handler = chair_commands[kind]
-        else:
-            raise InvalidInput(N_("Jenis pesan tidak dikenal."))
-        await handler(session, participant, frame)
-
-    async def _hand(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            if frame.get("raise") is False:
-                session.state.lower_hand(_member(who))
-            else:
-                session.state.raise_hand(_member(who), frame.get("interupsi") is True)
-
-    async def _mic(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.set_mic(_member(who), frame.get("open") is True)
-
-    async def _give_floor(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.give_floor(_target(frame), time.time(), _limit(frame))
-
-    async def _next(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.next_speaker(time.time(), _limit(frame))
-
-    async def _take_floor(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.take_floor()
-
-    async def _extend(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        seconds = frame.get("seconds")
-        if not isinstance(seconds, int) or isinstance(seconds, bool):
-            raise InvalidInput(N_("Tambahan waktu harus bilangan detik."))
-        async with self._changing(session):
-            session.state.extend(seconds)
-
-    async def _mute(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.mute(_target(frame))
-
-    async def _mute_all(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.mute_all()
-
-    async def _allow(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.allow(_target(frame))
-
-    async def _auto_mute(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.auto_mute = frame.get("on") is True
-            if isinstance(frame.get("default_limit_s"), int):
-                session.state.default_limit_s = check_limit(frame["default_limit_s"])
-
-    async def _readmit(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        async with self._changing(session):
-            session.state.readmit(_target(frame))
-
-    async def _remove(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        target = _target(frame)
-        key = member_key(target)
-        async with self._changing(session):
-            session.state.remove(target)
-            removed = session.connections.pop(key, None)
-        await session.media.leave(key)
-        if removed is not None:
-            message = "Anda telah dikeluarkan dari ruang rapat oleh pimpinan."
-            await removed[1].send({"type": "removed", "message": message})
-            await removed[1].close(REMOVED_CLOSE, message)
-        await self._member_left(session.sitting_id, target, utcnow())
-        async with self.store.transaction() as db:
-            await repo.audit(db, who.username, "room.remove", f"sitting:{session.sitting_id}", key)
-
-    # -- votes ------------------------------------------------------------------------------------
-
-    async def _open_vote(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        item = frame.get("agenda_item")
-        if item is not None and (not isinstance(item, int) or isinstance(item, bool)):
-            raise InvalidInput(N_("Acara yang dipilih tidak valid."))
-        title = frame.get("title") or ""
-        if not isinstance(title, str):
-            raise InvalidInput(N_("Judul pemungutan suara harus berupa teks."))
-        now = utcnow()
-        closes_at = deadline(now, frame.get("duration_s"))
-        async with self.store.transaction() as db:
-            sitting = await repo.get_sitting(db, session.sitting_id, public_only=False)
-            vote = await room_store.open_vote(
-                db,
-                sitting,
-                title=title,
-                agenda_item_id=item,
-                closes_at=closes_at,
-                opened_by=who.username,
-                now=now,
-            )
-            await repo.audit(
-                db, who.username, "vote.open", f"sitting:{sitting.id}", f"vote:{vote.id}"
-            )
-        await self.votes_changed(session.sitting_id)
-
-    async def _close_vote(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        vote_id = frame.get("vote")
-        if not isinstance(vote_id, int):
-            raise InvalidInput(N_("Pemungutan suara yang dipilih tidak valid."))
-        await self.close_vote(session.sitting_id, vote_id, who.username)
-
-    async def close_vote(self, sitting_id: int, vote_id: int, actor: str) -> None:
-        async with self.store.transaction() as db:
-            vote = await room_store.get_vote(db, sitting_id, vote_id)
-            if await room_store.close_vote(db, vote, utcnow()):
-                target = f"sitting:{sitting_id}"
-                await repo.audit(db, actor, "vote.close", target, f"vote:{vote_id}")
-        await self.votes_changed(sitting_id)
-
-    async def _ballot(self, session: RoomSession, who: Participant, frame: dict) -> None:
-        vote_id = frame.get("vote")
-        if not isinstance(vote_id, int):
-            raise InvalidInput(N_("Pemungutan suara yang dipilih tidak valid."))
-        await self.cast(
-            session.sitting_id,
-            vote_id,
-            _member(who),
-            frame.get("choice"),
-            via=AttendanceMode.REMOTE,
-            entered_by=who.username,
-        )
-
-    async def cast(
-        self,
-        sitting_id: int,
-        vote_id: int,
-        member_id: int,
-        choice: object,
-        *,
-        via: AttendanceMode,
-        entered_by: str,
-    ) -> None:
-        """One ballot, remote or entered by staff for a member in the hall. Only a member who
-        is present in that way may vote."""
-        parsed = parse_choice(choice)
-        async with self.store.transaction() as db:
-            present = await room_store.present_by_mode(db, sitting_id)
-            if via is AttendanceMode.HALL:
-                check_hall_ballot(member_id, present)
-            elif member_id not in present[via]:
-                raise Conflict(N_("Anda belum tercatat hadir di ruang rapat."))
-            vote = await room_store.get_vote(db, sitting_id, vote_id)
-            await room_store.cast_ballot(
-                db, vote, member_id, parsed, via=via, entered_by=entered_by, now=utcnow()
-            )
-        await self.votes_changed(sitting_id)
-
-    async def cast_hall_bulk(
-        self,
-        sitting_id: int,
-        vote_id: int,
-        default: object,
-        exceptions: dict[int, object],
-        *,
-        entered_by: str,
-    ) -> HallPlan:
-        """Staff's "all present in the hall vote X, except ..." in one transaction: all the
-        ballots are recorded, or none."""
-        choice = parse_choice(default)
-        parsed = {m: None if c in (None, "") else parse_choice(c) for m, c in exceptions.items()}
-        async with self.store.transaction() as db:
-            present = await room_store.present_by_mode(db, sitting_id)
-            vote = await room_store.get_vote(db, sitting_id, vote_id)
-            voted = {b.member_id for b in vote.ballots}
-            plan = plan_hall_ballots(choice, parsed, present, voted)
-            now = utcnow()
-            for member_id, ballot in plan.ballots.items():
-                await room_store.cast_ballot(
-                    db,
-                    vote,
-                    member_id,
-                    ballot,
-                    via=AttendanceMode.HALL,
-                    entered_by=entered_by,
-                    now=now,
-                )
-            await repo.audit(
-                db,
-                entered_by,
-                "vote.hall_bulk",
-                f"sitting:{sitting_id}",
-                f"vote:{vote_id} {len(plan.ballots)}",
-            )
-        await self.votes_changed(sitting_id)
-        return plan
-
-    async def hall_state(self, sitting_id: int) -> dict[str, Any]:
-        """What the staff's hall panel needs, without joining the room: the open vote, who is
-        in the hall, who is connected remotely, and whose ballot is in."""
-        async with self.store.read() as db:
-            await repo.get_sitting(db, sitting_id, public_only=False)
-            present = await room_store.present_by_mode(db, sitting_id)
-            vote = await room_store.current_vote(db, sitting_id)
-            ballots = [] if vote is None else vote.ballots
-        return {
-            "vote": None if vote is None else {"id": vote.id, "title": vote.title},
-            "hall": sorted(present[AttendanceMode.HALL]),
-            "remote": sorted(present[AttendanceMode.REMOTE]),
-            "ballots": {str(b.member_id): {"via": b.via, "choice": b.choice} for b in ballots},
-        }
-
-    # -- changes from anywhere --------------------------------------------------------------------
-
-    async def attendance_changed(self, sitting_id: int) -> None:
-        await self._changed(sitting_id, "attendance")
-
-    async def votes_changed(self, sitting_id: int) -> None:
-        await self._changed(sitting_id, "vote")
-
-    async def _changed(self, sitting_id: int, what: str) -> None:
-        await self.bus.delete_value(public_cache_key(sitting_id))
-        await self.bus.publish(channel_for(sitting_id), {"type": what})
+        await commands.run(self, session, participant, frame)
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -525,7 +197,7 @@ class RoomService:
             session.voted = set() if vote is None else {b.member_id for b in vote.ballots}
 
     @contextlib.asynccontextmanager
-    async def _changing(self, session: RoomSession):
+    async def changing(self, session: RoomSession):
         """Apply a state change under the room's lock, then push what follows from it."""
         async with session.lock:
             yield
@@ -615,24 +287,24 @@ class RoomService:
             return
         now = time.time()
         if session.state.tick(now):
-            async with self._changing(session):
+            async with self.changing(session):
                 pass
         for member_id in session.state.expired(now, self.grace_s):
-            async with self._changing(session):
+            async with self.changing(session):
                 seat = session.state.leave(member_id)
             await session.media.leave(member_key(member_id))
             left = seat.disconnected_at if seat and seat.disconnected_at else now
-            await self._member_left(sitting_id, member_id, dt.datetime.fromtimestamp(left, dt.UTC))
+            await self.member_left(sitting_id, member_id, dt.datetime.fromtimestamp(left, dt.UTC))
         vote = session.vote
         closes_at = vote and vote["closes_at"]
         if closes_at and dt.datetime.fromisoformat(closes_at) <= utcnow():
-            await self.close_vote(sitting_id, vote["id"], "system:deadline")
+            await self.votes.close_vote(sitting_id, vote["id"], "system:deadline")
             session.vote = None
 
-    async def _member_left(self, sitting_id: int, member_id: int, at: dt.datetime) -> None:
+    async def member_left(self, sitting_id: int, member_id: int, at: dt.datetime) -> None:
         async with self.store.transaction() as db:
             await room_store.mark_absent(db, sitting_id, member_id, AttendanceMode.REMOTE, now=at)
-        await self.attendance_changed(sitting_id)
+        await self.votes.attendance_changed(sitting_id)
 
     async def _close_room(self, sitting_id: int, message: str) -> None:
         session = self.rooms.pop(sitting_id, None)
@@ -652,101 +324,3 @@ class RoomService:
             if vote is not None:
                 await room_store.close_vote(db, vote, now)
         await self.bus.delete_value(public_cache_key(sitting_id))
-
-
-def _member(participant: Participant) -> int:
-    if participant.member_id is None:
-        raise PermissionDenied(N_("Perintah ini hanya untuk anggota DPRD."))
-    return participant.member_id
-
-
-def _target(frame: dict) -> int:
-    member_id = frame.get("member")
-    if not isinstance(member_id, int) or isinstance(member_id, bool):
-        raise InvalidInput(N_("Anggota yang dipilih tidak valid."))
-    return member_id
-
-
-def _limit(frame: dict) -> int | None:
-    limit = frame.get("limit_s")
-    return None if limit is None else check_limit(limit)
-
-
-# -- JSON shapes shared by the room, the public summary and the API ------------------------------
-
-
-def quorum_json(quorum: Quorum) -> dict[str, Any]:
-    return {
-        "rule": quorum.rule.value,
-        "seats": quorum.seats,
-        "present": quorum.present,
-        "required": quorum.required,
-        "reached": quorum.reached,
-    }
-
-
-def vote_json(vote: Vote, *, live: bool = False) -> dict[str, Any]:
-    """Totals always; per-member choices only for an open ballot (never for a secret one).
-    While a vote is open (`live`), the running totals stay hidden so nobody votes by the trend."""
-    totals = Totals(vote.setuju, vote.tidak_setuju, vote.abstain)
-    closed = vote.status == VoteStatus.CLOSED.value
-    body: dict[str, Any] = {
-        "id": vote.id,
-        "title": vote.title,
-        "agenda_item_id": vote.agenda_item_id,
-        "status": vote.status,
-        "secret": vote.secret,
-        "opened_at": vote.opened_at.isoformat(),
-        "closes_at": vote.closes_at.isoformat() if vote.closes_at else None,
-        "closed_at": vote.closed_at.isoformat() if vote.closed_at else None,
-        "present_at_open": vote.present_at_open,
-        "cast": totals.cast,
-    }
-    if live and not closed:
-        return body
-    body["totals"] = {"setuju": totals.setuju, "tidak_setuju": totals.tidak_setuju}
-    body["totals"]["abstain"] = totals.abstain
-    body["adopted"] = totals.adopted(vote.present_at_open) if closed else None
-    body["ballots"] = (
-        []
-        if vote.secret
-        else [
-            {"member_id": b.member_id, "name": b.member.name, "choice": b.choice, "via": b.via}
-            for b in vote.ballots
-        ]
-    )
-    return body
-
-
-def attendance_json(rows: list[Attendance]) -> list[dict[str, Any]]:
-    return [
-        {
-            "member_id": row.member_id,
-            "name": row.member.name,
-            "mode": row.mode,
-            "joined_at": row.joined_at.isoformat(),
-            "left_at": row.left_at.isoformat() if row.left_at else None,
-        }
-        for row in rows
-    ]
-
-
-async def public_summary(store: Store, bus: Bus, sitting_id: int) -> dict[str, Any]:
-    """Quorum and vote results for the public page, cached briefly on the bus. Once the sitting
-    is over, `quorum` holds the final attendance (everyone who attended), not the empty room."""
-    cached = await bus.get_value(public_cache_key(sitting_id))
-    if cached is not None:
-        return json.loads(cached)
-    async with store.read() as db:
-        sitting = await repo.get_sitting(db, sitting_id, public_only=True)
-        live = sitting.status == SittingStatus.LIVE.value
-        quorum = await room_store.quorum(db, sitting, final=not live)
-        votes = await room_store.list_votes(db, sitting_id)
-        summary = {
-            "status": sitting.status,
-            "live": live,
-            "quorum": quorum_json(quorum),
-            "votes": [vote_json(v, live=True) for v in votes],
-        }
-    await bus.set_value(public_cache_key(sitting_id), json.dumps(summary), PUBLIC_CACHE_TTL_S)
-    return summary

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -28,22 +27,21 @@ from server import keys
 from server.auth import CurrentUser, get_user, require_user, requires
 from server.comments.views import check_origin
 from server.domain.chair import may_chair, takes_part
-from server.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from server.domain.errors import DomainError, InvalidInput, PermissionDenied
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
 from server.domain.votes import CHOICE_LABELS, AttendanceMode
 from server.edge import InvalidJson, loads_json
+from server.http import error_message, path_id, read_json, sitting_id
 from server.i18n import N_
-from server.middlewares import error_message, read_json
-from server.room.service import Participant, RoomService, public_summary
+from server.room.session import Participant
+from server.room.shapes import public_summary
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import Member, Sitting
 from server.templating import render
-from server.views.public import sitting_id
 
 log = logging.getLogger(__name__)
 
-ROOMS = web.AppKey("rooms", RoomService)
 HEARTBEAT_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024  # an SDP offer with every candidate is a few kB
 # Indonesia's zones by their everyday names; another zone is shown by the browser's own label.
@@ -128,7 +126,7 @@ async def room_socket(request: web.Request) -> web.WebSocketResponse:
     user, sitting, member = await admit(request)
     if sitting.id not in request.app[keys.LIVE].sittings:
         raise PermissionDenied(N_("Rapat ini tidak sedang disiarkan; ruang rapat belum dibuka."))
-    rooms = request.app[ROOMS]
+    rooms = request.app[keys.ROOMS]
     translations = request.app[keys.TRANSLATIONS]
     participant = participant_for(user, member)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES, compress=False)
@@ -231,7 +229,7 @@ async def mark_hall(request: web.Request) -> web.Response:
         await repo.audit(
             session, user.username, "attendance.hall", f"sitting:{sid}", f"member:{member_id}"
         )
-    await request.app[ROOMS].attendance_changed(sid)
+    await request.app[keys.ROOMS].votes.attendance_changed(sid)
     return web.json_response({"ok": True, "present": data.get("present") is not False})
 
 
@@ -239,7 +237,7 @@ async def mark_hall(request: web.Request) -> web.Response:
 async def hall_state(request: web.Request) -> web.Response:
     """GET: the hall panel's data (open vote, hall and remote presence, ballots in), so staff
     enter hall data without joining the room."""
-    state = await request.app[ROOMS].hall_state(sitting_id(request))
+    state = await request.app[keys.ROOMS].votes.hall_state(sitting_id(request))
     return web.json_response(state, headers={"Cache-Control": "no-store"})
 
 
@@ -249,9 +247,9 @@ async def hall_ballot(request: web.Request) -> web.Response:
     user = require_user(request)
     data = await read_json(request)
     member_id = _member_id(data)
-    await request.app[ROOMS].cast(
+    await request.app[keys.ROOMS].votes.cast(
         sitting_id(request),
-        _vote_id(request),
+        path_id(request, "vote_id"),
         member_id,
         data.get("choice"),
         via=AttendanceMode.HALL,
@@ -273,9 +271,9 @@ async def hall_ballots_bulk(request: web.Request) -> web.Response:
         parsed = {int(member): choice for member, choice in exceptions.items()}
     except ValueError:
         raise InvalidInput(N_("Daftar pengecualian tidak valid."), {"except": "objek"}) from None
-    plan = await request.app[ROOMS].cast_hall_bulk(
+    plan = await request.app[keys.ROOMS].votes.cast_hall_bulk(
         sitting_id(request),
-        _vote_id(request),
+        path_id(request, "vote_id"),
         data.get("choice"),
         parsed,
         entered_by=user.username,
@@ -287,13 +285,6 @@ async def hall_ballots_bulk(request: web.Request) -> web.Response:
             "already_voted": sorted(plan.already_voted),
         }
     )
-
-
-def _vote_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["vote_id"])
-    except ValueError:
-        raise NotFound(N_("Pemungutan suara tidak ditemukan.")) from None
 
 
 def _member_id(data: dict[str, Any]) -> int:
@@ -327,25 +318,7 @@ def _choice_labels(request: web.Request) -> dict[str, str]:
 # -- wiring --------------------------------------------------------------------------------------
 
 
-async def _rooms(app: web.Application) -> AsyncIterator[None]:
-    service = RoomService(
-        app[keys.STORE], app[keys.BUS], app[keys.LIVE], app[keys.CONFIG].ice_servers
-    )
-    await service.start()
-    app[ROOMS] = service
-    yield
-    await service.close()
-
-
-async def _say_goodbye(app: web.Application) -> None:
-    """Close the rooms and their sockets when shutdown begins, not after the server has waited
-    its whole timeout for their handlers to end."""
-    await app[ROOMS].close()
-
-
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_rooms)
-    app.on_shutdown.append(_say_goodbye)
     r = app.router
     r.add_get("/ruang/{sitting_id}", room_page, name="room")
     r.add_get("/ruang/{sitting_id}/ws", room_socket, name="room_socket")

@@ -11,9 +11,10 @@ from server import accounts, keys
 from server.auth import require_user, requires
 from server.domain.errors import DomainError, InvalidInput
 from server.domain.roles import Role
+from server.http import error_message, path_id
 from server.i18n import N_
 from server.login_throttle import LoginThrottle
-from server.middlewares import error_message, path_id, status_for
+from server.middlewares import status_for
 from server.store import repo
 from server.templating import redirect, render
 

@@ -12,10 +12,10 @@ from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import SittingStatus
+from server.http import path_id, read_json, sitting_id
 from server.i18n import N_
-from server.middlewares import path_id, read_json
 from server.openapi import ApiRoutes
-from server.room.service import attendance_json, vote_json
+from server.room.shapes import attendance_json, vote_json
 from server.schemas import (
     AgendaItemIn,
     AgendaOrder,
@@ -29,7 +29,6 @@ from server.schemas import (
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import AgendaItem, Document, Recording, Sitting
-from server.views.public import sitting_id
 
 routes = ApiRoutes("Sidang API", "1.0.0")
 STATUS_QUERY = {"status": {"type": "string", "enum": [s.value for s in SittingStatus]}}

@@ -11,8 +11,8 @@ from server.auth import require_user, requires
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
+from server.http import path_id, read_json
 from server.i18n import N_
-from server.middlewares import path_id, read_json
 from server.schemas import YEAR, DocumentPatch, parse, provided
 from server.search.service import SearchQuery, backend_for
 from server.store import archive as archive_store

@@ -8,7 +8,6 @@ import tempfile
 from aiohttp import web
 
 from server import keys
-from server.metrics import Metrics
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -23,7 +22,7 @@ async def healthz(request: web.Request) -> web.Response:
     if not await bus.ping():
         failures["bus"] = f"error: {bus.name} unreachable"
     media_problem = media_dir_problem(app[keys.CONFIG].media_dir)
-    for check in app.get(HEALTH_CHECKS, ()):
+    for check in app[keys.HEALTH_CHECKS]:
         media_problem = media_problem or check()
     if media_problem:
         failures["media"] = f"error: {media_problem}"
@@ -53,27 +52,6 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
-def _bus_collector(app: web.Application):
-    async def collect(metrics: Metrics) -> None:
-        bus = app[keys.BUS]
-        metrics.set("sidang_bus_failed_writes_total", bus.failed_writes)
-        metrics.set("sidang_bus_reconnects_total", bus.reconnects)
-
-    return collect
-
-
-# Other subsystems (the live pipeline) register callables that return a problem or None.
-HEALTH_CHECKS = web.AppKey("health_checks", list)
-
-
 def setup(app: web.Application) -> None:
-    app[HEALTH_CHECKS] = []
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    registry = app[keys.METRICS]
-    registry.describe("sidang_http_requests_total", "counter", "HTTP requests by status")
-    registry.describe(
-        "sidang_bus_failed_writes_total", "counter", "Writes that did not reach the shared bus"
-    )
-    registry.describe("sidang_bus_reconnects_total", "counter", "Reconnections to the shared bus")
-    registry.add_collector(_bus_collector(app))

@@ -9,8 +9,8 @@ from aiohttp import web
 
 from server import keys
 from server.auth import require_user, requires
-from server.comments.views import COMMENTS, check_origin, check_sitting, joined, open_socket
-from server.domain.errors import InvalidInput, NotFound
+from server.comments.views import check_origin, check_sitting, joined, open_socket
+from server.domain.errors import InvalidInput
 from server.domain.moderation import (
     MAX_IP_BAN_MINUTES,
     WORD_ACTION_LABELS,
@@ -18,11 +18,10 @@ from server.domain.moderation import (
     check_slow_mode,
 )
 from server.domain.roles import MODERATORS
+from server.http import path_id, read_json, sitting_id
 from server.i18n import N_
-from server.middlewares import read_json
 from server.store import repo
 from server.templating import render
-from server.views.public import sitting_id
 
 MAX_PINNED_CHARS = 300
 
@@ -32,7 +31,7 @@ async def console(request: web.Request) -> web.Response:
     sitting = sitting_id(request)
     async with request.app[keys.STORE].read() as session:
         record = await repo.get_sitting(session, sitting, public_only=False)
-    service = request.app[COMMENTS]
+    service = request.app[keys.COMMENTS]
     return render(
         request,
         "moderation.html",
@@ -72,8 +71,8 @@ async def show(request: web.Request) -> web.Response:
 
 async def _visibility(request: web.Request, *, hidden: bool) -> web.Response:
     user = require_user(request)
-    record = await request.app[COMMENTS].set_visibility(
-        sitting_id(request), _int(request, "comment_id"), hidden=hidden, actor=user.username
+    record = await request.app[keys.COMMENTS].set_visibility(
+        sitting_id(request), path_id(request, "comment_id"), hidden=hidden, actor=user.username
     )
     return web.json_response({"comment": record})
 
@@ -87,9 +86,9 @@ async def ban(request: web.Request) -> web.Response:
         raise InvalidInput(N_("Alasan harus berupa teks."))
     if not isinstance(ip, bool):
         raise InvalidInput(N_("%(name)s harus true atau false."), name="ip")
-    result = await request.app[COMMENTS].ban(
+    result = await request.app[keys.COMMENTS].ban(
         sitting_id(request),
-        _int(request, "comment_id"),
+        path_id(request, "comment_id"),
         minutes=data.get("minutes"),
         reason=reason.strip(),
         actor=user.username,
@@ -101,7 +100,7 @@ async def ban(request: web.Request) -> web.Response:
 @requires(MODERATORS)
 async def lift_ban(request: web.Request) -> web.Response:
     user = require_user(request)
-    await request.app[COMMENTS].lift_ban(_int(request, "ban_id"), actor=user.username)
+    await request.app[keys.COMMENTS].lift_ban(path_id(request, "ban_id"), actor=user.username)
     return web.json_response({"ok": True})
 
 
@@ -126,7 +125,7 @@ async def update_settings(request: web.Request) -> web.Response:
         changes["pinned"] = pinned.strip()
     if not changes:
         raise InvalidInput(N_("Tidak ada pengaturan yang diubah."))
-    settings = await request.app[COMMENTS].update_settings(
+    settings = await request.app[keys.COMMENTS].update_settings(
         sitting_id(request), changes, actor=user.username
     )
     return web.json_response({"settings": vars(settings)})
@@ -134,7 +133,7 @@ async def update_settings(request: web.Request) -> web.Response:
 
 @requires(MODERATORS)
 async def list_words(request: web.Request) -> web.Response:
-    words = await request.app[COMMENTS].list_words()
+    words = await request.app[keys.COMMENTS].list_words()
     return web.json_response(
         {"items": [{"id": w.id, "pattern": w.pattern, "action": w.action} for w in words]}
     )
@@ -148,7 +147,9 @@ async def add_word(request: web.Request) -> web.Response:
         action = WordAction(data.get("action", WordAction.BLOCK))
     except ValueError:
         raise InvalidInput(N_("Tindakan harus 'block' atau 'hold'.")) from None
-    word = await request.app[COMMENTS].add_word(data.get("pattern"), action, actor=user.username)
+    word = await request.app[keys.COMMENTS].add_word(
+        data.get("pattern"), action, actor=user.username
+    )
     return web.json_response(
         {"id": word.id, "pattern": word.pattern, "action": word.action}, status=201
     )
@@ -157,15 +158,8 @@ async def add_word(request: web.Request) -> web.Response:
 @requires(MODERATORS)
 async def delete_word(request: web.Request) -> web.Response:
     user = require_user(request)
-    await request.app[COMMENTS].delete_word(_int(request, "word_id"), actor=user.username)
+    await request.app[keys.COMMENTS].delete_word(path_id(request, "word_id"), actor=user.username)
     return web.json_response({"deleted": True})
-
-
-def _int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise NotFound() from None
 
 
 def setup(app: web.Application) -> None:

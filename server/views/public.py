@@ -8,7 +8,7 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from server import keys
-from server.archive.service import page_context
+from server.archive.pages import page_context
 from server.documents import DocumentFiles
 from server.domain.errors import NotFound
 from server.domain.sitting import (
@@ -18,7 +18,8 @@ from server.domain.sitting import (
     schedule_groups,
 )
 from server.edge import content_disposition
-from server.middlewares import path_id
+from server.http import path_id
+from server.i18n import N_
 from server.pengaduan.status import STATUS_LABELS as COMPLAINT_STATUS_LABELS
 from server.store import pengaduan as pengaduan_store
 from server.store import repo
@@ -130,7 +131,7 @@ async def download_document(request: web.Request) -> web.StreamResponse:
             await repo.get_sitting(session, document.sitting_id, public_only=True)
     path = DocumentFiles(request.app[keys.CONFIG].documents_dir).path_for(document.sha256)
     if not path.exists():
-        raise web.HTTPNotFound(text="Berkas dokumen tidak tersedia.")
+        raise NotFound(N_("Berkas dokumen tidak tersedia."))
     filename = f"{document.jenis}-{document.nomor or document.id}-{document.tahun}.pdf"
     return web.FileResponse(
         path,

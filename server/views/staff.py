@@ -8,16 +8,17 @@ from typing import Any
 from aiohttp import web
 
 from server import keys, sittings
-from server.archive.service import check_edit, console_context
-from server.archive.views import ARCHIVE, edit_values
+from server.archive.formats import check_edit
+from server.archive.pages import console_context
+from server.archive.views import edit_values
 from server.auth import require_user, requires
 from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import TRANSITIONS, SittingStatus
+from server.http import error_message, path_id, sitting_id
 from server.i18n import N_
 from server.live.service import LAYOUTS
-from server.middlewares import error_message
 from server.schemas import (
     AgendaItemIn,
     DocumentMeta,
@@ -28,7 +29,6 @@ from server.schemas import (
 )
 from server.store import repo
 from server.templating import redirect, render
-from server.views.public import sitting_id
 
 
 def _form_dict(form) -> dict[str, str]:
@@ -172,7 +172,7 @@ async def edit_agenda_item(request: web.Request) -> web.Response:
     data = parse(AgendaItemIn, _form_dict(await request.post()))
     sid = sitting_id(request)
     await sittings.update_agenda_item(
-        request.app[keys.STORE], user.username, sid, _item_id(request), vars(data)
+        request.app[keys.STORE], user.username, sid, path_id(request, "item_id"), vars(data)
     )
     return _saved(f"/konsol/rapat/{sid}", "acara", "#acara")
 
@@ -182,7 +182,7 @@ async def delete_agenda_item(request: web.Request) -> web.Response:
     user = require_user(request)
     sid = sitting_id(request)
     await sittings.delete_agenda_item(
-        request.app[keys.STORE], user.username, sid, _item_id(request)
+        request.app[keys.STORE], user.username, sid, path_id(request, "item_id")
     )
     return redirect(f"/konsol/rapat/{sid}#acara")
 
@@ -193,7 +193,7 @@ async def move_agenda_item(request: web.Request) -> web.Response:
     step = -1 if request.match_info["direction"] == "naik" else 1
     sid = sitting_id(request)
     await sittings.move_agenda_item(
-        request.app[keys.STORE], user.username, sid, _item_id(request), step
+        request.app[keys.STORE], user.username, sid, path_id(request, "item_id"), step
     )
     return redirect(f"/konsol/rapat/{sid}#acara")
 
@@ -266,7 +266,7 @@ async def edit_recording(request: web.Request) -> web.Response:
     sid = sitting_id(request)
     form = _form_dict(await request.post())
     form.pop("csrf_token", None)
-    store, archive = request.app[keys.STORE], request.app[ARCHIVE]
+    store, archive = request.app[keys.STORE], request.app[keys.ARCHIVE]
     try:
         values = edit_values(parse(RecordingEditIn, form))
         async with store.read() as session:
@@ -294,7 +294,7 @@ def console_targets(sitting) -> list[SittingStatus]:
 
 
 def _console_context(request: web.Request, sitting) -> dict:
-    job = request.app[ARCHIVE].jobs.get(sitting.id)
+    job = request.app[keys.ARCHIVE].jobs.get(sitting.id)
     return {
         "sitting": sitting,
         "targets": console_targets(sitting),
@@ -307,13 +307,6 @@ def _console_context(request: web.Request, sitting) -> dict:
         if job is None or job.error is None
         else error_message(request.app[keys.TRANSLATIONS], job.error),
     }
-
-
-def _item_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["item_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="Acara tidak ditemukan.") from None
 
 
 def setup(app: web.Application) -> None:
