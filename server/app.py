@@ -26,6 +26,7 @@ from server.comments import metrics as comment_metrics
 from server.comments import views as comments
 from server.comments.service import CommentService
 from server.config import Config
+from server.domain.sitting import SittingStatus
 from server.i18n import Translations
 from server.live import metrics as live_metrics
 from server.live import views as live
@@ -157,8 +158,14 @@ async def _comments(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _archive(app: web.Application) -> AsyncIterator[None]:
-    service = ArchiveService(app[keys.STORE], app[keys.CONFIG].media_dir)
+    live = app[keys.LIVE]
+
+    async def publish_status(sitting_id: int, actor: str) -> None:
+        await live.transition(sitting_id, SittingStatus.PUBLISHED, actor)
+
+    service = ArchiveService(app[keys.STORE], app[keys.CONFIG].media_dir, publish_status)
     app[keys.ARCHIVE] = service
+    await service.open()
     yield
     await service.close()
 

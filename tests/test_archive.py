@@ -12,10 +12,11 @@ import feedparser
 import icalendar
 import pytest
 
+from server.domain.errors import Conflict
 from server.domain.sitting import SittingStatus, SittingType
 from server.keys import ARCHIVE
 from server.store import repo
-from server.store.models import Comment, utcnow
+from server.store.models import Comment, RecordingJob, utcnow
 from tests.archive_helpers import (
     EDIT,
     ended_sitting,
@@ -371,7 +372,12 @@ async def test_a_recording_job_runs_after_the_answer_and_one_at_a_time(client, l
         sitting_id = (await new_sitting(session, status=SittingStatus.ENDED)).id
     token = await login("sekretariat")
     archive, gate = client.app[ARCHIVE], asyncio.Event()
-    archive.start(sitting_id, "edit", "uji", gate.wait)
+
+    async def held(sitting_id: int, actor: str, params: dict) -> None:
+        await gate.wait()
+
+    archive.kinds["held"] = held
+    await archive.start(sitting_id, "held", "uji")
     console = await (await client.get(f"/konsol/rapat/{sitting_id}")).text()
     assert 'data-job="running"' in console and 'http-equiv="refresh"' in console
     second = await client.post(
@@ -392,6 +398,49 @@ async def test_a_recording_job_runs_after_the_answer_and_one_at_a_time(client, l
     console = await (await client.get(f"/konsol/rapat/{sitting_id}")).text()
     assert 'data-job="failed"' in console and "Rapat ini tidak memiliki rekaman." in console
     assert 'http-equiv="refresh"' not in console
+
+
+async def test_a_publish_cut_short_by_a_dead_node_is_taken_over_and_finished(
+    client, store, config, recording_template
+):
+    """The node running a publish died (its heartbeat stopped a minute ago): the next sweep
+    of a live node runs it again, and the sitting ends up published, not stuck "running"."""
+    sitting_id = await ended_sitting(store, config, recording_template)
+    a_minute_ago = utcnow() - dt.timedelta(minutes=1)
+    async with store.transaction() as session:
+        session.add(
+            RecordingJob(
+                sitting_id=sitting_id,
+                kind="publish",
+                actor="sekretariat",
+                state="running",
+                started_at=a_minute_ago,
+                heartbeat_at=a_minute_ago,
+            )
+        )
+    archive = client.app[ARCHIVE]
+    assert await archive.resume_stale() == 1
+    assert await archive.resume_stale() == 0, "a job is taken over once"
+    job = await archive.wait(sitting_id)
+    assert job is not None and job.state == "done" and job.error is None
+    async with store.read() as session:
+        sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+        row = await session.get(RecordingJob, sitting_id)
+    assert sitting.status == SittingStatus.PUBLISHED.value
+    assert row.attempts == 2
+
+
+async def test_a_running_job_with_a_beating_node_is_left_alone(client, store):
+    async with store.transaction() as session:
+        sitting_id = (await new_sitting(session, status=SittingStatus.ENDED)).id
+        session.add(
+            RecordingJob(
+                sitting_id=sitting_id, kind="publish", actor="sekretariat", state="running"
+            )
+        )
+    assert await client.app[ARCHIVE].resume_stale() == 0
+    with pytest.raises(Conflict):
+        await client.app[ARCHIVE].start(sitting_id, "edit", "uji")
 
 
 @pytest.mark.parametrize(
@@ -420,7 +469,7 @@ async def test_a_trim_mistake_comes_back_beside_its_field(
     error_id = "err-" + field.replace("_", "-")
     assert f'<span class="field-error" id="{error_id}">{said}' in html.replace("&#39;", "'")
     assert f'value="{typed}"' in html or f">{typed}</textarea>" in html, "what was typed stays"
-    assert client.app[ARCHIVE].jobs.get(sitting_id) is None, "no job starts"
+    assert await client.app[ARCHIVE].latest(sitting_id) is None, "no job starts"
 
 
 async def test_an_ended_sitting_with_a_recording_has_one_publish_button(

@@ -1,17 +1,23 @@
 """Recording edits and publishing, run in the background one job per sitting.
 
 Cutting and publishing a 3-hour recording takes long enough for a proxy to time out, so the
-staff request is answered at once and the console shows how the job went.
+staff request is answered at once and the console shows how the job went. Each job is a row
+(`recording_job`) with a heartbeat: a job whose node was restarted or died is taken over by the
+next sweep of any node and run again, which is safe since the published tree is swapped in
+whole at the end (media.archive.publish), so a job cut short leaves the previous one in place.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
+import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from media.archive import Range, requested_ranges
 from media.archive import publish as publish_media
@@ -21,75 +27,190 @@ from server.domain.sitting import SittingStatus
 from server.i18n import N_
 from server.store import Store, repo
 from server.store import archive as archive_store
-from server.store.models import RecordingEdit
+from server.store.models import RecordingEdit, RecordingJob, utcnow
 
 EDITABLE = (SittingStatus.ENDED.value, SittingStatus.PUBLISHED.value)
+HEARTBEAT_S = 10.0
+STALE_S = 45.0  # several missed heartbeats: the node running the job is gone
 
 log = logging.getLogger(__name__)
 
+# A kind of job: (sitting id, actor, params) -> the work. Params are JSON, kept for a rerun.
+Work = Callable[[int, str, dict[str, Any]], Awaitable[object]]
+PublishStatus = Callable[[int, str], Awaitable[None]]
 
-@dataclass
+
+@dataclass(frozen=True)
 class Job:
-    """Work on one sitting's recording that runs after the staff request has been answered:
-    cutting and publishing a 3-hour recording takes long enough for a proxy to time out."""
+    """What the console shows of a sitting's latest job, on whichever node ran it."""
 
-    kind: str  # "edit" or "publish"
+    kind: str
     actor: str
-    started_at: float = field(default_factory=time.time)
-    finished_at: float | None = None
-    error: DomainError | None = None
-    task: asyncio.Task | None = None
+    state: str  # running, done, failed
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    error: DomainError | None
 
     @property
     def running(self) -> bool:
-        return self.finished_at is None
+        return self.state == "running"
+
+    @classmethod
+    def of(cls, row: RecordingJob) -> Job:
+        error = None
+        if row.error is not None:
+            template, params = json.loads(row.error)
+            error = DomainError(template, **params)
+        return cls(row.kind, row.actor, row.state, row.started_at, row.finished_at, error)
 
 
 class ArchiveService:
     """Applies recording edits: builds the published media off the loop, then stores the cut
-    list. One edit at a time per sitting, since each rewrites `{sitting}/published/`."""
+    list. One job at a time per sitting, since each rewrites `{sitting}/published/`."""
 
-    def __init__(self, store: Store, media_dir: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        media_dir: Path,
+        publish_status: PublishStatus,
+        *,
+        heartbeat_s: float = HEARTBEAT_S,
+        stale_s: float = STALE_S,
+    ) -> None:
         self.store = store
         self.media_dir = media_dir
+        self.publish_status = publish_status
+        self.heartbeat_s = heartbeat_s
+        self.stale_s = stale_s
+        self.kinds: dict[str, Work] = {"edit": self._edit, "publish": self._publish}
         self._locks: dict[int, asyncio.Lock] = {}
-        self.jobs: dict[int, Job] = {}  # the latest job per sitting, finished ones included
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._sweeper: asyncio.Task | None = None
 
-    def start(
-        self, sitting_id: int, kind: str, actor: str, work: Callable[[], Awaitable[object]]
-    ) -> Job:
-        """Run `work` in the background, one job per sitting at a time; the console shows how
-        it went. The published tree is swapped in whole at the end (media.archive.publish), so
-        a job cut short by a restart leaves the previous one in place."""
-        current = self.jobs.get(sitting_id)
-        if current is not None and current.running:
-            raise Conflict(N_("Rekaman rapat ini sedang diproses; tunggu sampai selesai."))
-        job = self.jobs[sitting_id] = Job(kind, actor)
-        job.task = asyncio.create_task(self._run(job, work), name=f"archive-{sitting_id}-{kind}")
-        return job
-
-    async def _run(self, job: Job, work: Callable[[], Awaitable[object]]) -> None:
-        try:
-            await work()
-        except DomainError as exc:
-            job.error = exc
-        except Exception:
-            log.exception("Recording job %s by %s failed", job.kind, job.actor)
-            job.error = DomainError(N_("Pemrosesan rekaman gagal; lihat log server."))
-        finally:
-            job.finished_at = time.time()
-
-    async def wait(self, sitting_id: int) -> Job | None:
-        """The sitting's latest job, once it has finished."""
-        job = self.jobs.get(sitting_id)
-        if job is not None and job.task is not None:
-            await asyncio.shield(job.task)
-        return job
+    async def open(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="archive-jobs-sweep")
 
     async def close(self) -> None:
         """Let running jobs finish: their file work runs in threads that cannot be cancelled."""
-        for sitting_id in list(self.jobs):
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for sitting_id in list(self._tasks):
             await self.wait(sitting_id)
+
+    async def start(
+        self, sitting_id: int, kind: str, actor: str, params: dict[str, Any] | None = None
+    ) -> None:
+        """Record the job, then run it in the background; the console shows how it went."""
+        params = params or {}
+        now = utcnow()
+        async with self.store.transaction() as session:
+            row = await archive_store.get_job(session, sitting_id)
+            fresh = now - dt.timedelta(seconds=self.stale_s)
+            if row is not None and row.state == "running" and row.heartbeat_at > fresh:
+                raise Conflict(N_("Rekaman rapat ini sedang diproses; tunggu sampai selesai."))
+            if row is None:
+                row = RecordingJob(sitting_id=sitting_id)
+                session.add(row)
+            row.kind, row.actor, row.params = kind, actor, json.dumps(params)
+            row.state, row.error, row.attempts = "running", None, 1
+            row.started_at = row.heartbeat_at = now
+            row.finished_at = None
+        self._spawn(sitting_id, kind, actor, params)
+
+    async def latest(self, sitting_id: int) -> Job | None:
+        async with self.store.read() as session:
+            row = await archive_store.get_job(session, sitting_id)
+            return None if row is None else Job.of(row)
+
+    async def wait(self, sitting_id: int) -> Job | None:
+        """The sitting's latest job, once this node has finished running it."""
+        task = self._tasks.get(sitting_id)
+        if task is not None:
+            await asyncio.shield(task)
+        return await self.latest(sitting_id)
+
+    async def resume_stale(self) -> int:
+        """Take over the jobs whose node stopped beating, and run them again here."""
+        now = utcnow()
+        taken: list[tuple[int, str, str, dict[str, Any]]] = []
+        async with self.store.transaction() as session:
+            older = now - dt.timedelta(seconds=self.stale_s)
+            for row in await archive_store.stale_jobs(session, older):
+                if row.sitting_id in self._tasks:
+                    continue
+                if await archive_store.claim_job(session, row, now):
+                    taken.append((row.sitting_id, row.kind, row.actor, json.loads(row.params)))
+        for sitting_id, kind, actor, params in taken:
+            log.warning("taking over the %s job of sitting %s (its node stopped)", kind, sitting_id)
+            self._spawn(sitting_id, kind, actor, params)
+        return len(taken)
+
+    def _spawn(self, sitting_id: int, kind: str, actor: str, params: dict[str, Any]) -> None:
+        self._tasks[sitting_id] = asyncio.create_task(
+            self._run(sitting_id, kind, actor, params), name=f"archive-{sitting_id}-{kind}"
+        )
+
+    async def _run(self, sitting_id: int, kind: str, actor: str, params: dict[str, Any]) -> None:
+        beating = asyncio.create_task(self._beat(sitting_id))
+        error: DomainError | None = None
+        try:
+            work = self.kinds.get(kind)
+            if work is None:
+                raise DomainError(N_("Jenis pemrosesan rekaman tidak dikenal."))
+            await work(sitting_id, actor, params)
+        except DomainError as exc:
+            error = exc
+        except Exception:
+            log.exception("Recording job %s of sitting %s by %s failed", kind, sitting_id, actor)
+            error = DomainError(N_("Pemrosesan rekaman gagal; lihat log server."))
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+        try:
+            async with self.store.transaction() as session:
+                row = await archive_store.get_job(session, sitting_id)
+                if row is not None:
+                    row.state = "done" if error is None else "failed"
+                    row.finished_at = utcnow()
+                    if error is not None:
+                        row.error = json.dumps([error.template, error.params], default=str)
+        finally:
+            self._tasks.pop(sitting_id, None)
+
+    async def _beat(self, sitting_id: int) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            try:
+                async with self.store.transaction() as session:
+                    await archive_store.beat(session, sitting_id, utcnow())
+            except DomainError:
+                log.warning("recording job of sitting %s: heartbeat not stored", sitting_id)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.resume_stale()
+            except DomainError:
+                log.warning("recording jobs: database unavailable, next sweep later")
+            await asyncio.sleep(self.heartbeat_s)
+
+    async def _edit(self, sitting_id: int, actor: str, params: dict[str, Any]) -> None:
+        await self.apply(
+            sitting_id,
+            trim_start=params["trim_start"],
+            trim_end=params["trim_end"],
+            cuts=[(start, end) for start, end in params["cuts"]],
+            poster_s=params["poster_s"],
+            actor=actor,
+        )
+
+    async def _publish(self, sitting_id: int, actor: str, params: dict[str, Any]) -> None:
+        """Publishing (with the whole recording when it was never cut), then the status."""
+        await self.ensure_published_media(sitting_id, actor)
+        await self.publish_status(sitting_id, actor)
 
     async def apply(
         self,

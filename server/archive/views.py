@@ -263,13 +263,7 @@ async def publish_recording(request: web.Request) -> web.Response:
     """Publishing (with the whole recording when it was never cut) runs as a job."""
     user = require_user(request)
     sid = sitting_id(request)
-    archive, live = request.app[keys.ARCHIVE], request.app[keys.LIVE]
-
-    async def publish() -> None:
-        await archive.ensure_published_media(sid, user.username)
-        await live.transition(sid, SittingStatus.PUBLISHED, user.username)
-
-    archive.start(sid, "publish", user.username, publish)
+    await request.app[keys.ARCHIVE].start(sid, "publish", user.username)
     return redirect(f"/konsol/rapat/{sid}#arsip")
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from media.archive import Range, Timeline
@@ -17,6 +18,7 @@ from server.store.models import (
     Document,
     DocumentText,
     RecordingEdit,
+    RecordingJob,
     SearchEntry,
     Sitting,
 )
@@ -28,6 +30,42 @@ class CueIn:
     start_s: float
     end_s: float
     text: str
+
+
+async def get_job(session: AsyncSession, sitting_id: int) -> RecordingJob | None:
+    return await session.get(RecordingJob, sitting_id)
+
+
+async def stale_jobs(session: AsyncSession, older_than: dt.datetime) -> Sequence[RecordingJob]:
+    """Running jobs whose node stopped beating: it died, or was restarted mid-job."""
+    found = await session.scalars(
+        select(RecordingJob).where(
+            RecordingJob.state == "running", RecordingJob.heartbeat_at < older_than
+        )
+    )
+    return found.all()
+
+
+async def claim_job(session: AsyncSession, job: RecordingJob, now: dt.datetime) -> bool:
+    """Take over a stale job, unless another node took it first (its heartbeat moved)."""
+    claimed = await session.execute(
+        update(RecordingJob)
+        .where(
+            RecordingJob.sitting_id == job.sitting_id,
+            RecordingJob.state == "running",
+            RecordingJob.heartbeat_at == job.heartbeat_at,
+        )
+        .values(heartbeat_at=now, attempts=RecordingJob.attempts + 1)
+    )
+    return claimed.rowcount == 1
+
+
+async def beat(session: AsyncSession, sitting_id: int, now: dt.datetime) -> None:
+    await session.execute(
+        update(RecordingJob)
+        .where(RecordingJob.sitting_id == sitting_id, RecordingJob.state == "running")
+        .values(heartbeat_at=now)
+    )
 
 
 async def get_edit(session: AsyncSession, sitting_id: int) -> RecordingEdit | None:

@@ -396,6 +396,28 @@ class RecordingEdit(Base):
     edited_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class RecordingJob(Base):
+    """The latest edit or publish job of a sitting's recording. Persisted so that a restart
+    (or the loss of the node running it) does not forget it: a job whose heartbeat stopped is
+    taken over and run again, which is safe since the published tree is swapped in whole."""
+
+    __tablename__ = "recording_job"
+    __table_args__ = (Index("ix_recording_job_state", "state", "heartbeat_at"),)
+
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(80))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    state: Mapped[str] = mapped_column(String(10))  # running, done, failed
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # [template, params] JSON
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class DocumentText(Base):
     """Text extracted from a document's PDF for search; `scanned` flags a PDF with no text
     layer, which staff should replace with an OCR'd copy."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aiohttp import web
@@ -113,7 +112,7 @@ async def _render_console(
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sid, public_only=False)
         archive = await console_context(session, sitting)
-    context = {**_console_context(request, sitting), **archive, **_shared_context(request)}
+    context = {**await _console_context(request, sitting), **archive, **_shared_context(request)}
     return render(request, "staff/sitting.html", {**context, **extra}, status=status)
 
 
@@ -277,9 +276,7 @@ async def edit_recording(request: web.Request) -> web.Response:
         message = error_message(request.app[keys.TRANSLATIONS], exc)
         problems = {name: message for name in exc.fields} or {"form": message}
         return await _render_console(request, sid, 400, edit_form=form, edit_errors=problems)
-    archive.start(
-        sid, "edit", user.username, lambda: archive.apply(sid, **values, actor=user.username)
-    )
+    await archive.start(sid, "edit", user.username, values)
     return redirect(f"/konsol/rapat/{sid}#arsip")
 
 
@@ -293,8 +290,8 @@ def console_targets(sitting) -> list[SittingStatus]:
     return sorted(TRANSITIONS[current] - hidden)
 
 
-def _console_context(request: web.Request, sitting) -> dict:
-    job = request.app[keys.ARCHIVE].jobs.get(sitting.id)
+async def _console_context(request: web.Request, sitting) -> dict:
+    job = await request.app[keys.ARCHIVE].latest(sitting.id)
     return {
         "sitting": sitting,
         "targets": console_targets(sitting),
@@ -302,7 +299,7 @@ def _console_context(request: web.Request, sitting) -> dict:
         "live_running": sitting.id in request.app[keys.LIVE].sittings,
         "LAYOUTS": LAYOUTS,
         "job": job,
-        "job_started": None if job is None else dt.datetime.fromtimestamp(job.started_at, dt.UTC),
+        "job_started": None if job is None else job.started_at,
         "job_error": None
         if job is None or job.error is None
         else error_message(request.app[keys.TRANSLATIONS], job.error),
