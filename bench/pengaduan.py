@@ -24,16 +24,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 from cryptography.fernet import Fernet
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch import scratch_postgres  # noqa: E402
 from server.bus import MemoryBus  # noqa: E402
 from server.pengaduan import codes, workdays  # noqa: E402
 from server.pengaduan.mail import Mailer  # noqa: E402
@@ -44,7 +43,6 @@ from server.store import Store  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import Complaint, ComplaintCategory  # noqa: E402
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 KELURAHAN = [f"Kelurahan {n}" for n in range(1, 28)]
 STATUSES = ["diterima", "diverifikasi", "diteruskan", "ditindaklanjuti", "selesai", "ditolak"]
 KEY = Fernet.generate_key().decode()
@@ -177,25 +175,10 @@ async def bench_sqlite(rows, rounds):
 
 
 async def bench_postgres(rows, rounds):
-    name = f"sidang_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    try:
-        await asyncio.to_thread(upgrade, url)
+    async with scratch_postgres() as url:
         took = await populate(url, rows)
         await measure(url, 3, len(rows))
         return await measure(url, rounds, len(rows)), took
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def main() -> None:

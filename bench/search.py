@@ -25,19 +25,18 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch import scratch_postgres  # noqa: E402
 from server.search.service import SearchQuery, backend_for  # noqa: E402
 from server.store import Store  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import AgendaItem, Document, DocumentText, Sitting  # noqa: E402
 from server.store.search_index import rebuild  # noqa: E402
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 TOPICS = [
     "penganggaran daerah",
     "pendapatan asli daerah",
@@ -192,16 +191,7 @@ async def bench_sqlite(rows, rounds: int) -> tuple[list[float], float]:
 
 
 async def bench_postgres(rows, rounds: int) -> tuple[list[float], float]:
-    name = f"sidang_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{url}/{name}"
-    try:
-        await asyncio.to_thread(upgrade, url)
+    async with scratch_postgres() as url:
         took = await populate(url, rows)
         engine = create_async_engine(url)
         async with engine.connect() as conn:
@@ -209,12 +199,6 @@ async def bench_postgres(rows, rounds: int) -> tuple[list[float], float]:
         await engine.dispose()
         await measure(url, 20)
         return await measure(url, rounds), took
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def report(name: str, timings: list[float], took: float) -> None:
