@@ -8,6 +8,7 @@ import sys
 
 import click
 from aiohttp import web
+from cryptography.fernet import InvalidToken
 
 from server.accounts import add_account
 from server.app import create_app
@@ -17,6 +18,8 @@ from server.demo import DEMO_PASSWORD, demo_live_ctx, seed_demo
 from server.domain.errors import DomainError
 from server.domain.roles import Role, parse_role
 from server.heap import keeper_ctx
+from server.pengaduan.service import rotate_contact_keys
+from server.pengaduan.vault import Vault
 from server.store import Store
 from server.store.migrate import upgrade
 
@@ -117,3 +120,38 @@ def user_add(name: str, role: str, member_id: int | None) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"User {name} ({parsed_role.value}) created with id {user_id}.")
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys for personal data (SIDANG_DATA_KEY)."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt complaint contact data under the first key of SIDANG_DATA_KEY.
+
+    Put the new key first (`NEW,OLD`), run this, then drop the old key from the list.
+    """
+    config = load_config()
+    vault = Vault(config.data_keys)
+    if not vault.available:
+        raise click.ClickException("SIDANG_DATA_KEY is not set: there is no key to rotate to.")
+
+    async def rotate() -> int:
+        store = Store(config.database_url)
+        try:
+            return await rotate_contact_keys(store, vault, "cli")
+        finally:
+            await store.close()
+
+    try:
+        count = asyncio.run(rotate())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    except InvalidToken:
+        raise click.ClickException(
+            "A stored contact does not open with any key of SIDANG_DATA_KEY: keep the old key "
+            "in the list (after the new one) until the rotation has run."
+        ) from None
+    click.echo(f"{count} contact records re-encrypted under the newest key.")

@@ -18,7 +18,7 @@ def run(args, env_extra, stdin=""):
 def test_help_explains_each_command():
     result = run(["--help"], {})
     assert result.returncode == 0
-    for command in ("serve", "demo", "db", "user"):
+    for command in ("serve", "demo", "db", "user", "keys"):
         assert command in result.stdout
 
 

@@ -3,8 +3,13 @@ handling with deadlines, e-mail, moderation and merging."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -415,6 +420,38 @@ async def test_admin_rotates_contact_data_to_a_new_key(make_client, store, categ
     async with store.read() as session:
         sealed = (await session.scalars(select(Complaint))).one().contact_token
     assert Vault((new_key,)).open(sealed).name == "Siti"
+
+
+async def test_the_cli_rotates_contact_data_to_the_new_key_and_refuses_without_the_old(
+    make_client, store, category, database_url
+):
+    """`sidang keys rotate` as an operator runs it: the new key first, the old one after it;
+    without the old key it stops with a one-line reason and changes nothing."""
+    from cryptography.fernet import Fernet
+
+    from server.pengaduan.vault import Vault
+
+    await file_report(await make_client(), category, name="Siti", phone="0811111111")
+    new_key = Fernet.generate_key().decode()
+    sidang = str(Path(sys.executable).parent / "sidang")
+
+    def rotate(keys: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "SIDANG_DATABASE_URL": database_url, "SIDANG_DATA_KEY": keys}
+        return subprocess.run(
+            [sidang, "keys", "rotate"], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    async def sealed() -> str:
+        async with store.read() as session:
+            return (await session.scalars(select(Complaint))).one().contact_token
+
+    before = await sealed()
+    refused = await asyncio.to_thread(rotate, new_key)
+    assert refused.returncode != 0 and "keep the old key" in refused.stderr
+    assert await sealed() == before
+    done = await asyncio.to_thread(rotate, f"{new_key},{DATA_KEY}")
+    assert done.returncode == 0 and done.stdout.startswith("1 contact"), done.stderr
+    assert Vault((new_key,)).open(await sealed()).name == "Siti"
 
 
 async def test_public_map_of_reports_with_a_place_only_with_tiles(make_client, category):

@@ -471,14 +471,7 @@ class PengaduanService:
             await asyncio.sleep(RETENTION_EVERY_S)
 
     async def rotate_keys(self, user: CurrentUser) -> int:
-        """Re-encrypt every sealed contact under the newest key; then older keys can go."""
-        async with self.store.transaction() as session:
-            rows = await store.sealed_contacts(session)
-            for complaint in rows:
-                assert complaint.contact_token is not None
-                complaint.contact_token = self.vault.rotate(complaint.contact_token)
-            await repo.audit(session, user.username, "pengaduan.keys.rotate", "", str(len(rows)))
-        return len(rows)
+        return await rotate_contact_keys(self.store, self.vault, user.username)
 
     # Members of the komisi
 
@@ -645,3 +638,15 @@ def _check_filing(filing: Filing) -> dict[str, str]:
     if len(contact.name) > MAX_FIELD:
         problems["name"] = N_("Nama terlalu panjang.")
     return problems
+
+
+async def rotate_contact_keys(db: Store, vault: Vault, actor: str) -> int:
+    """Re-encrypt every sealed contact under the newest key (the first of SIDANG_DATA_KEY), in
+    one transaction; then the older keys can be removed. The console and `sidang keys rotate`."""
+    async with db.transaction() as session:
+        rows = await store.sealed_contacts(session)
+        for complaint in rows:
+            assert complaint.contact_token is not None
+            complaint.contact_token = vault.rotate(complaint.contact_token)
+        await repo.audit(session, actor, "pengaduan.keys.rotate", "", str(len(rows)))
+    return len(rows)
