@@ -28,6 +28,12 @@ def jpeg(size=(64, 48), exif: bytes | None = None) -> bytes:
     return out.getvalue()
 
 
+def png(size=(256, 256)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (220, 230, 210)).save(out, "PNG")
+    return out.getvalue()
+
+
 async def file_report(client, category_id: int, **fields) -> tuple[str, str, object]:
     """Post the form; returns the code, the secret and the response."""
     token = await csrf_token_for(client)

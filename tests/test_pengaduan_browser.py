@@ -11,7 +11,7 @@ from server.store import pengaduan as store_pengaduan
 from server.store import repo
 from tests.browser import chromium, sign_in
 from tests.conftest import TEST_PASSWORD
-from tests.pengaduan_helpers import DATA_KEY, jpeg, seed_category
+from tests.pengaduan_helpers import DATA_KEY, jpeg, png, seed_category
 
 pytestmark = pytest.mark.browser
 
@@ -86,3 +86,47 @@ async def test_resident_files_and_follows_while_staff_handle(
             assert fields["message"] in history
             await no_sideways_scroll(resident)
         assert "Selesai" in await resident.locator("h1 + .meta").inner_text()
+
+
+async def test_with_map_tiles_a_tap_places_the_report_and_the_list_shows_its_marker(
+    aiohttp_server, make_config, database_url, store
+):
+    """SIDANG_MAP_TILES set: the tile server (served here by Playwright, no network) fills the
+    map, a tap on it fills the location, and the filed report is a marker on the public map."""
+    tiles = "https://tiles.test/{z}/{x}/{y}.png"
+    config = make_config(database_url=database_url, data_keys=(DATA_KEY,), map_tiles=tiles)
+    server = await aiohttp_server(create_app(config))
+    async with store.read() as session:
+        seeded = {c.name for c in await store_pengaduan.categories(session)}
+    if "Jalan dan infrastruktur" not in seeded:
+        await seed_category(store)
+    tile = png((256, 256))
+    served: list[str] = []
+
+    async def serve_tile(route) -> None:
+        served.append(route.request.url)
+        await route.fulfill(status=200, content_type="image/png", body=tile)
+
+    async with chromium() as browser:
+        resident = await browser.new_page(viewport=PHONE)
+        await resident.route("https://tiles.test/**", serve_tile)
+        await resident.goto(str(server.make_url("/pengaduan")))
+        await resident.wait_for_selector("#peta .leaflet-tile-loaded")
+        assert served and all(url.endswith(".png") for url in served)
+        assert await resident.input_value("#lat") == ""
+        await resident.click("#peta", position={"x": 120, "y": 80})
+        lat, lon = await resident.input_value("#lat"), await resident.input_value("#lon")
+        assert -7.0 < float(lat) < -6.8 and 109.6 < float(lon) < 109.8, (lat, lon)
+        assert await resident.locator("#peta .leaflet-marker-icon").count() == 1
+        await no_sideways_scroll(resident)
+        await resident.select_option("select[name=category]", label="Jalan dan infrastruktur")
+        await resident.fill("textarea[name=description]", "Lampu jalan mati di dekat alun-alun.")
+        async with resident.expect_navigation():
+            await resident.click("#form-pengaduan button[type=submit]")
+        code = (await resident.locator("h1 .kode").inner_text()).strip()
+
+        await resident.goto(str(server.make_url("/pengaduan/daftar")))
+        await resident.wait_for_selector("#peta-laporan .leaflet-marker-icon")
+        await resident.click("#peta-laporan .leaflet-marker-icon")
+        assert await resident.locator(".leaflet-popup-content a").inner_text() == code
+        await no_sideways_scroll(resident)
