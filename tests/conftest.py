@@ -72,11 +72,11 @@ def sqlite_url(tmp_path_factory) -> str:
 async def database_url(request) -> AsyncIterator[str]:
     """A migrated, empty database on each backend."""
     url = request.getfixturevalue(f"{request.param}_url")
-    await _empty_tables(url)
+    await empty_tables(url)
     yield url
 
 
-async def _empty_tables(url: str) -> None:
+async def empty_tables(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:

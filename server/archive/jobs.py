@@ -153,7 +153,8 @@ class ArchiveService:
         )
 
     async def _run(self, sitting_id: int, kind: str, actor: str, params: dict[str, Any]) -> None:
-        beating = asyncio.create_task(self._beat(sitting_id))
+        finished = asyncio.Event()
+        beating = asyncio.create_task(self._beat(sitting_id, finished))
         error: DomainError | None = None
         try:
             work = self.kinds.get(kind)
@@ -166,9 +167,10 @@ class ArchiveService:
             log.exception("Recording job %s of sitting %s by %s failed", kind, sitting_id, actor)
             error = DomainError(N_("Pemrosesan rekaman gagal; lihat log server."))
         finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
+            # Not cancelled: a heartbeat cut off inside its transaction could leave SQLite's
+            # write lock behind, and the outcome below would then never be stored.
+            finished.set()
+            await beating
         try:
             async with self.store.transaction() as session:
                 row = await archive_store.get_job(session, sitting_id)
@@ -177,12 +179,16 @@ class ArchiveService:
                     row.finished_at = utcnow()
                     if error is not None:
                         row.error = json.dumps([error.template, error.params], default=str)
+        except Exception:
+            log.exception("recording job of sitting %s: outcome not stored", sitting_id)
         finally:
             self._tasks.pop(sitting_id, None)
 
-    async def _beat(self, sitting_id: int) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_s)
+    async def _beat(self, sitting_id: int, finished: asyncio.Event) -> None:
+        while not finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), self.heartbeat_s)
+                return
             try:
                 async with self.store.transaction() as session:
                     await archive_store.beat(session, sitting_id, utcnow())
