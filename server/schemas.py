@@ -67,10 +67,13 @@ def _yes_no(value: Any) -> Any:
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    """A time without a zone is local time (WIB); stored in UTC."""
+    """A time without a zone is local time (WIB); stored in UTC, which 0001-01-01 WIB is not."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=LOCAL_TZ)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(DATETIME_PROBLEM) from None
 
 
 # A number's range goes before the check that refuses `true`, so the range is in the JSON Schema.
