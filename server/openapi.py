@@ -26,11 +26,10 @@ from server.domain.errors import (
 from server.domain.roles import Role
 from server.edge import MAX_ID
 from server.middlewares import SAFE_METHODS, STATUS_FOR_ERROR
-from server.schemas import json_schema
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Request bodies by `body_kind`: a dataclass as JSON or as form fields with a file, or raw text.
+# Request bodies by `body_kind`: a pydantic model as JSON or as form fields with a file, or text.
 MEDIA_TYPES = {
     "json": "application/json",
     "multipart": "multipart/form-data",
@@ -114,17 +113,19 @@ class ApiRoutes:
             app.router.add_route(op.method, op.path, op.handler)
 
     def document(self) -> dict[str, Any]:
+        """Each body's JSON Schema is pydantic's; what it refers to (the enums) is a component."""
         paths: dict[str, dict[str, Any]] = {}
+        schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
         for op in self.operations:
             paths.setdefault(re.sub(r"\{(\w+):[^}]+\}", r"{\1}", op.path), {})[
                 op.method.lower()
-            ] = self._operation(op)
+            ] = self._operation(op, schemas)
         return {
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version},
             "paths": paths,
             "components": {
-                "schemas": {"Error": ERROR_SCHEMA},
+                "schemas": schemas,
                 "securitySchemes": {
                     "session": {"type": "apiKey", "in": "cookie", "name": "sidang_session"},
                     "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
@@ -132,7 +133,7 @@ class ApiRoutes:
             },
         }
 
-    def _operation(self, op: Operation) -> dict[str, Any]:
+    def _operation(self, op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": PATH_ID}
             for name in _path_params(op.path)
@@ -151,7 +152,7 @@ class ApiRoutes:
         if op.body is not None:
             spec["requestBody"] = {
                 "required": True,
-                "content": {MEDIA_TYPES[op.body_kind]: {"schema": _body_schema(op)}},
+                "content": {MEDIA_TYPES[op.body_kind]: {"schema": _body_schema(op, schemas)}},
             }
         if op.roles is not None:
             spec["security"] = [{"session": [], "csrf": []}]
@@ -204,10 +205,11 @@ def _status(error: type[DomainError]) -> int:
     return next(code for cls, code in STATUS_FOR_ERROR if issubclass(error, cls))
 
 
-def _body_schema(op: Operation) -> dict[str, Any]:
+def _body_schema(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if op.body_kind == "webvtt":
         return {"type": "string", "description": "Berkas WebVTT (UTF-8)"}
-    schema = json_schema(op.body)
+    schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
     if op.body_kind == "multipart":
         schema["properties"]["file"] = {"type": "string", "format": "binary"}
         schema.setdefault("required", []).append("file")

@@ -1,17 +1,30 @@
-"""Input schemas: dataclasses that validate JSON bodies and HTML forms at the edge.
+"""Input schemas: pydantic models that validate JSON bodies and HTML forms at the edge.
 
-The same classes feed the OpenAPI document, so the documentation cannot drift from the checks.
+The same models feed the OpenAPI document (their JSON Schema), so the documentation cannot drift
+from the checks. `parse` is the one way in: it turns pydantic's errors into one InvalidInput with a
+plain-language message beside each field.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import enum
-import types
-import typing
+import functools
+import re
 from collections.abc import Mapping
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, TypeVar, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
@@ -24,309 +37,229 @@ from server.i18n import N_
 DATE_PROBLEM = N_("Tanggal belum benar; tulis misalnya 2026-03-02.")
 DATETIME_PROBLEM = N_("Tanggal dan jam belum benar; tulis misalnya 2026-03-02 09:00.")
 NUMBER_PROBLEM = N_("Isi dengan angka.")
-
-MISSING = dataclasses.MISSING
-T = TypeVar("T")
-
-
-def field(
-    *,
-    default: Any = MISSING,
-    description: str = "",
-    max_length: int | None = None,
-    minimum: float | None = None,
-    maximum: float | None = None,
-) -> Any:
-    meta = {
-        "description": description,
-        "max_length": max_length,
-        "minimum": minimum,
-        "maximum": maximum,
-    }
-    return dataclasses.field(default=default, metadata=meta)
+REQUIRED = N_("Wajib diisi.")
+# By the first word of pydantic's error type (`int_parsing`, `datetime_from_date_parsing`, ...).
+PROBLEMS = {
+    "missing": REQUIRED,
+    "extra": N_("Kolom tidak dikenal."),
+    "string": N_("Isi dengan teks."),
+    "int": NUMBER_PROBLEM,
+    "float": NUMBER_PROBLEM,
+    "finite": NUMBER_PROBLEM,
+    "bool": "Harus benar atau salah.",
+    "datetime": DATETIME_PROBLEM,
+    "date": DATE_PROBLEM,
+    "list": "Harus berupa daftar.",
+}
+T = TypeVar("T", bound=BaseModel)
 
 
-def reference(description: str) -> Any:
-    """An optional id of another record, within the key range: a larger number is a 400 here,
-    not a 500 from a database that cannot bind it."""
-    return field(default=None, description=description, minimum=1, maximum=MAX_ID)
+def _not_bool(value: Any) -> Any:
+    """JSON `true` is not the number 1 (pydantic's lax mode would take it as one)."""
+    if isinstance(value, bool):
+        raise ValueError(NUMBER_PROBLEM)
+    return value
 
 
-@dataclasses.dataclass(frozen=True)
+def _yes_no(value: Any) -> Any:
+    """A form's Indonesian yes/no, besides pydantic's on/off, true/false, 1/0."""
+    return {"ya": True, "tidak": False}.get(value, value) if isinstance(value, str) else value
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A time without a zone is local time (WIB); stored in UTC, which 0001-01-01 WIB is not."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_TZ)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(DATETIME_PROBLEM) from None
+
+
+# A number's range goes before the check that refuses `true`, so the range is in the JSON Schema.
+NOT_BOOL = BeforeValidator(_not_bool)
+Bool = Annotated[bool, BeforeValidator(_yes_no)]
+DateTime = Annotated[dt.datetime, AfterValidator(_utc)]
+Year = Annotated[int, Field(ge=1950, le=2100), NOT_BOOL]
+Offset = Annotated[float, Field(ge=0), NOT_BOOL]
+# An optional id of another record, within the key range: a larger number is a 400 here, not a
+# 500 from a database that cannot bind it.
+Reference = Annotated[int, Field(ge=1, le=MAX_ID), NOT_BOOL] | None
+
+
 class QueryInt:
     """An optional integer query parameter. The range it documents is the range it accepts, so a
     number the database cannot bind (past 2⁶³ in SQLite, 2³¹ in PostgreSQL) is a 400, not a 500."""
 
-    minimum: int
-    maximum: int
+    def __init__(self, kind: Any) -> None:
+        self.adapter: TypeAdapter[int] = TypeAdapter(kind)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
+        return self.adapter.json_schema()
 
     def read(self, query: Mapping[str, str], name: str) -> int | None:
         if not query.get(name):
             return None
         try:
-            return _number(int, query[name], {"minimum": self.minimum, "maximum": self.maximum})
-        except ValueError as exc:
-            raise invalid({name: str(exc)}) from None
+            return self.adapter.validate_python(query[name])
+        except ValidationError as exc:
+            raise invalid({name: _problem(exc.errors()[0])}) from None
 
 
-YEAR = QueryInt(1950, 2100)
-MONTH = QueryInt(1, 12)
-OFFSET = QueryInt(0, MAX_ID)
+YEAR = QueryInt(Year)
+MONTH = QueryInt(Annotated[int, Field(ge=1, le=12)])
+OFFSET = QueryInt(Annotated[int, Field(ge=0, le=MAX_ID)])
 
 
-@dataclasses.dataclass
-class SittingIn:
+class Schema(BaseModel):
+    """Unknown fields are refused; text is trimmed; NaN and infinity are not numbers here."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+
+class SittingIn(Schema):
     """A sitting (rapat) as staff create it."""
 
-    type: SittingType = field(description="Jenis rapat")
-    title: str = field(description="Judul rapat", max_length=300)
-    starts_at: dt.datetime = field(description="Waktu mulai (ISO 8601; tanpa zona = WIB)")
-    location: str = field(default="", description="Tempat", max_length=200)
-    is_public: bool = field(default=True, description="Terbuka untuk umum")
-    quorum_rule: QuorumRule = field(default=QuorumRule.HALF, description="Syarat kuorum")
-    komisi: str = field(default="", description="Komisi (untuk rapat komisi)", max_length=100)
+    type: SittingType = Field(description="Jenis rapat")
+    title: str = Field(description="Judul rapat", min_length=1, max_length=300)
+    starts_at: DateTime = Field(description="Waktu mulai (ISO 8601; tanpa zona = WIB)")
+    location: str = Field("", description="Tempat", max_length=200)
+    is_public: Bool = Field(True, description="Terbuka untuk umum")
+    quorum_rule: QuorumRule = Field(QuorumRule.HALF, description="Syarat kuorum")
+    komisi: str = Field("", description="Komisi (untuk rapat komisi)", max_length=100)
 
 
-@dataclasses.dataclass
-class SittingPatch:
+class SittingPatch(Schema):
     """Any subset of a sitting's fields."""
 
-    type: SittingType | None = field(default=None)
-    title: str | None = field(default=None, max_length=300)
-    starts_at: dt.datetime | None = field(default=None)
-    location: str | None = field(default=None, max_length=200)
-    is_public: bool | None = field(default=None)
-    quorum_rule: QuorumRule | None = field(default=None)
-    komisi: str | None = field(default=None, max_length=100)
-    secret_ballot: bool | None = field(default=None, description="Pemungutan suara rahasia")
+    type: SittingType | None = None
+    title: str | None = Field(None, max_length=300)
+    starts_at: DateTime | None = None
+    location: str | None = Field(None, max_length=200)
+    is_public: Bool | None = None
+    quorum_rule: QuorumRule | None = None
+    komisi: str | None = Field(None, max_length=100)
+    secret_ballot: Bool | None = Field(None, description="Pemungutan suara rahasia")
 
 
-@dataclasses.dataclass
-class StatusChange:
-    status: SittingStatus = field(description="Status tujuan")
+class StatusChange(Schema):
+    status: SittingStatus = Field(description="Status tujuan")
 
 
-@dataclasses.dataclass
-class AgendaItemIn:
-    title: str = field(description="Judul acara", max_length=300)
-    description: str = field(default="", description="Uraian", max_length=5000)
-    start_offset: float | None = field(default=None, minimum=0, description="Detik sejak mulai")
-    end_offset: float | None = field(default=None, minimum=0, description="Detik sejak mulai")
+class AgendaItemIn(Schema):
+    title: str = Field(description="Judul acara", min_length=1, max_length=300)
+    description: str = Field("", description="Uraian", max_length=5000)
+    start_offset: Offset | None = Field(None, description="Detik sejak mulai")
+    end_offset: Offset | None = Field(None, description="Detik sejak mulai")
 
 
-@dataclasses.dataclass
-class AgendaOrder:
-    item_ids: list[int] = field(description="Semua id acara, dalam urutan baru")
+class AgendaOrder(Schema):
+    item_ids: list[Annotated[int, NOT_BOOL]] = Field(
+        description="Semua id acara, dalam urutan baru"
+    )
 
 
-@dataclasses.dataclass
-class DocumentMeta:
+class DocumentMeta(Schema):
     """JDIH metadata for an uploaded PDF."""
 
-    jenis: DocumentKind = field(description="Jenis dokumen")
-    judul: str = field(description="Judul", max_length=500)
-    tahun: int = field(description="Tahun", minimum=YEAR.minimum, maximum=YEAR.maximum)
-    nomor: str = field(default="", description="Nomor", max_length=50)
-    tanggal_penetapan: dt.date | None = field(default=None, description="Tanggal penetapan")
-    status: DocumentStatus = field(default=DocumentStatus.BERLAKU, description="Status")
-    sitting_id: int | None = reference("Rapat terkait")
-    agenda_item_id: int | None = reference("Acara terkait")
-    changed_by_id: int | None = reference("Dokumen yang mengubah atau mencabut dokumen ini")
+    jenis: DocumentKind = Field(description="Jenis dokumen")
+    judul: str = Field(description="Judul", min_length=1, max_length=500)
+    tahun: Year = Field(description="Tahun")
+    nomor: str = Field("", description="Nomor", max_length=50)
+    tanggal_penetapan: dt.date | None = Field(None, description="Tanggal penetapan")
+    status: DocumentStatus = Field(DocumentStatus.BERLAKU, description="Status")
+    sitting_id: Reference = Field(None, description="Rapat terkait")
+    agenda_item_id: Reference = Field(None, description="Acara terkait")
+    changed_by_id: Reference = Field(
+        None, description="Dokumen yang mengubah atau mencabut dokumen ini"
+    )
 
 
-@dataclasses.dataclass
-class DocumentPatch:
+class DocumentPatch(Schema):
     """A document's JDIH status, e.g. `dicabut` by the Perda that revoked it."""
 
-    status: DocumentStatus | None = field(default=None, description="Status")
-    changed_by_id: int | None = reference("Dokumen yang mengubah atau mencabut dokumen ini")
+    status: DocumentStatus | None = Field(None, description="Status")
+    changed_by_id: Reference = Field(
+        None, description="Dokumen yang mengubah atau mencabut dokumen ini"
+    )
 
 
-@dataclasses.dataclass
-class RecordingEditIn:
+class RecordingEditIn(Schema):
     """Trim, closed-door cuts and poster frame, on the raw recording clock."""
 
-    trim_start: str = field(default="0", description="Awal rekaman publik (detik atau j:mm:dd)")
-    trim_end: str = field(default="", description="Akhir rekaman publik (kosong = sampai habis)")
-    cuts: str = field(
-        default="", description="Bagian tertutup, satu per baris: mulai - selesai", max_length=5000
+    trim_start: str = Field("0", description="Awal rekaman publik (detik atau j:mm:dd)")
+    trim_end: str = Field("", description="Akhir rekaman publik (kosong = sampai habis)")
+    cuts: str = Field(
+        "", description="Bagian tertutup, satu per baris: mulai - selesai", max_length=5000
     )
-    poster: str = field(default="", description="Waktu gambar sampul (detik atau j:mm:dd)")
+    poster: str = Field("", description="Waktu gambar sampul (detik atau j:mm:dd)")
 
 
 def parse(schema: type[T], data: Mapping[str, Any], *, partial: bool = False) -> T:
     """Build `schema` from JSON or form data, or raise InvalidInput naming each bad field.
 
-    With `partial`, absent fields are None (for PATCH); see `provided`.
+    An optional field sent empty (a form's blank input, or null) counts as not sent, and a form's
+    CSRF token is not a field. With `partial`, absent fields are None (for PATCH); see `provided`.
     """
-    hints = get_type_hints(schema)
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for spec in dataclasses.fields(schema):
-        present = spec.name in data and not (
-            _is_optional(hints[spec.name]) and data[spec.name] in ("", None)
-        )
-        if not present:
-            if partial:
-                values[spec.name] = None
-            elif spec.default is MISSING:
-                errors[spec.name] = N_("Wajib diisi.")
-            continue
-        try:
-            values[spec.name] = _coerce(hints[spec.name], data[spec.name], spec.metadata)
-        except (TypeError, ValueError) as exc:
-            errors[spec.name] = str(exc)
-            continue
-        if values[spec.name] == "" and spec.default is MISSING:
-            errors[spec.name] = N_("Wajib diisi.")
-    unknown = set(data) - {f.name for f in dataclasses.fields(schema)} - {"csrf_token"}
-    for name in sorted(unknown):
-        errors[name] = N_("Kolom tidak dikenal.")
-    if errors:
-        raise invalid(errors)
-    return schema(**values)
+    optional = {name for name, spec in schema.model_fields.items() if _nullable(spec)}
+    values = {
+        name: value
+        for name, value in data.items()
+        if name != "csrf_token" and not (name in optional and value in ("", None))
+    }
+    try:
+        return (_partial(schema) if partial else schema).model_validate(values)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            errors.setdefault(str(error["loc"][0]), _problem(error))
+        raise invalid(errors) from None
 
 
 def invalid(errors: dict[str, str]) -> InvalidInput:
     """The one 400 for bad fields or parameters: each named with its problem."""
-    return InvalidInput(
-        N_("Data yang dikirim tidak valid: %(errors)s"), errors, errors=_summary(errors)
-    )
+    summary = "; ".join(f"{name}: {message}" for name, message in errors.items())
+    return InvalidInput(N_("Data yang dikirim tidak valid: %(errors)s"), errors, errors=summary)
 
 
-def provided(instance: Any) -> dict[str, Any]:
+def provided(instance: BaseModel) -> dict[str, Any]:
     """The fields of a partial schema that were actually given."""
-    return {k: v for k, v in dataclasses.asdict(instance).items() if v is not None}
+    return {k: v for k, v in vars(instance).items() if v is not None}
 
 
-def _summary(errors: dict[str, str]) -> str:
-    return "; ".join(f"{name}: {message}" for name, message in errors.items())
+def _nullable(spec: FieldInfo) -> bool:
+    return type(None) in get_args(spec.annotation)
 
 
-def _is_optional(hint: Any) -> bool:
-    return type(None) in get_args(hint)
-
-
-def _coerce(hint: Any, value: Any, meta: Mapping[str, Any]) -> Any:
-    if get_origin(hint) in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        hint = next(arg for arg in get_args(hint) if arg is not type(None))
-    if get_origin(hint) is list:
-        (item_type,) = get_args(hint)
-        if not isinstance(value, list):
-            raise ValueError("Harus berupa daftar.")
-        return [_coerce(item_type, item, {}) for item in value]
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        try:
-            return hint(value)
-        except ValueError:
-            choices = ", ".join(str(m.value) for m in hint)
-            raise ValueError(f"Nilai tidak dikenal. Pilihan: {choices}.") from None
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        if value in ("on", "true", "1", "ya"):
-            return True
-        if value in ("off", "false", "0", "tidak"):
-            return False
-        raise ValueError("Harus benar atau salah.")
-    if hint in (int, float):
-        return _number(hint, value, meta)
-    if hint is dt.datetime:
-        return _datetime(value)
-    if hint is dt.date:
-        if not isinstance(value, str):
-            raise ValueError(DATE_PROBLEM)
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(DATE_PROBLEM) from None
-    if hint is str:
-        if not isinstance(value, str):
-            raise ValueError(N_("Isi dengan teks."))
-        value = value.strip()
-        if meta.get("max_length") and len(value) > meta["max_length"]:
-            raise ValueError(f"Paling banyak {meta['max_length']} karakter.")
-        return value
-    raise TypeError(f"unsupported schema type {hint!r}")
-
-
-def _number(kind: type, value: Any, meta: Mapping[str, Any]) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(NUMBER_PROBLEM)
-    try:
-        number = kind(value)
-    except ValueError:
-        raise ValueError(NUMBER_PROBLEM) from None
-    if kind is float and number != number:  # NaN
-        raise ValueError(NUMBER_PROBLEM)
-    if meta.get("minimum") is not None and number < meta["minimum"]:
-        raise ValueError(f"Paling kecil {meta['minimum']}.")
-    if meta.get("maximum") is not None and number > meta["maximum"]:
-        raise ValueError(f"Paling besar {meta['maximum']}.")
-    return number
-
-
-def _datetime(value: Any) -> dt.datetime:
-    if not isinstance(value, str):
-        raise ValueError(DATETIME_PROBLEM)
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(DATETIME_PROBLEM) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=LOCAL_TZ)
-    return parsed.astimezone(dt.UTC)
-
-
-def json_schema(schema: type) -> dict[str, Any]:
-    """The JSON Schema (OpenAPI 3.1 dialect) of an input dataclass."""
-    hints = get_type_hints(schema)
-    properties: dict[str, Any] = {}
-    required = []
-    for spec in dataclasses.fields(schema):
-        prop = _type_schema(hints[spec.name])
-        for key, schema_key in (
-            ("description", "description"),
-            ("max_length", "maxLength"),
-            ("minimum", "minimum"),
-            ("maximum", "maximum"),
-        ):
-            if spec.metadata.get(key) not in (None, ""):
-                prop[schema_key] = spec.metadata[key]
-        properties[spec.name] = prop
-        if spec.default is MISSING:
-            required.append(spec.name)
-    result: dict[str, Any] = {
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
+@functools.cache
+def _partial(schema: type[T]) -> type[T]:
+    """`schema` with every field optional (None when absent), its checks otherwise the same."""
+    fields: Any = {
+        name: (spec.annotation, FieldInfo.merge_field_infos(spec, default=None))
+        for name, spec in schema.model_fields.items()
     }
-    if schema.__doc__:
-        result["description"] = schema.__doc__.strip()
-    if required:
-        result["required"] = required
-    return result
+    return create_model(schema.__name__, __base__=schema, **fields)
 
 
-def _type_schema(hint: Any) -> dict[str, Any]:
-    if get_origin(hint) in (typing.Union, types.UnionType):
-        inner = next(arg for arg in get_args(hint) if arg is not type(None))
-        return {"anyOf": [_type_schema(inner), {"type": "null"}]}
-    if get_origin(hint) is list:
-        return {"type": "array", "items": _type_schema(get_args(hint)[0])}
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return {"type": "string", "enum": [m.value for m in hint]}
-    simple = {
-        bool: {"type": "boolean"},
-        int: {"type": "integer"},
-        float: {"type": "number"},
-        str: {"type": "string"},
-        dt.datetime: {"type": "string", "format": "date-time"},
-        dt.date: {"type": "string", "format": "date"},
-    }
-    return dict(simple[hint])
+def _problem(error: ErrorDetails) -> str:
+    """Pydantic's error, said the way a form says it."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind == "value_error":
+        return str(ctx["error"])
+    if kind == "string_too_short":
+        return REQUIRED
+    if kind == "string_too_long":
+        return f"Paling banyak {ctx['max_length']} karakter."
+    if kind == "greater_than_equal":
+        return f"Paling kecil {_figure(ctx['ge'])}."
+    if kind == "less_than_equal":
+        return f"Paling besar {_figure(ctx['le'])}."
+    if kind == "enum":
+        choices = ", ".join(re.findall(r"'([^']*)'", ctx["expected"]))
+        return f"Nilai tidak dikenal. Pilihan: {choices}."
+    return PROBLEMS.get(kind.split("_")[0], InvalidInput.message)
+
+
+def _figure(limit: float) -> str:
+    """A limit as written in the schema: 0, not the 0.0 pydantic makes of it for a float field."""
+    return str(limit).removesuffix(".0")

@@ -79,6 +79,7 @@ async def test_invalid_transition_is_a_409_with_a_message(client, staff):
     [
         ({**SITTING, "type": "arisan"}, "type"),
         ({**SITTING, "starts_at": "besok pagi"}, "starts_at"),
+        ({**SITTING, "starts_at": "0001-01-01T00:00"}, "starts_at"),
         ({**SITTING, "title": ""}, "title"),
         ({**SITTING, "title": "x" * 301}, "title"),
         ({**SITTING, "quorum_rule": "1/3"}, "quorum_rule"),

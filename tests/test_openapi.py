@@ -25,7 +25,8 @@ async def test_staff_operations_declare_roles_and_bodies(client):
     assert create["x-roles"] == ["admin", "sekretariat"]
     schema = create["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) == {"type", "title", "starts_at"}
-    assert "paripurna" in schema["properties"]["type"]["enum"]
+    kind = schema["properties"]["type"]["$ref"].removeprefix("#/components/schemas/")
+    assert "paripurna" in document["components"]["schemas"][kind]["enum"]
     upload = document["paths"]["/api/v1/documents"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
     assert "x-roles" not in document["paths"]["/api/v1/sittings"]["get"]
