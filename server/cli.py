@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 import click
 from aiohttp import web
 from cryptography.fernet import InvalidToken
 
+from server import logs
 from server.accounts import add_account
 from server.app import create_app
 from server.config import Config, ConfigError
@@ -25,10 +25,13 @@ from server.store.migrate import upgrade
 
 
 def load_config() -> Config:
+    """The settings, and the log format they ask for."""
     try:
-        return Config.from_env()
+        config = Config.from_env()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.configure(config.log_format)
+    return config
 
 
 def node_app(config: Config) -> web.Application:
@@ -46,7 +49,6 @@ def main(ctx: click.Context) -> None:
     Settings come from SIDANG_* environment variables (see README). Without a command,
     `sidang` runs `serve`.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
 
