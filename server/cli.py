@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import click
 from aiohttp import web
 from cryptography.fernet import InvalidToken
 
+from server import backup as backups
 from server import logs
 from server.accounts import add_account
 from server.app import create_app
@@ -89,6 +91,46 @@ def db_upgrade() -> None:
     config = load_config()
     upgrade(config.database_url)
     click.echo("Database is up to date.")
+
+
+@main.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(directory: Path) -> None:
+    """Write the database and the media manifest into DIRECTORY (media files: copy them)."""
+    config = load_config()
+    counts = asyncio.run(_with_store(config, backups.backup, config.media_dir, directory))
+    click.echo(f"{sum(counts.values())} rows from {len(counts)} tables written to {directory}.")
+    click.echo(f"Media are referenced, not copied: copy {config.media_dir} beside the backup.")
+
+
+@main.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(directory: Path, replace: bool) -> None:
+    """Load a backup into this migrated database, then check the media directory against it."""
+    config = load_config()
+    try:
+        counts = asyncio.run(_with_store(config, backups.restore, directory, replace=replace))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{sum(counts.values())} rows restored into {len(counts)} tables.")
+    media = backups.check_media(directory, config.media_dir)
+    click.echo(f"Media: {media.files} files in the manifest under {config.media_dir}.")
+    for label, paths in (("missing", media.missing), ("different", media.different)):
+        for path in paths:
+            click.echo(f"  {label}: {path}", err=True)
+    if media.missing or media.different:
+        raise click.ClickException(
+            f"{len(media.missing)} media files missing, {len(media.different)} different"
+        )
+
+
+async def _with_store(config: Config, action, *args, **kwargs):
+    store = Store(config.database_url)
+    try:
+        return await action(store, *args, **kwargs)
+    finally:
+        await store.close()
 
 
 @main.group()
