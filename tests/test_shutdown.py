@@ -8,16 +8,17 @@ import hashlib
 import os
 import re
 import signal
-import subprocess
 
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
 from server.connections import ShutdownSignals
+from server.passwords import hash_password
 from server.store import Store, repo
+from server.store.migrate import upgrade
 from tests.conftest import TEST_PASSWORD
-from tests.server_process import SIDANG, ServerProcess, free_port, staff_session
+from tests.server_process import ServerProcess, free_port, staff_session
 
 
 async def test_a_signal_is_not_lost_when_the_loops_wakeup_pipe_is_full():
@@ -41,15 +42,11 @@ async def test_sigterm_finalizes_the_live_recording(tmp_path):
         "SIDANG_MEDIA_DIR": str(tmp_path / "media"),
         "SIDANG_DATA_DIR": str(tmp_path / "var"),
     }
-    subprocess.run([SIDANG, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [SIDANG, "user", "add", "staf", "--role", "sekretariat"],
-        env=env,
-        check=True,
-        input=TEST_PASSWORD + "\n",
-        text=True,
-        capture_output=True,
-    )
+    await asyncio.to_thread(upgrade, database_url)  # in this process: one start-up less
+    store = Store(database_url)
+    async with store.transaction() as db:
+        await repo.create_user(db, "staf", hash_password(TEST_PASSWORD), "sekretariat", None)
+    await store.close()
     server = ServerProcess(env, free_port(), tmp_path / "server.log")
     await server.start()
     try:
