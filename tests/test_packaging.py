@@ -135,15 +135,10 @@ async def test_the_installed_wheel_migrates_and_serves(tmp_path):
         "SIDANG_DATA_DIR": str(run_dir / "var"),
     }
     sidang = str(venv / "bin" / "sidang")
-    where = subprocess.run(
-        [venv / "bin" / "python", "-c", "import server; print(server.__file__)"],
-        env=env,
-        cwd=run_dir,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert where.stdout.startswith(str(venv / "lib")), where.stdout
+    [site] = venv.glob("lib/python*/site-packages")
+    assert not list(site.glob("*.pth")), "nothing may point back at a source tree"
+    base = site / "server" / "web" / "templates" / "base.html"
+    assert base.is_file() and not base.is_symlink()
     subprocess.run([sidang, "db", "upgrade"], env=env, cwd=run_dir, check=True)
 
     server = ServerProcess(env, free_port(), tmp_path / "server.log", sidang=sidang, cwd=run_dir)
