@@ -9,6 +9,7 @@ import logging
 import re
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
@@ -16,9 +17,11 @@ from aiohttp import web
 from server import logs
 from server.app import create_app
 from server.audience import WINDOW_S, Audience
-from server.bus import RedisBus
+from server.bus import MemoryBus, RedisBus
 from server.cli import node_app
 from server.metrics import Metrics
+from server.room import metrics as room_metrics
+from server.room.service import RoomService
 from tests.conftest import REDIS_URL
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "sidang.json"
@@ -124,3 +127,18 @@ def test_metrics_list_a_described_family_before_it_has_series():
     metrics = Metrics()
     metrics.describe("sidang_room_peers", "gauge", "Member WebRTC peers connected here")
     assert "# TYPE sidang_room_peers gauge" in asyncio.run(metrics.render())
+
+
+async def test_room_peers_count_connected_members_and_a_closed_room_drops_to_zero():
+    service = RoomService(store=None, bus=MemoryBus(), live=None, ice_servers=[])
+    service.rooms[5] = SimpleNamespace(
+        connections={"1": object(), "2": object(), "user:9": object()},
+        media_state={"1": "connected", "2": "failed", "3": "connected"},  # 3 has left
+    )
+    metrics = Metrics()
+    room_metrics.register(metrics, service)
+    text = await metrics.render()
+    assert 'sidang_room_connections{sitting="5"} 3.0' in text
+    assert 'sidang_room_peers{sitting="5"} 1.0' in text
+    del service.rooms[5]
+    assert 'sidang_room_peers{sitting="5"} 0.0' in await metrics.render()
