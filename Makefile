@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 
 # npm packages land in git-ignored node_modules/ and are copied to the git-ignored vendor folder;
 # then every text file under web/static is precompressed (brotli and gzip) into git-ignored
-# build/static/, named by its content hash (server/assets.py). hls.js: the light build, which
+# web/compressed/, named by its content hash (server/assets.py). hls.js: the light build, which
 # has LL-HLS and fMP4 and leaves out what the player never uses (alternate audio, subtitles, DRM).
 assets: $(STAMP) $(VENDOR)/hls.light.min.js $(VENDOR)/leaflet/leaflet.js
 	$(BIN)/python -m server.assets
@@ -66,4 +66,4 @@ bench: install
 	$(BIN)/python bench/player.py --quick
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) build .pytest_cache
+	rm -rf $(VENV) node_modules $(VENDOR) web/compressed build .pytest_cache

@@ -171,7 +171,7 @@ def best_video_rendition(sitting_dir: Path) -> str | None:
     return best
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -286,7 +286,7 @@ def finalize(
     info = RecordingInfo(
         target,
         duration,
-        _sha256(target),
+        sha256_file(target),
         target.stat().st_size,
         audio_target,
         rendition=rendition,

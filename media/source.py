@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from media.font import text_mask
 
 VIDEO_CLOCK_RATE = 90000
+MAX_BACKLOG_S = 1.0  # a video source this far behind its clock skips ahead
 _BLOCK = 24
 _BITS = 42
 _CHECK_BITS = 4
@@ -135,8 +136,13 @@ class SyntheticVideoTrack(MediaStreamTrack):
         if self._start is None:
             self._start = now
         due = self._start + self._index / self.fps
-        if due > now:
-            await asyncio.sleep(due - now)
+        if now - due > MAX_BACKLOG_S:
+            # A starved loop: skip the frames a camera would have dropped. Rendering the
+            # backlog back to back held the loop for 15-21 s under load (SIGTERM waited).
+            self._index = int((now - self._start) * self.fps)
+            due = self._start + self._index / self.fps
+        # Always yield, even when late, so that catching up never holds the event loop.
+        await asyncio.sleep(max(0.0, due - now))
         frame = self.card.render(self._index, time.time())
         frame.pts = self._index * VIDEO_CLOCK_RATE // self.fps
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
@@ -164,8 +170,7 @@ class SyntheticAudioTrack(MediaStreamTrack):
         if self._start is None:
             self._start = now
         due = self._start + self._sent / self.sample_rate
-        if due > now:
-            await asyncio.sleep(due - now)
+        await asyncio.sleep(max(0.0, due - now))  # yields when late too (see the video track)
         t = (self._sent + np.arange(self.samples)) / self.sample_rate
         tone = (0.2 * 32767 * np.sin(2 * math.pi * self.freq * t)).astype(np.int16)
         frame = av.AudioFrame.from_ndarray(

@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import connections, error_pages, keys, middlewares
+from server import connections, error_pages, keys, logs, middlewares
 from server.archive import feeds
 from server.archive import views as archive
 from server.archive.jobs import ArchiveService
 from server.assets import Assets
+from server.audience import Audience
 from server.bus import create_bus
 from server.bus import metrics as bus_metrics
 from server.comments import metrics as comment_metrics
@@ -37,6 +38,7 @@ from server.pengaduan import views as pengaduan
 from server.pengaduan.mail import Mailer
 from server.pengaduan.service import PengaduanService
 from server.pengaduan.vault import Vault
+from server.room import metrics as room_metrics
 from server.room import views as room
 from server.room.service import RoomService
 from server.search import views as search
@@ -83,6 +85,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application(
         client_max_size=config.max_upload_bytes,
         middlewares=[
+            logs.with_request_id,
             middlewares.count_requests,
             middlewares.security_headers,
             middlewares.errors,
@@ -96,10 +99,13 @@ def create_app(config: Config) -> web.Application:
         ],
     )
     app[keys.CONFIG] = config
+    app.on_response_prepare.append(logs.echo_request_id)
     app[keys.SIGNER] = Signer(config.secret_key)
     app[keys.METRICS] = Metrics()
     app[keys.HEALTH_CHECKS] = []
     app[keys.SOCKETS_PER_IP] = Counter()
+    app[keys.AUDIENCE] = Audience()
+    app[keys.AUDIENCE].register(app[keys.METRICS])
     translations = Translations()
     app[keys.TRANSLATIONS] = translations
     app[keys.ASSETS] = Assets()
@@ -121,6 +127,7 @@ async def _store(app: web.Application) -> AsyncIterator[None]:
 async def _bus(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     bus = create_bus(config.redis_url, prefix=config.redis_prefix)
+    bus.observe_lag = app[keys.METRICS].bus_lag.observe
     await bus.start()
     app[keys.BUS] = bus
     bus_metrics.register(app[keys.METRICS], bus)
@@ -144,6 +151,7 @@ async def _rooms(app: web.Application) -> AsyncIterator[None]:
     service = RoomService(app[keys.STORE], app[keys.BUS], app[keys.LIVE], config.ice_servers)
     await service.start()
     app[keys.ROOMS] = service
+    room_metrics.register(app[keys.METRICS], service)
     yield
     await service.close()
 

@@ -2,9 +2,14 @@
 
 A file's content hash names both its URL (`js/watch.js` is linked as `js/watch.<hash>.js`, which
 can be cached for a year because new content gets a new URL) and its compressed copies
-(`build/static/js/watch.js.<hash>.br` and `.gz`). Copies are made at set-up time
-(`python -m server.assets`, run by `make assets`); a copy made from older content is never
-served, so a file edited after the build goes out uncompressed until the next build, never stale.
+(`web/compressed/js/watch.js.<hash>.br` and `.gz`). Copies are made at set-up time
+(`python -m server.assets`, run by `make assets` and by the image's build), so a wheel carries
+them; a copy made from older content is never served, so a file edited after the build goes out
+uncompressed until the next build, never stale.
+
+web/ is package data: `server/web` is a link to the repository's web/, which a wheel build
+copies in as plain files. The same path therefore works in a checkout (the editable install)
+and in site-packages after `pip install sidang-*.whl` (tests/test_packaging.py installs one).
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ from pathlib import Path, PurePosixPath
 
 import brotli
 
-ROOT = Path(__file__).resolve().parent.parent
-STATIC_DIR = ROOT / "web" / "static"
-COMPRESSED_DIR = ROOT / "build" / "static"
+WEB_DIR = Path(__file__).resolve().parent / "web"
+STATIC_DIR = WEB_DIR / "static"
+COMPRESSED_DIR = WEB_DIR / "compressed"
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"  # an address without the current hash: content may change
 HASH_LENGTH = 12

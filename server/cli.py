@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
+from pathlib import Path
 
 import click
 from aiohttp import web
 from cryptography.fernet import InvalidToken
 
+from server import backup as backups
+from server import logs
 from server.accounts import add_account
 from server.app import create_app
 from server.config import Config, ConfigError
@@ -25,10 +27,13 @@ from server.store.migrate import upgrade
 
 
 def load_config() -> Config:
+    """The settings, and the log format they ask for."""
     try:
-        return Config.from_env()
+        config = Config.from_env()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    logs.configure(config.log_format)
+    return config
 
 
 def node_app(config: Config) -> web.Application:
@@ -46,7 +51,6 @@ def main(ctx: click.Context) -> None:
     Settings come from SIDANG_* environment variables (see README). Without a command,
     `sidang` runs `serve`.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve)
 
@@ -87,6 +91,46 @@ def db_upgrade() -> None:
     config = load_config()
     upgrade(config.database_url)
     click.echo("Database is up to date.")
+
+
+@main.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(directory: Path) -> None:
+    """Write the database and the media manifest into DIRECTORY (media files: copy them)."""
+    config = load_config()
+    counts = asyncio.run(_with_store(config, backups.backup, config.media_dir, directory))
+    click.echo(f"{sum(counts.values())} rows from {len(counts)} tables written to {directory}.")
+    click.echo(f"Media are referenced, not copied: copy {config.media_dir} beside the backup.")
+
+
+@main.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace a database that already holds data.")
+def restore_command(directory: Path, replace: bool) -> None:
+    """Load a backup into this migrated database, then check the media directory against it."""
+    config = load_config()
+    try:
+        counts = asyncio.run(_with_store(config, backups.restore, directory, replace=replace))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{sum(counts.values())} rows restored into {len(counts)} tables.")
+    media = backups.check_media(directory, config.media_dir)
+    click.echo(f"Media: {media.files} files in the manifest under {config.media_dir}.")
+    for label, paths in (("missing", media.missing), ("different", media.different)):
+        for path in paths:
+            click.echo(f"  {label}: {path}", err=True)
+    if media.missing or media.different:
+        raise click.ClickException(
+            f"{len(media.missing)} media files missing, {len(media.different)} different"
+        )
+
+
+async def _with_store(config: Config, action, *args, **kwargs):
+    store = Store(config.database_url)
+    try:
+        return await action(store, *args, **kwargs)
+    finally:
+        await store.close()
 
 
 @main.group()

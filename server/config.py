@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/sidang.db"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+LOG_FORMATS = ("json", "text")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -57,6 +58,7 @@ class Config:
     timezone: str = "Asia/Jakarta"
     map_tiles: str | None = None
     contact_retention_days: int = 365  # after a report is closed, its contact data goes
+    log_format: str = "json"  # or "text" (server/logs.py)
 
     @property
     def secure_cookies(self) -> bool:
@@ -107,6 +109,7 @@ class Config:
             contact_retention_days=_parse_positive_int(
                 "SIDANG_CONTACT_RETENTION_DAYS", env.get("SIDANG_CONTACT_RETENTION_DAYS", "365")
             ),
+            log_format=_parse_log_format(env.get("SIDANG_LOG_FORMAT") or "json"),
         )
 
     def with_data_key(self) -> Config:
@@ -204,6 +207,12 @@ def _parse_public_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"SIDANG_PUBLIC_URL must be an http(s) URL, not {value!r}")
     return value.rstrip("/")
+
+
+def _parse_log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"SIDANG_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}: {value!r}")
+    return value
 
 
 def _parse_locale(value: str) -> str:

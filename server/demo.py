@@ -201,16 +201,19 @@ async def demo_live_ctx(app: web.Application) -> AsyncIterator[None]:
     broadcast = await live.start(sitting_id, actor="demo")
     await broadcast.attach_hall(SyntheticVideoTrack(LIVE_DEMO_TITLE), SyntheticAudioTrack())
     log.info("demo sitting %s is live at /sidang/%s", sitting_id, sitting_id)
-    archive_demo = asyncio.create_task(_record_archive_demo(app), name="demo-archive")
+    # Stopped by an event, never cancelled: a task cancelled inside a store call while SQLite
+    # connects (aiosqlite) left its connection's close pending for good, and SIGTERM with it.
+    stopping = asyncio.Event()
+    archive_demo = asyncio.create_task(_record_archive_demo(app, stopping), name="demo-archive")
     yield
-    archive_demo.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await archive_demo
+    stopping.set()
+    await archive_demo
 
 
-async def _record_archive_demo(app: web.Application) -> None:
+async def _record_archive_demo(app: web.Application, stopping: asyncio.Event) -> None:
     """Broadcast ARCHIVE_DEMO_TITLE for a short while, end it and publish it, so the archive,
-    chapters and downloads have something real to show."""
+    chapters and downloads have something real to show. When the server stops first, the
+    broadcast is ended with the others (LiveService.close) and published on a later run."""
     store, live = app[keys.STORE], app[keys.LIVE]
     async with store.transaction() as session:
         existing = await _titled(session, ARCHIVE_DEMO_TITLE)
@@ -229,7 +232,10 @@ async def _record_archive_demo(app: web.Application) -> None:
         await broadcast.attach_hall(
             SyntheticVideoTrack(ARCHIVE_DEMO_TITLE), SyntheticAudioTrack(freq=330.0)
         )
-        await asyncio.sleep(ARCHIVE_CHAPTER_S * len(ARCHIVE_DEMO_AGENDA))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), ARCHIVE_CHAPTER_S * len(ARCHIVE_DEMO_AGENDA))
+        if stopping.is_set():
+            return
         await live.end(sitting_id, actor="demo")
     await app[keys.ARCHIVE].ensure_published_media(sitting_id, "demo")
     await live.transition(sitting_id, SittingStatus.PUBLISHED, "demo")

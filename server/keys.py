@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from server.archive.jobs import ArchiveService
     from server.assets import Assets
+    from server.audience import Audience
     from server.bus import Bus
     from server.comments.service import CommentService
     from server.config import Config
@@ -40,6 +41,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 TEMPLATES: web.AppKey[Environment] = web.AppKey("templates")
 TRANSLATIONS: web.AppKey[Translations] = web.AppKey("translations")
 ASSETS: web.AppKey[Assets] = web.AppKey("assets")
+AUDIENCE: web.AppKey[Audience] = web.AppKey("audience")
 HEALTH_CHECKS: web.AppKey[list[HealthCheck]] = web.AppKey("health_checks")
 CONNECTION_GUARD: web.AppKey[Guard] = web.AppKey("connection_guard")
 SOCKETS_PER_IP: web.AppKey[Counter[str]] = web.AppKey("sockets_per_ip")

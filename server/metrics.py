@@ -20,6 +20,8 @@ Labels = tuple[tuple[str, str], ...]
 KINDS = {"counter": CounterMetricFamily, "gauge": GaugeMetricFamily}
 # Seconds; a blocking playlist reload is held up to 6 s, so the top buckets reach past it.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# A comment crossing nodes: a millisecond on a quiet Redis, seconds when a node falls behind.
+BUS_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class Metrics:
@@ -35,6 +37,12 @@ class Metrics:
             "HTTP request latency by route",
             ["method", "route"],
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.bus_lag = Histogram(
+            "sidang_bus_lag_seconds",
+            "From PUBLISH until the message is back from Redis at this node's listener",
+            buckets=BUS_LAG_BUCKETS,
             registry=self.registry,
         )
 
@@ -58,8 +66,9 @@ class Metrics:
         return generate_latest(self.registry).decode()
 
     def families(self) -> Iterator[Metric]:
-        """One family per name, from the stored values."""
-        for name in sorted(self._values):
+        """One family per name, from the stored values; a described name with no series yet
+        (no room open, no sitting live) is still listed, so dashboards can rely on it."""
+        for name in sorted(self._help.keys() | self._values.keys()):
             kind, help_text = self._help.get(name, ("gauge", name))
             series = self._values[name]
             label_names = [k for k, _ in next(iter(series))] if series else []

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from server import keys
+from server.assets import WEB_DIR
 from server.auth import get_user
 from server.csrf import CSRF_SEED_KEY, csrf_token
 from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
@@ -19,7 +19,6 @@ from server.domain.roles import ROLE_LABELS
 from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
 from server.i18n import Translations, current_locale
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 TEMPLATE_DIR = WEB_DIR / "templates"
 
 MONTHS_ID = [

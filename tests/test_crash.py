@@ -2,73 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-import aiohttp
 import pytest
 
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.conftest import TEST_PASSWORD
+from tests.server_process import SIDANG, ServerProcess, free_port, staff_session
 
-SIDANG = str(Path(sys.executable).parent / "sidang")
 SEGMENT_S = 2.0
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerProcess:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env, self.port = env, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen | None = None
-
-    async def start(self) -> None:
-        self.process = subprocess.Popen(
-            [SIDANG, "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        async with aiohttp.ClientSession() as session:
-            for _ in range(200):
-                try:
-                    async with session.get(f"{self.url}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                assert self.process.poll() is None, self.process.stderr.read().decode()
-                await asyncio.sleep(0.05)
-        raise AssertionError("server did not start")
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-
-async def staff_session(server: ServerProcess) -> tuple[aiohttp.ClientSession, dict]:
-    session = aiohttp.ClientSession(base_url=server.url, cookie_jar=aiohttp.CookieJar(unsafe=True))
-    response, token = await sign_in(session, "staf", TEST_PASSWORD)
-    assert response.status == 303
-    return session, {"X-CSRF-Token": token}
 
 
 async def test_kill_9_mid_recording_then_recover(tmp_path):
@@ -87,7 +33,7 @@ async def test_kill_9_mid_recording_then_recover(tmp_path):
         text=True,
         capture_output=True,
     )
-    server = ServerProcess(env, free_port())
+    server = ServerProcess(env, free_port(), tmp_path / "server.log")
     await server.start()
     try:
         session, headers = await staff_session(server)

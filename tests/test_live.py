@@ -42,6 +42,11 @@ async def test_going_live_starts_the_ladder_and_serves_ll_hls(client, live_sitti
     )
     assert "seg00000.m4s" in await held.text()  # a young stream has nothing old enough to skip
     assert "part00001.0.m4s" in await held.text()
+    metrics = await (await client.get("/metrics")).text()
+    assert f'sidang_hls_viewers{{sitting="{sitting_id}"}} 1.0' in metrics  # one player, 2 reloads
+    for kind in ("plain", "blocking"):
+        labels = f'kind="{kind}",rendition="720p",sitting="{sitting_id}"'
+        assert f"sidang_playlist_requests_total{{{labels}}} 1.0" in metrics
     segment = await client.get(f"/live/{sitting_id}/720p/seg00000.m4s")
     assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert segment.content_type == "video/iso.segment"

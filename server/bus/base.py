@@ -67,6 +67,10 @@ class Bus(abc.ABC):
     reconnects: int = 0
     connected: bool = True
 
+    def observe_lag(self, seconds: float) -> None:
+        """Told how long a message took through the shared bus (see RedisBus); /metrics
+        replaces it with its histogram's `observe`. The memory bus has no lag to tell."""
+
     def on_connection(self, hook: ConnectionHook) -> None:
         """Have `hook(False)` awaited when the link to the other nodes drops, and `hook(True)`
         once it is back but before the bus counts as ready: pub/sub keeps nothing for a node

@@ -131,6 +131,10 @@ class RedisBus(Bus):
             log.warning("Dropped a malformed bus message on %s", channel)
             return
         if envelope.get("node") == self.node_id:
+            # Our own publish, back from Redis: the trip every message to another node makes
+            # (PUBLISH, Redis, a listener's read), timed on one clock.
+            if "at" in envelope:
+                self.observe_lag(time.time() - envelope["at"])
             return
         self._local.deliver_local(channel.removeprefix(f"{self.prefix}ch:"), envelope["message"])
 
@@ -154,7 +158,9 @@ class RedisBus(Bus):
 
     async def publish(self, channel: str, message: Message) -> None:
         self._local.deliver_local(channel, message)
-        envelope = json.dumps({"node": self.node_id, "message": message}, separators=(",", ":"))
+        envelope = json.dumps(
+            {"node": self.node_id, "at": time.time(), "message": message}, separators=(",", ":")
+        )
         channel = f"{self.prefix}ch:{channel}"
         if not await self._try(self._redis.publish(channel, envelope)):
             self._unsent.append((channel, envelope))

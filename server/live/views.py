@@ -31,7 +31,7 @@ from server.domain.roles import STAFF
 from server.http import file_response, read_json, sitting_id
 from server.i18n import N_, Translations, current_locale
 from server.live.service import LAYOUTS
-from server.middlewares import csrf_exempt
+from server.middlewares import CLIENT_IP_KEY, csrf_exempt
 from server.store import repo
 from server.templating import redirect
 
@@ -191,6 +191,9 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
         return file_response(path, PLAYLIST_TYPE, "public, max-age=60")
     msn, part = _reload_params(request)
     skip = _skip_param(request)
+    agent = request.headers.get("User-Agent", "")
+    client = request[CLIENT_IP_KEY]
+    request.app[keys.AUDIENCE].playlist(sid, rendition, client, agent, blocking=msn is not None)
     timeout = BLOCKING_RELOAD_TIMEOUT_S if msn is not None else FIRST_SEGMENT_TIMEOUT_S
     try:
         text = await live.media_playlist(rendition, msn, part, skip, timeout)

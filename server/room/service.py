@@ -174,6 +174,16 @@ class RoomService:
             self.rooms[sitting_id] = session
             return session
 
+    def peers(self) -> dict[int, tuple[int, int]]:
+        """Per room on this node: (people with the room open, their media peers connected)."""
+        return {
+            sitting_id: (
+                len(session.connections),
+                sum(session.media_state.get(key) == "connected" for key in session.connections),
+            )
+            for sitting_id, session in self.rooms.items()
+        }
+
     def _on_media_state(self, session: RoomSession, key: str, state: str) -> None:
         session.media_state[key] = state
         asyncio.get_running_loop().create_task(self._broadcast(session))
