@@ -13,9 +13,9 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
+from server.domain import localtime
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
-from server.domain.localtime import LOCAL_TZ
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.edge import MAX_ID
 from server.i18n import N_
@@ -279,7 +279,7 @@ def _datetime(value: Any) -> dt.datetime:
     except ValueError:
         raise ValueError(DATETIME_PROBLEM) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=LOCAL_TZ)
+        parsed = parsed.replace(tzinfo=localtime.zone())
     return parsed.astimezone(dt.UTC)
 
 
