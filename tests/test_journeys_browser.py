@@ -1,6 +1,7 @@
 """Role journeys in Debian Chromium, at 1280 px and at a 360 px phone with no sideways scroll:
 a moderator hides a comment, undoes it, refuses a negative slow mode and bans with a reason;
-staff create a sitting with its agenda on the create form, then delete the draft."""
+staff create a sitting with its agenda on the create form, then delete the draft. On a phone:
+a resident shares the page and waits out slow mode; staff see where a trim really cuts."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from playwright.async_api import expect
 from sqlalchemy import select
 
 from server.app import create_app
+from server.keys import COMMENTS
 from server.passwords import hash_password
 from server.store import repo
 from server.store.models import AuditEntry, CommentBan, Sitting
+from tests.archive_helpers import ended_sitting
 from tests.browser import assert_no_sideways_scroll, chromium, sign_in
 from tests.conftest import TEST_PASSWORD, _empty_tables
 from tests.test_comments import connect, outcome, post
@@ -140,3 +143,67 @@ async def test_staff_create_a_sitting_with_its_agenda_and_delete_the_draft(
         assert await session.scalar(select(Sitting)) is None
         actions = list(await session.scalars(select(AuditEntry.action)))
     assert actions.count("agenda.add") == 3 and "sitting.delete" in actions
+
+
+async def test_a_resident_on_a_phone_shares_and_waits_out_slow_mode(
+    aiohttp_server, make_config, database_url, store, live_sitting
+):
+    app = create_app(make_config(database_url=database_url))
+    server = await aiohttp_server(app)
+    await app[COMMENTS].update_settings(live_sitting, {"slow_mode_s": 30}, actor="moderator")
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 360, "height": 740})
+        await context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = await context.new_page()
+        await page.goto(str(server.make_url(f"/sidang/{live_sitting}")))
+        empty = page.locator("#komentar [data-empty]")
+        await expect(empty).to_have_text("Belum ada komentar. Tulis komentar pertama di bawah.")
+
+        # No share sheet in desktop Chromium: the link is copied instead.
+        await page.get_by_role("button", name="Bagikan").click()
+        await expect(page.locator("[data-share-note]")).to_have_text("Tautan disalin.")
+        copied = await page.evaluate("() => navigator.clipboard.readText()")
+        assert copied.endswith(f"/sidang/{live_sitting}")
+
+        await page.fill("#komentar [name=name]", "Siti")
+        await page.fill("#komentar [name=text]", "Mohon jadwal perbaikan jalan")
+        await page.click("#komentar [data-send]")
+        await expect(page.locator("#komentar [data-list] li")).to_have_count(1)
+        await expect(empty).to_be_hidden()
+        await expect(page.locator("#komentar [data-send]")).to_be_disabled()
+        await expect(page.locator("#komentar [data-countdown]")).to_have_text(
+            re.compile(r"Tunggu (30|29|28) dtk")
+        )
+        await assert_no_sideways_scroll(page)
+
+
+async def test_staff_see_where_a_trim_really_cuts_before_publishing(
+    aiohttp_server, make_config, database_url, store, recording_template
+):
+    config = make_config(database_url=database_url)
+    server = await aiohttp_server(create_app(config))
+    sitting_id = await ended_sitting(store, config, recording_template)
+    await add_user(store, "staf-potong", "sekretariat")
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 360, "height": 800})
+        await sign_in(page, server, "staf-potong", TEST_PASSWORD)
+        await page.goto(str(server.make_url(f"/konsol/rapat/{sitting_id}#arsip")))
+        await page.fill("[name=trim_start]", "0:00:03")
+        await page.fill("[name=trim_end]", "9")
+        await page.press("[name=trim_end]", "Tab")  # each field answers on change
+        start = page.locator('[data-cut="mulai"]')
+        await expect(start.locator("figcaption")).to_have_text(
+            "Awal potongan jatuh pada keyframe 0:00:02"
+        )
+        await expect(page.locator('[data-cut="selesai"] figcaption')).to_have_text(
+            "Akhir potongan jatuh pada keyframe 0:00:08"
+        )
+        await page.wait_for_function(
+            "() => document.querySelector('[data-cut=\"mulai\"] img').naturalWidth === 320"
+        )
+        await page.fill("[name=trim_end]", "5:00:00")
+        await page.press("[name=trim_end]", "Tab")
+        await expect(page.locator('[data-cut="selesai"] figcaption')).to_contain_text(
+            "di luar rekaman"
+        )
+        await assert_no_sideways_scroll(page)
