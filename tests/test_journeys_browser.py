@@ -1,7 +1,8 @@
 """Role journeys in Debian Chromium, at 1280 px and at a 360 px phone with no sideways scroll:
 a moderator hides a comment, undoes it, refuses a negative slow mode and bans with a reason;
 staff create a sitting with its agenda on the create form, then delete the draft. On a phone:
-a resident shares the page and waits out slow mode; staff see where a trim really cuts."""
+a resident shares the page and waits out slow mode; staff see where a trim really cuts, and
+the live console's preview of the program plays."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
+from server import keys
 from server.app import create_app
 from server.keys import COMMENTS
 from server.passwords import hash_password
@@ -19,6 +21,7 @@ from server.store.models import AuditEntry, CommentBan, Sitting
 from tests.archive_helpers import ended_sitting
 from tests.browser import assert_no_sideways_scroll, chromium, sign_in
 from tests.conftest import TEST_PASSWORD, _empty_tables
+from tests.live_helpers import scheduled_sitting
 from tests.test_comments import connect, outcome, post
 
 pytestmark = pytest.mark.browser
@@ -205,5 +208,25 @@ async def test_staff_see_where_a_trim_really_cuts_before_publishing(
         await page.press("[name=trim_end]", "Tab")
         await expect(page.locator('[data-cut="selesai"] figcaption')).to_contain_text(
             "di luar rekaman"
+        )
+        await assert_no_sideways_scroll(page)
+
+
+async def test_the_console_previews_what_residents_see(
+    aiohttp_server, make_config, database_url, store
+):
+    app = create_app(make_config(database_url=database_url))
+    server = await aiohttp_server(app)
+    sitting_id, _ = await scheduled_sitting(store, "Paripurna Pratinjau")
+    await app[keys.LIVE].start(sitting_id, actor="test")  # the slate, until the hall sends
+    await add_user(store, "staf-pratinjau", "sekretariat")
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 360, "height": 800})
+        await sign_in(page, server, "staf-pratinjau", TEST_PASSWORD)
+        await page.goto(str(server.make_url(f"/konsol/rapat/{sitting_id}")))
+        await page.wait_for_function(
+            "() => { const v = document.getElementById('program-preview');"
+            " return v.muted && v.videoHeight === 360 && v.currentTime > 0; }",
+            timeout=20_000,
         )
         await assert_no_sideways_scroll(page)

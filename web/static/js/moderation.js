@@ -176,7 +176,10 @@
         hiddenChanged();
         var item = render(frame, false);
         if (!((frame.restored || frame.late) && Sidang.insertRestored(list, item, frame.id))) list.append(item);
-        while (list.childElementCount > MAX_ITEMS) list.firstElementChild.remove();
+        while (list.childElementCount > MAX_ITEMS) {
+          records.delete(list.firstElementChild.dataset.id);
+          list.firstElementChild.remove();
+        }
         list.scrollTop = list.scrollHeight;
         break;
       case "held": held.append(render(frame, true)); break;
