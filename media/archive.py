@@ -17,6 +17,7 @@ import contextlib
 import io
 import shutil
 import struct
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -346,7 +347,46 @@ def _write_sprite(init: bytes, kept: list[SegmentFile], timeline: Timeline, dire
     return len(chosen)
 
 
-def _write_jpeg(frame: av.VideoFrame, path: Path) -> None:
+@dataclass(frozen=True)
+class CutPoint:
+    """Where a cut asked for at `asked` (raw seconds) really falls: on a segment edge, which is a
+    keyframe, since every segment starts with one. `jpeg` shows the first frame kept after a
+    start, or the last one kept before an end (None for an audio-only recording)."""
+
+    asked: float
+    at: float
+    jpeg: bytes | None
+
+
+PREVIEW_WIDTH = 320
+
+
+def cut_point(sitting_dir: Path, asked: float, *, end: bool = False) -> CutPoint:
+    """The snapped cut point, by the same rule as publish(); decodes one segment; blocking."""
+    primary = primary_rendition(sitting_dir)
+    _tracks, segments = read_segments(sitting_dir / primary)
+    if not segments:
+        raise FileNotFoundError(f"no complete segments under {sitting_dir / primary}")
+    middles = [seg.start + seg.duration / 2 for seg in segments]
+    if end:  # the last segment kept is the last whose middle lies before the cut
+        seg = segments[max(bisect.bisect_left(middles, asked) - 1, 0)]
+        at = seg.end
+    else:  # the first segment kept is the first whose middle lies at or after the cut
+        seg = segments[min(bisect.bisect_left(middles, asked), len(segments) - 1)]
+        at = seg.start
+    if primary == "audio":
+        return CutPoint(asked, at, None)
+    init = (sitting_dir / primary / "init.mp4").read_bytes()
+    # The first frame kept after a start; the last one kept before an end.
+    frames = deque(_frames(init, seg), maxlen=1) if end else [next(_frames(init, seg), None)]
+    frame = frames[0] if frames else None
+    if frame is None:
+        return CutPoint(asked, at, None)
+    height = round(frame.height * PREVIEW_WIDTH / frame.width / 2) * 2
+    return CutPoint(asked, at, _jpeg(frame.reformat(width=PREVIEW_WIDTH, height=height)))
+
+
+def _jpeg(frame: av.VideoFrame) -> bytes:
     codec = av.CodecContext.create("mjpeg", "w")
     codec.width, codec.height = frame.width, frame.height
     codec.pix_fmt = "yuvj420p"
@@ -354,7 +394,11 @@ def _write_jpeg(frame: av.VideoFrame, path: Path) -> None:
     image = frame.reformat(format="yuvj420p")
     image.pts = 0
     packets = [*codec.encode(image), *codec.encode(None)]
-    atomic_write(path, b"".join(bytes(p) for p in packets))
+    return b"".join(bytes(p) for p in packets)
+
+
+def _write_jpeg(frame: av.VideoFrame, path: Path) -> None:
+    atomic_write(path, _jpeg(frame))
 
 
 def vtt_time(seconds: float) -> str:

@@ -27,6 +27,7 @@ from server.comments import metrics as comment_metrics
 from server.comments import views as comments
 from server.comments.service import CommentService
 from server.config import Config
+from server.domain import localtime
 from server.domain.sitting import SittingStatus
 from server.i18n import Translations
 from server.live import metrics as live_metrics
@@ -100,6 +101,7 @@ def create_app(config: Config) -> web.Application:
     )
     app[keys.CONFIG] = config
     app.on_response_prepare.append(logs.echo_request_id)
+    localtime.use_zone(config.timezone)
     app[keys.SIGNER] = Signer(config.secret_key)
     app[keys.METRICS] = Metrics()
     app[keys.HEALTH_CHECKS] = []

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.config import Config
-from server.domain.localtime import LOCAL_TZ
+from server.domain.localtime import zone
 from server.domain.roles import Role
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.passwords import hash_password
@@ -119,7 +119,7 @@ async def seed_demo(config: Config) -> bool:
 
 
 async def _seed_sittings(session) -> None:
-    today = dt.datetime.now(LOCAL_TZ).replace(hour=9, minute=0, second=0, microsecond=0)
+    today = dt.datetime.now(zone()).replace(hour=9, minute=0, second=0, microsecond=0)
     plans = [
         (
             SittingType.PARIPURNA,

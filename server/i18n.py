@@ -7,6 +7,7 @@ compiled in memory at start-up so that no build step can be forgotten.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import gettext
 import io
 from collections.abc import Mapping
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from server.domain import localtime
 
 LOCALES = ("id", "en")
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -38,11 +41,18 @@ class Translations:
 
     def format(self, message: str, params: Mapping[str, object] | None = None) -> str:
         """Translate a message id, then fill in its %(name)s placeholders (Label values are
-        translated too)."""
+        translated too; a datetime reads as a date and time in the DPRD's zone)."""
         text = self.gettext(message)
         if not params:
             return text
-        return text % {k: self.gettext(v) if isinstance(v, Label) else v for k, v in params.items()}
+        return text % {k: self._value(v) for k, v in params.items()}
+
+    def _value(self, value: object) -> object:
+        if isinstance(value, Label):
+            return self.gettext(value)
+        if isinstance(value, dt.datetime):
+            return localtime.moment(value, current_locale.get())
+        return value
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._catalogs[current_locale.get()].ngettext(singular, plural, n)

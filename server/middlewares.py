@@ -183,7 +183,7 @@ def error_response(
     translations = request.app[keys.TRANSLATIONS]
     message = translations.format(message, params)
     if fields:
-        fields = {name: translations.gettext(problem) for name, problem in fields.items()}
+        fields = {name: translations.format(problem, params) for name, problem in fields.items()}
     if wants_json(request) or request.method not in SAFE_METHODS and not _is_form(request):
         body = {"error": message, **({"fields": fields} if fields else {})}
         return web.json_response(body, status=status)

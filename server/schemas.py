@@ -26,9 +26,9 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from server.domain import localtime
 from server.domain.documents import DocumentKind, DocumentStatus
 from server.domain.errors import InvalidInput
-from server.domain.localtime import LOCAL_TZ
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.edge import MAX_ID
 from server.i18n import N_
@@ -69,7 +69,7 @@ def _yes_no(value: Any) -> Any:
 def _utc(value: dt.datetime) -> dt.datetime:
     """A time without a zone is local time (WIB); stored in UTC, which 0001-01-01 WIB is not."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=LOCAL_TZ)
+        value = value.replace(tzinfo=localtime.zone())
     try:
         return value.astimezone(dt.UTC)
     except OverflowError:

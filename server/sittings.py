@@ -12,10 +12,16 @@ from server.store import Store, repo
 from server.store.models import AgendaItem, Sitting
 
 
-async def create_sitting(store: Store, actor: str, fields: dict[str, Any]) -> Sitting:
+async def create_sitting(
+    store: Store, actor: str, fields: dict[str, Any], agenda: list[str] | None = None
+) -> Sitting:
+    """A sitting, with its agenda items (titles, in order) when they are known already."""
     async with store.transaction() as session:
         sitting = await repo.create_sitting(session, **fields)
         await repo.audit(session, actor, "sitting.create", f"sitting:{sitting.id}")
+        for title in agenda or []:
+            item = await repo.add_agenda_item(session, sitting, title=title)
+            await repo.audit(session, actor, "agenda.add", f"agenda:{item.id}", item.title)
     return sitting
 
 

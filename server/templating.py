@@ -14,27 +14,13 @@ from server.assets import WEB_DIR
 from server.auth import get_user
 from server.csrf import CSRF_SEED_KEY, csrf_token
 from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
-from server.domain.localtime import local
+from server.domain.localtime import MONTHS_ID, clock, local, zone_label
 from server.domain.roles import ROLE_LABELS
 from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
 from server.i18n import Translations, current_locale
 
 TEMPLATE_DIR = WEB_DIR / "templates"
 
-MONTHS_ID = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
 DAYS_ID = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
 
 
@@ -54,6 +40,7 @@ def create_environment(translations: Translations, static_url: Callable[[str], s
     env.filters["input_datetime"] = lambda value: local(value).strftime("%Y-%m-%dT%H:%M")
     env.globals.update(
         static=static_url,
+        zone_label=zone_label,
         SITTING_TYPE_LABELS=SITTING_TYPE_LABELS,
         STATUS_LABELS=STATUS_LABELS,
         QUORUM_RULE_LABELS=QUORUM_RULE_LABELS,
@@ -94,7 +81,7 @@ def format_date(value: dt.datetime | dt.date | None, with_day: bool = True) -> s
 
 
 def format_time(value: dt.datetime | None) -> str:
-    return "" if value is None else local(value).strftime("%H.%M WIB")
+    return "" if value is None else clock(value, current_locale.get())
 
 
 def format_duration(seconds: float | None) -> str:

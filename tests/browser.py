@@ -32,6 +32,23 @@ CHROMIUM_ARGS = [
 ]
 
 
+# How far the page scrolls sideways, and the first elements that stick out (tables inside a
+# .table-scroll box scroll on their own and do not count).
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll("body *")]
+    .filter((el) => el.getBoundingClientRect().right > width + 1)
+    .filter((el) => el.closest(".table-scroll") === null)
+    .map((el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""));
+  return { scroll: document.documentElement.scrollWidth - width, wide: wide.slice(0, 5) };
+}"""
+
+
+async def assert_no_sideways_scroll(page) -> None:
+    found = await page.evaluate(OVERFLOW)
+    assert found["scroll"] <= 0, f"{page.url} scrolls sideways: {found}"
+
+
 @asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:

@@ -197,6 +197,14 @@ async def seed_live_sitting(store: Store, title: str = "Rapat Paripurna Uji") ->
         return sitting.id
 
 
+@pytest.fixture(scope="session")
+def recording_template(tmp_path_factory) -> Path:
+    """One short real recording, made once per session (tests/archive_helpers.py)."""
+    from tests.archive_helpers import record_template  # media work only where it is needed
+
+    return record_template(tmp_path_factory)
+
+
 @pytest.fixture
 async def live_sitting(store) -> int:
     return await seed_live_sitting(store)

@@ -23,18 +23,12 @@ from tests.archive_helpers import (
     finished,
     mdats,
     publish,
-    record_template,
     text_pdf,
     visitor,
 )
 from tests.conftest import log_in, seed_live_sitting
 from tests.factories import new_sitting
 from tests.test_pages import make_pdf
-
-
-@pytest.fixture(scope="session")
-def recording_template(tmp_path_factory):
-    return record_template(tmp_path_factory)
 
 
 async def test_publish_workflow_and_permissions(client, login, store, config, recording_template):

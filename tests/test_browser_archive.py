@@ -8,7 +8,7 @@ from server import keys
 from server.app import create_app
 from server.domain.sitting import SittingStatus
 from server.keys import ARCHIVE
-from tests.archive_helpers import ended_sitting, record_template
+from tests.archive_helpers import ended_sitting
 from tests.browser import chromium
 
 pytestmark = pytest.mark.browser
@@ -18,11 +18,6 @@ pytestmark = pytest.mark.browser
 def database_url(sqlite_url):
     """The browser test exercises the player, not the store: SQLite is enough."""
     return sqlite_url
-
-
-@pytest.fixture(scope="session")
-def recording_template(tmp_path_factory):
-    return record_template(tmp_path_factory)
 
 
 async def test_clicking_agenda_item_two_seeks_to_its_offset(

@@ -10,7 +10,7 @@ from server import keys
 from server.app import create_app
 from server.passwords import hash_password
 from server.store import repo
-from tests.browser import chromium, sign_in
+from tests.browser import OVERFLOW, chromium, sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.live_helpers import scheduled_sitting
 from tests.room_helpers import add_member
@@ -20,14 +20,6 @@ pytestmark = pytest.mark.browser
 LONG = (
     "Pembahasan Rancangan Peraturan Daerah tentang Penyelenggaraan Perparkiran di Tepi Jalan Umum"
 )
-OVERFLOW = """() => {
-  const width = document.documentElement.clientWidth;
-  const wide = [...document.querySelectorAll("body *")]
-    .filter((el) => el.getBoundingClientRect().right > width + 1)
-    .filter((el) => el.closest(".table-scroll") === null)
-    .map((el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""));
-  return { scroll: document.documentElement.scrollWidth - width, wide: wide.slice(0, 5) };
-}"""
 
 
 @pytest.fixture

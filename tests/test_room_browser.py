@@ -1,5 +1,7 @@
-"""A member joins the room in Debian Chromium with a fake camera: the server receives their video
-and the page decodes the program."""
+"""A member joins the room in Debian Chromium with a fake camera: the device check lists the
+camera and microphone and its level meter moves, the server receives their video, the page
+decodes the program and shows the member themselves; being muted is said, and a vote shows as
+pending until the server has recorded it."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from server.store import repo
 from tests.browser import chromium, sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.live_helpers import eventually, scheduled_sitting
-from tests.room_helpers import add_member
+from tests.room_helpers import add_member, set_seats
 from tests.test_comments import bus_comment
 
 pytestmark = pytest.mark.browser
@@ -56,6 +58,7 @@ async def test_a_member_joins_from_chromium(
     live = await app[keys.LIVE].start(sitting_id, actor="test")
     await live.attach_hall(SyntheticVideoTrack("Aula", 640, 360), SyntheticAudioTrack())
     member_id = await add_member(store, "Anggota Peramban")
+    await set_seats(store, 1)  # the member alone makes the quorum, so a vote can open
     async with store.transaction() as session:
         await repo.create_user(
             session, "anggota-peramban", hash_password(TEST_PASSWORD), "anggota", member_id
@@ -71,8 +74,23 @@ async def test_a_member_joins_from_chromium(
         await page.wait_for_function(
             "() => document.querySelector('[data-preview]').srcObject !== null", timeout=10_000
         )
+        # The device check: Chromium's fake camera and microphone are listed and chosen, and
+        # its beeping microphone moves the meter (once the page was touched, as people do).
+        await page.wait_for_function(
+            "() => document.querySelectorAll('[data-camera] option').length > 0"
+            " && document.querySelectorAll('[data-microphone] option').length > 0"
+        )
+        assert await page.locator("[data-camera]").input_value() != ""
+        await page.click("h1")
+        await page.wait_for_function(
+            "() => document.querySelector('[data-level]').value > 0.05", timeout=10_000
+        )
         await page.click("[data-join=video]")
         await frames_decoded_above(page, 30)
+        await page.wait_for_function(
+            "() => { const v = document.querySelector('[data-self]');"
+            " return !v.hidden && v.videoWidth > 0; }"
+        )
 
         rooms = app[ROOMS]
         session = rooms.rooms[sitting_id]
@@ -96,6 +114,32 @@ async def test_a_member_joins_from_chromium(
         await frames_decoded_above(page, 10)
         await page.wait_for_selector(f"[data-member-id='{member_id}'] .badge-floor")
         assert session.state.seats[member_id].connected
+
+        # The chair mutes the member, who reads it, and allows them again.
+        notice = page.locator("[data-muted-notice]")
+        await rooms.command(session, chair, {"type": "mute", "member": member_id})
+        await notice.wait_for(state="visible")
+        assert "Anda dibisukan" in await notice.text_content()
+        await rooms.command(session, chair, {"type": "allow", "member": member_id})
+        await notice.wait_for(state="hidden")
+
+        # A vote: from the tap until the server has it, the choice shows as being sent. The
+        # page holds the ballot frame back to look at that state, then lets it go.
+        await rooms.command(session, chair, {"type": "open_vote", "title": "Raperda Parkir"})
+        await page.wait_for_selector("[data-vote] >> text=Raperda Parkir")
+        await page.evaluate(
+            "() => { const ws = window.sidangRoom.ws; const send = ws.send.bind(ws);"
+            " ws.send = (data) => { if (JSON.parse(data).type === 'ballot')"
+            " window.heldBallot = () => send(data); else send(data); }; }"
+        )
+        await page.click("[data-choice=setuju]")
+        status = page.locator("[data-vote-status]")
+        assert "Mengirim suara" in await status.text_content()
+        assert await page.locator("[data-choice=setuju].pending").is_disabled()
+        assert await page.locator("[data-choice=tidak_setuju]").is_disabled()
+        await page.evaluate("() => window.heldBallot()")
+        await page.wait_for_selector("[data-vote-status] >> text=Suara Anda sudah tercatat.")
+        assert await page.locator("[data-choice].pending").count() == 0
 
         # Residents' comments are read beside the program, questions can be singled out, and
         # members post nothing from here.

@@ -80,6 +80,12 @@ def check_edit(
         raise _outside("poster", length)
 
 
+def check_within(duration: float, seconds: float, field: str) -> None:
+    """One time typed into `field` lies inside the recording."""
+    if seconds > duration:
+        raise _outside(field, clock(duration))
+
+
 def _outside(field: str, length: str, **cut: str) -> InvalidInput:
     problem = (
         N_("Bagian %(start)s - %(end)s di luar rekaman (panjang rekaman %(length)s).")

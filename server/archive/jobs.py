@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from media.archive import Range, requested_ranges
+from media.archive import CutPoint, Range, cut_point, requested_ranges
 from media.archive import publish as publish_media
-from server.archive.formats import check_edit
+from server.archive.formats import check_edit, check_within
 from server.domain.errors import Conflict, DomainError, InvalidInput
 from server.domain.sitting import SittingStatus
 from server.i18n import N_
@@ -272,6 +272,23 @@ class ArchiveService:
                     f"{len(cuts)} potongan, {result.timeline.duration:.1f} s",
                 )
             return edit
+
+    async def cut_preview(
+        self, sitting_id: int, asked: float, *, end: bool = False, field: str = "trim_start"
+    ) -> CutPoint:
+        """Where a cut typed as `asked` really falls, with its frame: shown before it is applied
+        and before the recording is published."""
+        async with self.store.read() as session:
+            sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+        if sitting.status not in EDITABLE or sitting.recording is None:
+            raise Conflict(N_("Rapat ini tidak memiliki rekaman."))
+        check_within(sitting.recording.duration_s, asked, field)
+        try:
+            return await asyncio.to_thread(
+                cut_point, self.media_dir / str(sitting_id), asked, end=end
+            )
+        except FileNotFoundError:
+            raise Conflict(N_("Berkas rekaman rapat ini tidak ditemukan.")) from None
 
     async def ensure_published_media(self, sitting_id: int, actor: str) -> None:
         """Publishing without an edit publishes the whole recording as it is."""

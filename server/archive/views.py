@@ -8,6 +8,7 @@ recording stays staff-only for good, since it still holds the closed-door parts.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from pathlib import Path
@@ -20,6 +21,7 @@ from server import keys
 from server.archive.formats import (
     chapters,
     chapters_vtt,
+    clock,
     parse_cuts,
     parse_seconds,
     parse_webvtt,
@@ -259,6 +261,24 @@ async def edit_recording_api(request: web.Request) -> web.Response:
 
 
 @requires(STAFF)
+async def cut_preview(request: web.Request) -> web.Response:
+    """GET .../arsip/titik?t=0:01:00&sisi=mulai|selesai: where the cut really falls (a
+    keyframe), with that frame as a small JPEG, for the trim form before anything is applied."""
+    end = request.query.get("sisi") == "selesai"
+    field = "trim_end" if end else "trim_start"
+    asked = parse_seconds(request.query.get("t", ""), field)
+    point = await request.app[keys.ARCHIVE].cut_preview(
+        sitting_id(request), asked, end=end, field=field
+    )
+    image = None
+    if point.jpeg is not None:
+        image = "data:image/jpeg;base64," + base64.b64encode(point.jpeg).decode()
+    return web.json_response(
+        {"asked": point.asked, "at": point.at, "clock": clock(point.at), "image": image}
+    )
+
+
+@requires(STAFF)
 async def publish_recording(request: web.Request) -> web.Response:
     """Publishing (with the whole recording when it was never cut) runs as a job."""
     user = require_user(request)
@@ -324,4 +344,5 @@ def setup(app: web.Application) -> None:
     r.add_get(f"{base}/{{rendition:720p|360p|audio}}/{{name}}", recording_media)
     r.add_post("/konsol/rapat/{sitting_id}/acara/{item_id}/mulai", start_agenda_item)
     r.add_post("/konsol/rapat/{sitting_id}/arsip/terbitkan", publish_recording)
+    r.add_get("/konsol/rapat/{sitting_id}/arsip/titik", cut_preview)
     r.add_post("/konsol/rapat/{sitting_id}/teks", upload_captions)

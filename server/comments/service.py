@@ -257,6 +257,11 @@ class CommentService:
             await repo.audit(session, actor, "comment.unban", f"ban:{row.id}", row.reason)
         await self.gate.lift(repo_comments.ban_of(row))
 
+    async def hidden_comments(self, sitting_id: int) -> list[dict[str, Any]]:
+        async with self.store.read() as session:
+            rows = await repo_comments.hidden_comments(session, sitting_id)
+        return [frames.comment_record(c) for c in rows]
+
     async def active_bans(self) -> Sequence[CommentBan]:
         async with self.store.read() as session:
             return await repo_comments.active_ban_rows(session)

@@ -403,8 +403,8 @@ class Gate:
             await self.apply(Ban(sender.identity, None, until, origin, sender.device or None))
         raise Refused(
             RefusalCode.BANNED,
-            N_("Anda diblokir dari kolom komentar sampai %(until)s UTC."),
-            until=f"{until.astimezone(dt.UTC):%d-%m-%Y %H.%M}",
+            N_("Anda diblokir dari kolom komentar sampai %(until)s."),
+            until=until,  # shown in the DPRD's zone and the reader's language
         )
 
     async def _active(self, key: str) -> tuple[dt.datetime, str] | None:

@@ -27,6 +27,7 @@ from server.domain.errors import (
     NotFound,
     UnsupportedMedia,
 )
+from server.domain.ingest import ingest_warnings
 from server.domain.roles import STAFF
 from server.http import file_response, read_json, sitting_id
 from server.i18n import N_, Translations, current_locale
@@ -325,6 +326,19 @@ async def live_status(request: web.Request) -> web.Response:
             "last_error": stats.last_error,
             "layout": live.layout.kind.value,
             "problems": [_problem_text(translations, p) for p in live.problems()],
+            "warnings": [
+                translations.format(w.message, _numbers(w.params))
+                for w in ingest_warnings(
+                    target_fps=live.fps,
+                    input_connected=stats.input_connected,
+                    input_fps=stats.input_fps,
+                    output_fps=stats.output_fps,
+                    restarts={
+                        name: health.restarts + health.encoder_restarts
+                        for name, health in stats.renditions.items()
+                    },
+                )
+            ],
             "degraded": _degraded_text(translations, stats.load),
             "shed_level": stats.load.level,
             "realtime_factor": round(stats.load.realtime_factor, 2),
@@ -349,6 +363,10 @@ _PROBLEM_TEXT = {
 
 def _number(value: float, digits: int) -> str:
     return format_decimal(round(value, digits), locale=current_locale.get())
+
+
+def _numbers(params: dict[str, object]) -> dict[str, object]:
+    return {k: _number(v, 1) if isinstance(v, float) else v for k, v in params.items()}
 
 
 def _problem_text(translations: Translations, problem: LiveProblem) -> str:

@@ -86,9 +86,13 @@ async def public_summary(store: Store, bus: Bus, sitting_id: int) -> dict[str, A
         live = sitting.status == SittingStatus.LIVE.value
         quorum = await room_store.quorum(db, sitting, final=not live)
         votes = await room_store.list_votes(db, sitting_id)
+        started = [i for i in sitting.agenda_items if i.start_offset is not None]
+        current = max(started, key=lambda i: i.start_offset) if live and started else None
         summary = {
             "status": sitting.status,
             "live": live,
+            # The agenda item under discussion: the one staff started last.
+            "agenda_item": current.position if current else None,
             "quorum": quorum_json(quorum),
             "votes": [vote_json(v, live=True) for v in votes],
         }

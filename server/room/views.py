@@ -28,6 +28,7 @@ from server.auth import CurrentUser, get_user, require_user, requires
 from server.comments.views import check_origin
 from server.domain.chair import may_chair, takes_part
 from server.domain.errors import DomainError, InvalidInput, PermissionDenied
+from server.domain.localtime import ZONE_LABELS
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
 from server.domain.votes import CHOICE_LABELS, AttendanceMode
 from server.edge import InvalidJson, loads_json
@@ -44,13 +45,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024  # an SDP offer with every candidate is a few kB
-# Indonesia's zones by their everyday names; another zone is shown by the browser's own label.
-ZONE_LABELS = {
-    "Asia/Jakarta": "WIB",
-    "Asia/Pontianak": "WIB",
-    "Asia/Makassar": "WITA",
-    "Asia/Jayapura": "WIT",
-}
 QUORUM_TEXT = N_("Kuorum: {present}/{seats} hadir, syarat {required}")
 FINAL_TEXT = N_("Kehadiran akhir: {present} dari {seats} anggota hadir (kuorum {required})")
 

@@ -83,6 +83,14 @@ async def held_comments(session: AsyncSession, sitting_id: int) -> Sequence[Comm
     return (await session.scalars(query.order_by(Comment.id))).all()
 
 
+async def hidden_comments(
+    session: AsyncSession, sitting_id: int, limit: int = 200
+) -> Sequence[Comment]:
+    """The newest hidden comments first, for the moderator's undo list."""
+    query = select(Comment).where(Comment.sitting_id == sitting_id, Comment.hidden.is_(True))
+    return (await session.scalars(query.order_by(Comment.id.desc()).limit(limit))).all()
+
+
 async def set_visibility(session: AsyncSession, comment: Comment, *, hidden: bool) -> Comment:
     """Hide keeps the row for audit; showing a held comment approves it."""
     comment.hidden = hidden

@@ -10,16 +10,18 @@ from aiohttp import web
 from server import keys
 from server.auth import require_user, requires
 from server.comments.views import check_origin, check_sitting, joined, open_socket
+from server.domain import localtime
 from server.domain.errors import InvalidInput
 from server.domain.moderation import (
     MAX_IP_BAN_MINUTES,
     WORD_ACTION_LABELS,
+    Refused,
     WordAction,
     check_slow_mode,
 )
 from server.domain.roles import MODERATORS
 from server.http import path_id, read_json, sitting_id
-from server.i18n import N_
+from server.i18n import N_, current_locale
 from server.store import repo
 from server.templating import render
 
@@ -41,6 +43,7 @@ async def console(request: web.Request) -> web.Response:
             "words": await service.list_words(),
             "word_actions": WORD_ACTION_LABELS,
             "bans": await service.active_bans(),
+            "hidden": await service.hidden_comments(sitting),
             "max_ip_ban_minutes": MAX_IP_BAN_MINUTES,
         },
     )
@@ -94,7 +97,16 @@ async def ban(request: web.Request) -> web.Response:
         actor=user.username,
         ip=ip,
     )
-    return web.json_response({"until": result.until.isoformat(), "ip": ip})
+    return web.json_response(
+        {
+            "id": int(result.origin),
+            "actor": user.username,
+            "until": result.until.isoformat(),
+            "until_text": localtime.moment(result.until, current_locale.get()),
+            "reason": reason.strip()[:300],
+            "ip": ip,
+        }
+    )
 
 
 @requires(MODERATORS)
@@ -110,7 +122,10 @@ async def update_settings(request: web.Request) -> web.Response:
     data = await read_json(request)
     changes: dict = {}
     if "slow_mode_s" in data:
-        changes["slow_mode_s"] = check_slow_mode(data["slow_mode_s"])
+        try:
+            changes["slow_mode_s"] = check_slow_mode(data["slow_mode_s"])
+        except Refused as exc:  # said beside the field, in plain words
+            raise InvalidInput(exc.template, {"slow_mode_s": exc.template}, **exc.params) from None
     for name in ("premoderation", "allow_links"):
         if name in data:
             if not isinstance(data[name], bool):

@@ -40,6 +40,7 @@ SAVED = {
     "rapat": N_("Data rapat tersimpan."),
     "acara": N_("Acara tersimpan."),
     "kunci": N_("Kunci ingest baru dibuat; perbarui di OBS."),
+    "dihapus": N_("Rapat draf dihapus."),
 }
 
 
@@ -86,17 +87,52 @@ async def create_sitting(request: web.Request) -> web.Response:
     user = require_user(request)
     form = _form_dict(await request.post())
     form.setdefault("is_public", "off")
+    agenda_text = form.pop("agenda", "")
+    errors: dict[str, str] = {}
     try:
         data = parse(SittingIn, form)
     except InvalidInput as exc:
+        errors = exc.fields
+    try:
+        agenda = agenda_titles(agenda_text)
+    except InvalidInput as exc:
+        errors = {**errors, **exc.fields}
+    if errors:
         return render(
             request,
             "staff/sitting_form.html",
-            {"sitting": None, "values": form, "errors": exc.fields},
+            {"sitting": None, "values": {**form, "agenda": agenda_text}, "errors": errors},
             status=400,
         )
-    sitting = await sittings.create_sitting(request.app[keys.STORE], user.username, vars(data))
+    sitting = await sittings.create_sitting(
+        request.app[keys.STORE], user.username, vars(data), agenda
+    )
     return redirect(f"/konsol/rapat/{sitting.id}")
+
+
+MAX_AGENDA_ITEMS = 50  # the numbers are in the messages below
+MAX_AGENDA_TITLE = 300
+
+
+def agenda_titles(text: str) -> list[str]:
+    """The create form's agenda: one item per line, blank lines skipped."""
+    titles = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(titles) > MAX_AGENDA_ITEMS:
+        problem = N_("Paling banyak 50 acara sekaligus; tambahkan sisanya setelah disimpan.")
+        raise InvalidInput(problem, {"agenda": problem})
+    if any(len(title) > MAX_AGENDA_TITLE for title in titles):
+        problem = N_("Judul acara paling banyak 300 karakter per baris.")
+        raise InvalidInput(problem, {"agenda": problem})
+    return titles
+
+
+@requires(STAFF)
+async def delete_sitting(request: web.Request) -> web.Response:
+    """Only a draft can go (the store refuses any other); the form asks first, the audit log
+    keeps who deleted which sitting."""
+    user = require_user(request)
+    await sittings.delete_sitting(request.app[keys.STORE], user.username, sitting_id(request))
+    return _saved("/konsol", "dihapus")
 
 
 @requires(STAFF)
@@ -315,6 +351,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/konsol/rapat/{sitting_id}", update_sitting)
     r.add_post("/konsol/rapat/{sitting_id}/status", change_status)
     r.add_post("/konsol/rapat/{sitting_id}/kunci", rotate_key)
+    r.add_post("/konsol/rapat/{sitting_id}/hapus", delete_sitting)
     r.add_post("/konsol/rapat/{sitting_id}/acara", add_agenda_item)
     r.add_post("/konsol/rapat/{sitting_id}/acara/{item_id}", edit_agenda_item)
     r.add_post("/konsol/rapat/{sitting_id}/acara/{item_id}/hapus", delete_agenda_item)

@@ -19,6 +19,9 @@
   var allowLinks = false;
   var socket = null;
   var retry = 500;
+  var empty = root.querySelector("[data-empty]");
+  var slowMode = 0; // seconds between one resident's comments, from the moderator's settings
+  var countdown = null;
 
   function socketUrl() {
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.socket;
@@ -42,12 +45,18 @@
         byId.clear();
         pending.length = 0;
         viewers.textContent = frame.viewers;
+        slowMode = frame.slow_mode || 0;
+        showEmpty();
         break;
       case "comment": pending.push(frame); schedule(); break;
       case "hidden": remove(frame.id); break;
       case "viewers": viewers.textContent = frame.count; break;
       case "settings": applySettings(frame); break;
-      case "held": case "error": statusLine.textContent = frame.message; break;
+      case "error":
+        statusLine.textContent = frame.message;
+        if (frame.code !== "slow_mode") stopCountdown(); // nothing was counted against them
+        break;
+      case "held": statusLine.textContent = frame.message; break;
     }
   }
 
@@ -79,7 +88,10 @@
       list.removeChild(list.firstElementChild);
     }
     if (stick) list.scrollTop = list.scrollHeight;
+    showEmpty();
   }
+
+  function showEmpty() { empty.hidden = list.childElementCount > 0; }
 
   function render(frame) {
     var item = document.createElement("li");
@@ -122,12 +134,15 @@
     var item = byId.get(id);
     if (item) { item.remove(); byId.delete(id); }
     pending = pending.filter(function (frame) { return frame.id !== id; });
+    showEmpty();
   }
 
   function applySettings(frame) {
     allowLinks = frame.links;
     pinned.textContent = frame.pinned;
     pinned.hidden = !frame.pinned;
+    slowMode = frame.slow_mode || 0;
+    if (!slowMode) stopCountdown();
     if (frame.slow_mode > 0 && form) {
       statusLine.textContent = root.dataset.labelSlowMode.replace("{s}", frame.slow_mode);
     }
@@ -137,6 +152,31 @@
     questionsOnly.addEventListener("change", function () {
       list.classList.toggle("questions-only", questionsOnly.checked);
     });
+  }
+
+  // In slow mode the send button counts down to the moment the next comment is accepted.
+  function startCountdown(seconds) {
+    stopCountdown();
+    var send = form.querySelector("[data-send]");
+    var note = form.querySelector("[data-countdown]");
+    var until = Date.now() + seconds * 1000;
+    function tick() {
+      var left = Math.ceil((until - Date.now()) / 1000);
+      if (left <= 0) { stopCountdown(); return; }
+      send.disabled = true;
+      note.hidden = false;
+      note.textContent = root.dataset.labelWait.replace("{s}", left);
+    }
+    tick();
+    countdown = setInterval(tick, 250);
+  }
+
+  function stopCountdown() {
+    if (!form) return;
+    clearInterval(countdown);
+    countdown = null;
+    form.querySelector("[data-send]").disabled = false;
+    form.querySelector("[data-countdown]").hidden = true;
   }
 
   if (form) {
@@ -153,6 +193,7 @@
         question: form.elements.question.checked
       }));
       statusLine.textContent = "";
+      if (slowMode > 0) startCountdown(slowMode);
       form.elements.text.value = "";
       form.elements.question.checked = false;
     });

@@ -11,6 +11,11 @@
   var viewers = root.querySelector("[data-viewers]");
   var banMinutes = root.querySelector("[data-ban-minutes]");
   var banIp = root.querySelector("[data-ban-ip]");
+  var banReason = root.querySelector("[data-ban-reason]");
+  var hiddenList = root.querySelector("[data-hidden-list]");
+  var hiddenEmpty = root.querySelector("[data-hidden-empty]");
+  var bans = root.querySelector("[data-bans]");
+  var records = new Map(); // comment id -> the record last seen, to list it once hidden
   var questionsOnly = root.querySelector("[data-questions-only]");
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var MAX_ITEMS = 500;
@@ -24,7 +29,11 @@
       body: JSON.stringify(body || {})
     }).then(function (response) {
       return response.json().then(function (data) {
-        if (!response.ok) throw new Error(data.error || response.statusText);
+        if (!response.ok) {
+          var error = new Error(data.error || response.statusText);
+          error.fields = data.fields || {};
+          throw error;
+        }
         return data;
       });
     }).catch(function (error) { statusLine.textContent = error.message; throw error; });
@@ -43,6 +52,7 @@
   }
 
   function render(comment, queue) {
+    records.set(comment.id, comment);
     var item = document.createElement("li");
     item.dataset.id = comment.id;
     if (comment.question) item.classList.add("question");
@@ -59,7 +69,11 @@
       actions.append(button(root.dataset.labelApprove, function () { action(comment, "tampilkan"); }));
     }
     actions.append(
-      button(root.dataset.labelHide, function () { action(comment, "sembunyikan"); }),
+      button(root.dataset.labelHide, function () {
+        action(comment, "sembunyikan").then(function () {
+          statusLine.textContent = root.dataset.labelHiddenDone;
+        });
+      }),
       button(root.dataset.labelBan, function () { ban(comment); })
     );
     item.append(actions);
@@ -74,12 +88,80 @@
       if (!window.confirm(root.dataset.labelIpWarning)) return;
       minutes = Math.min(minutes, parseInt(root.dataset.maxIpBan, 10));
     }
-    post("/moderasi/" + sitting + "/komentar/" + comment.id + "/blokir", { minutes: minutes, ip: ip })
-      .then(function (data) { statusLine.textContent = root.dataset.labelBan + " → " + data.until; });
+    var reason = banReason.value.trim();
+    post("/moderasi/" + sitting + "/komentar/" + comment.id + "/blokir",
+      { minutes: minutes, ip: ip, reason: reason })
+      .then(function (data) {
+        statusLine.textContent = root.dataset.labelBanned.replace("{until}", data.until_text);
+        addBanRow(data, comment);
+        banReason.value = "";
+      });
+  }
+
+  function cell(text) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    return td;
+  }
+
+  function addBanRow(data, comment) {
+    var row = document.createElement("tr");
+    row.dataset.ban = data.id;
+    var who = document.createElement("td");
+    var tag = document.createElement("code");
+    tag.textContent = comment.identity;
+    who.append(tag);
+    var lift = button(root.dataset.labelLift, function () { liftBan(data.id, row); });
+    lift.className = "link";
+    var actions = document.createElement("td");
+    actions.append(lift);
+    row.append(who, cell(data.until_text), cell(data.reason), cell(data.actor), actions);
+    bans.prepend(row);
+    showBans();
+  }
+
+  function showBans() {
+    var any = bans.childElementCount > 0;
+    root.querySelector("[data-bans-table]").hidden = !any;
+    root.querySelector("[data-bans-empty]").hidden = any;
+  }
+
+  function liftBan(id, row) {
+    post("/moderasi/blokir/" + id + "/cabut").then(function () { row.remove(); showBans(); });
+  }
+
+  // Hidden comments stay listed, newest first, each with an undo.
+  function listHidden(comment) {
+    var item = document.createElement("li");
+    item.dataset.id = comment.id;
+    var head = document.createElement("strong");
+    head.textContent = comment.name;
+    var tag = document.createElement("small");
+    tag.textContent = " #" + comment.identity;
+    var text = document.createElement("p");
+    text.textContent = comment.text;
+    var actions = document.createElement("div");
+    actions.className = "actions";
+    var undo = button(root.dataset.labelUndo, function () { undoHide(comment.id); });
+    undo.dataset.undo = comment.id;
+    actions.append(undo);
+    item.append(head, tag, text, actions);
+    hiddenList.prepend(item);
+    hiddenChanged();
+  }
+
+  function hiddenChanged() { hiddenEmpty.hidden = hiddenList.childElementCount > 0; }
+
+  function undoHide(id) {
+    post("/moderasi/" + sitting + "/komentar/" + id + "/tampilkan").then(function () {
+      var item = hiddenList.querySelector('[data-id="' + CSS.escape(id) + '"]');
+      if (item) item.remove();
+      hiddenChanged();
+    });
   }
 
   function removeEverywhere(id) {
-    [list, held].forEach(function (parent) {
+    [list, held, hiddenList].forEach(function (parent) {
       var item = parent.querySelector('[data-id="' + CSS.escape(id) + '"]');
       if (item) item.remove();
     });
@@ -91,13 +173,20 @@
       case "viewers": viewers.textContent = frame.count; break;
       case "comment":
         removeEverywhere(frame.id);
+        hiddenChanged();
         var item = render(frame, false);
         if (!((frame.restored || frame.late) && Sidang.insertRestored(list, item, frame.id))) list.append(item);
-        while (list.childElementCount > MAX_ITEMS) list.firstElementChild.remove();
+        while (list.childElementCount > MAX_ITEMS) {
+          records.delete(list.firstElementChild.dataset.id);
+          list.firstElementChild.remove();
+        }
         list.scrollTop = list.scrollHeight;
         break;
       case "held": held.append(render(frame, true)); break;
-      case "hidden": removeEverywhere(frame.id); break;
+      case "hidden":
+        removeEverywhere(frame.id);
+        if (records.has(frame.id)) listHidden(records.get(frame.id));
+        break;
     }
   }
 
@@ -119,12 +208,26 @@
   root.querySelector("[data-settings]").addEventListener("submit", function (event) {
     event.preventDefault();
     var form = event.target;
+    var slow = form.elements.slow_mode_s;
+    var slowError = root.querySelector('[data-error-for="slow_mode_s"]');
+    // What was typed goes to the server as it is, so a negative, fractional or unreadable
+    // value is refused there, with its message beside the field; only an empty field is 0.
+    var typed = slow.value.trim();
+    slowError.hidden = true;
+    slow.removeAttribute("aria-invalid");
     post("/moderasi/" + sitting + "/pengaturan", {
-      slow_mode_s: parseInt(form.elements.slow_mode_s.value || "0", 10),
+      slow_mode_s: typed === "" ? (slow.validity.badInput ? "" : 0) : Number(typed),
       premoderation: form.elements.premoderation.checked,
       allow_links: form.elements.allow_links.checked,
       pinned: form.elements.pinned.value
-    }).then(function () { statusLine.textContent = root.dataset.labelSaved; });
+    }).then(function () { statusLine.textContent = root.dataset.labelSaved; }, function (error) {
+      if (error.fields && error.fields.slow_mode_s) {
+        slowError.textContent = error.fields.slow_mode_s;
+        slowError.hidden = false;
+        slow.setAttribute("aria-invalid", "true");
+        slow.focus();
+      }
+    });
   });
 
   var words = root.querySelector("[data-words]");
@@ -151,11 +254,10 @@
   });
 
   root.querySelectorAll("[data-lift-ban]").forEach(function (lift) {
-    lift.addEventListener("click", function () {
-      post("/moderasi/blokir/" + lift.dataset.liftBan + "/cabut").then(function () {
-        lift.closest("tr").remove();
-      });
-    });
+    lift.addEventListener("click", function () { liftBan(lift.dataset.liftBan, lift.closest("tr")); });
+  });
+  hiddenList.querySelectorAll("[data-undo]").forEach(function (undo) {
+    undo.addEventListener("click", function () { undoHide(undo.dataset.undo); });
   });
 
   function deleteWord(id) {

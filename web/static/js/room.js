@@ -28,6 +28,8 @@
     retry: null,
     finished: false,
     floorDeadline: null,
+    pendingVote: null, // {vote, choice} from the tap until the server's state says it is recorded
+    level: { context: null, analyser: null, source: null, samples: null, peak: 0 },
   };
   window.sidangRoom = room;
 
@@ -36,16 +38,26 @@
   const preview = $("[data-preview]");
   const meter = $("[data-level]");
   const deviceStatus = $("[data-device-status]");
+  const cameraPick = $("[data-camera]");
+  const micPick = $("[data-microphone]");
 
+  // Opens the chosen camera and microphone (the system's default at first), and again after
+  // every change of choice.
   async function openDevices() {
+    const chosen = (select) => (select.value ? { deviceId: { exact: select.value } } : {});
+    if (room.stream) room.stream.getTracks().forEach((t) => t.stop());
+    room.stream = null;
+    deviceStatus.textContent = "";
     try {
       room.stream = await navigator.mediaDevices.getUserMedia({
-        audio: true,
-        video: { width: 1280, height: 720 },
+        audio: micPick.value ? chosen(micPick) : true,
+        video: { width: 1280, height: 720, ...chosen(cameraPick) },
       });
     } catch (error) {
       try {
-        room.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+        room.stream = await navigator.mediaDevices.getUserMedia({
+          audio: micPick.value ? chosen(micPick) : true,
+        });
       } catch (audioError) {
         deviceStatus.textContent = label("no-device") + " " + audioError.message;
         return;
@@ -53,25 +65,63 @@
       deviceStatus.textContent = label("no-device") + " " + error.message;
     }
     preview.srcObject = room.stream;
+    await listDevices();
     watchLevel(room.stream);
   }
 
-  function watchLevel(stream) {
-    if (!stream.getAudioTracks().length) return;
-    const context = new AudioContext();
-    const analyser = context.createAnalyser();
-    analyser.fftSize = 512;
-    context.createMediaStreamSource(stream).connect(analyser);
-    const samples = new Float32Array(analyser.fftSize);
-    const draw = () => {
-      analyser.getFloatTimeDomainData(samples);
-      let sum = 0;
-      for (const s of samples) sum += s * s;
-      meter.value = Math.min(1, Math.sqrt(sum / samples.length) * 4);
-      requestAnimationFrame(draw);
+  // Device names are readable once access is granted, so the lists are filled after opening.
+  async function listDevices() {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const inUse = (kind) => {
+      const track = room.stream && room.stream.getTracks().find((t) => t.kind === kind);
+      return track ? track.getSettings().deviceId : "";
     };
-    draw();
+    fillPicker(cameraPick, devices.filter((d) => d.kind === "videoinput"), inUse("video"));
+    fillPicker(micPick, devices.filter((d) => d.kind === "audioinput"), inUse("audio"));
   }
+
+  function fillPicker(select, devices, current) {
+    select.replaceChildren(
+      ...devices.map((d, i) => new Option(d.label || label("default-device") + " " + (i + 1), d.deviceId)),
+    );
+    if (current) select.value = current;
+    select.disabled = devices.length === 0;
+  }
+  cameraPick.addEventListener("change", openDevices);
+  micPick.addEventListener("change", openDevices);
+
+  // The level meter reads the microphone's waveform (time-domain samples) and holds its peak
+  // briefly, so short sounds show. Browsers start an AudioContext suspended until the person
+  // interacts with the page: it is resumed on the first tap or key.
+  function watchLevel(stream) {
+    const level = room.level;
+    if (!stream.getAudioTracks().length) return;
+    if (!level.context) {
+      level.context = new AudioContext();
+      level.analyser = level.context.createAnalyser();
+      level.analyser.fftSize = 1024;
+      level.samples = new Float32Array(level.analyser.fftSize);
+      const draw = () => {
+        level.analyser.getFloatTimeDomainData(level.samples);
+        let peak = 0;
+        for (const s of level.samples) peak = Math.max(peak, Math.abs(s));
+        level.peak = Math.max(peak, level.peak * 0.95);
+        meter.value = Math.min(1, level.peak);
+        requestAnimationFrame(draw);
+      };
+      draw();
+    }
+    if (level.source) level.source.disconnect();
+    level.source = level.context.createMediaStreamSource(stream);
+    level.source.connect(level.analyser);
+    resumeAudio();
+  }
+
+  function resumeAudio() {
+    const context = room.level.context;
+    if (context && context.state === "suspended") context.resume().catch(() => {});
+  }
+  ["pointerdown", "keydown"].forEach((type) => document.addEventListener(type, resumeAudio));
 
   root.querySelectorAll("[data-join]").forEach((button) =>
     button.addEventListener("click", () => {
@@ -81,6 +131,11 @@
       }
       $("[data-check]").hidden = true;
       $("[data-room]").hidden = false;
+      const self = $("[data-self]");
+      if (!room.audioOnly && room.stream && room.stream.getVideoTracks().length) {
+        self.srcObject = room.stream; // self-view: the member sees what they send
+        self.hidden = false;
+      }
       connect();
     }),
   );
@@ -206,6 +261,7 @@
 
   function onFrame(frame) {
     if (frame.type === "hello") {
+      clearPendingVote(); // a ballot in flight when the socket dropped may be sent again
       startPeer().catch((error) => showError(error.message));
     } else if (frame.type === "answer") {
       if (room.pc) room.pc.setRemoteDescription({ type: "answer", sdp: frame.sdp });
@@ -213,6 +269,7 @@
       room.state = frame;
       render(frame);
     } else if (frame.type === "error") {
+      clearPendingVote();
       showError(frame.message);
     } else if (frame.type === "removed" || frame.type === "ended") {
       room.finished = true;
@@ -322,6 +379,8 @@
 
   function renderMine() {
     const seat = me();
+    const notice = $("[data-muted-notice]");
+    if (notice) notice.hidden = !(seat && seat.muted);
     const mic = $("[data-mic]");
     if (!mic || !seat) return;
     mic.textContent = seat.mic ? label("mic-open") : label("mic-closed");
@@ -368,10 +427,36 @@
       : "";
     const seat = me();
     const buttons = $("[data-vote-buttons]");
-    if (buttons) {
-      buttons.hidden = !!(seat && seat.voted);
-      $("[data-vote-status]").textContent = seat && seat.voted ? label("voted") : "";
-    }
+    if (!buttons) return;
+    const voted = !!(seat && seat.voted);
+    const pending = room.pendingVote;
+    if (voted || (pending && pending.vote !== vote.id)) clearPendingVote();
+    buttons.hidden = voted;
+    if (!room.pendingVote) $("[data-vote-status]").textContent = voted ? label("voted") : "";
+  }
+
+  // From the tap until the server's state says the ballot is recorded: the tapped choice is
+  // marked, the buttons wait, and the member reads that it is being sent.
+  function showPendingVote(choice) {
+    const status = $("[data-vote-status]");
+    root.querySelectorAll("[data-choice]").forEach((b) => {
+      b.disabled = true;
+      b.classList.toggle("pending", b.dataset.choice === choice);
+      b.setAttribute("aria-pressed", String(b.dataset.choice === choice));
+    });
+    status.textContent = label("vote-pending");
+    status.classList.add("pending");
+  }
+
+  function clearPendingVote() {
+    room.pendingVote = null;
+    root.querySelectorAll("[data-choice]").forEach((b) => {
+      b.disabled = false;
+      b.classList.remove("pending");
+      b.removeAttribute("aria-pressed");
+    });
+    const status = $("[data-vote-status]");
+    if (status) status.classList.remove("pending");
   }
 
   // Times read in the DPRD's zone (SIDANG_TIMEZONE) and the page's language, not the browser's.
@@ -411,7 +496,9 @@
   on("[data-interupsi]", () => send({ type: "hand", raise: true, interupsi: true }));
   root.querySelectorAll("[data-choice]").forEach((button) =>
     button.addEventListener("click", () => {
-      if (room.state && room.state.vote) {
+      if (room.state && room.state.vote && !room.pendingVote) {
+        room.pendingVote = { vote: room.state.vote.id, choice: button.dataset.choice };
+        showPendingVote(button.dataset.choice);
         send({ type: "ballot", vote: room.state.vote.id, choice: button.dataset.choice });
       }
     }),

@@ -189,11 +189,35 @@
     clearTimeout(player.timer);
     try {
       const response = await fetch(frame.dataset.statusUrl, { headers: { Accept: "application/json" } });
-      if (response.ok) follow((await response.json()).status);
+      if (response.ok) {
+        const summary = await response.json();
+        markAgenda(summary.agenda_item);
+        follow(summary.status);
+      }
     } catch (error) {
       // A missed poll is harmless: the next one catches up.
     }
     if (player.polling) player.timer = setTimeout(check, POLL_MS);
+  }
+
+  // The agenda item under discussion is marked while live, as staff start each one.
+  const agenda = document.querySelector("[data-agenda]");
+  function markAgenda(position) {
+    if (!agenda) return;
+    agenda.querySelectorAll("li[data-position]").forEach(function (item) {
+      const now = Number(item.dataset.position) === position;
+      item.classList.toggle("current", now);
+      if (now) item.setAttribute("aria-current", "true");
+      else item.removeAttribute("aria-current");
+      const badge = item.querySelector(":scope > [data-now]");
+      if (now && !badge) {
+        const mark = document.createElement("span");
+        mark.className = "badge now";
+        mark.dataset.now = "";
+        mark.textContent = agenda.dataset.nowLabel;
+        item.prepend(mark);
+      } else if (!now && badge) badge.remove();
+    });
   }
 
   function stopPolling() {
