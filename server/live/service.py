@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from server.store import Store, repo
 log = logging.getLogger(__name__)
 
 LEASE_TTL_S = 10.0
+OWNER_CACHE_S = 1.0
 LAYOUTS = {
     "hall": N_("Aula penuh"),
     "grid": N_("Kisi"),
@@ -75,6 +77,7 @@ class LiveService:
         self.node_id = uuid.uuid4().hex[:12]
         self.node_url = node_url
         self._lease = json.dumps({"node": self.node_id, "url": node_url})
+        self._owners: dict[int, tuple[float, Owner | None]] = {}
         self.sittings: dict[int, LiveSitting] = {}
         self.publishers: dict[int, Publisher] = {}
         self._locks: dict[int, asyncio.Lock] = {}
@@ -142,12 +145,18 @@ class LiveService:
         return await self.bus.claim(f"live:owner:{sitting_id}", self._lease, LEASE_TTL_S)
 
     async def owner(self, sitting_id: int) -> Owner | None:
-        """The node whose lease on the sitting is current, this one included."""
+        """The node whose lease on the sitting is current, this one included. Looked up at most
+        once a second per sitting: every viewer request that reaches a non-owner asks, and a
+        burst of them must not queue on the bus's connection pool."""
+        now = time.monotonic()
+        cached = self._owners.get(sitting_id)
+        if cached is not None and now - cached[0] < OWNER_CACHE_S:
+            return cached[1]
         value = await self.bus.get_value(f"live:owner:{sitting_id}")
-        if value is None:
-            return None
-        lease = json.loads(value)
-        return Owner(lease["node"], lease["url"])
+        lease = json.loads(value) if value is not None else None
+        owner = Owner(lease["node"], lease["url"]) if lease is not None else None
+        self._owners[sitting_id] = (now, owner)
+        return owner
 
     async def take_over(self, sitting_id: int) -> bool:
         """Continue a live sitting whose owner died (its lease lapsed): finish what the dead
