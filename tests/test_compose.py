@@ -39,8 +39,8 @@ def _mounts(service: dict) -> dict[str, str]:
 
 
 def _dockerfile_env() -> dict[str, str]:
-    line = next(x for x in (ROOT / "Dockerfile").read_text().splitlines() if x.startswith("ENV "))
-    return dict(pair.split("=", 1) for pair in line.split()[1:])
+    """The SIDANG_* values the image sets (ENV, on one line or continued over several)."""
+    return dict(re.findall(r"\b(SIDANG_[A-Z_]+)=(\S+)", (ROOT / "Dockerfile").read_text()))
 
 
 def test_two_app_nodes_redis_postgres_and_nginx_with_health_checks(compose):
