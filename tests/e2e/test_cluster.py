@@ -5,9 +5,10 @@ ended, published and played from the archive (its media sent by nginx after the 
 Run with `make e2e`.
 
 Not covered yet (issue 17): the member room with a fake camera and the floor (step 2), the
-vote and the agenda seek (step 4). Known gap: after the owner's kill -9 the watch page on the
-surviving node stalls (hls.js, whose playlist reloads got 503 from the dead owner meanwhile,
-did not resume within 60 s in our runs); the test reloads the page, which then plays.
+vote and the agenda seek (step 4). After the owner's kill -9 the test reloads the watch page on
+the surviving node before checking that it plays: at a load average of about 6 hls.js resumed
+in place after the takeover, but at about 15 (other work on this shared machine) it had not
+within 60 s, and a test that flakes with the machine's load is worse than a narrower one.
 """
 
 from __future__ import annotations
@@ -150,8 +151,7 @@ async def test_live_sitting_across_two_nodes_survives_kill_9_of_its_owner(cluste
                 )
                 assert first.status == 200, await first.text()
             takeover_s = time.monotonic() - killed_at
-            # Known gap (see the module docstring): the player on the surviving node does not
-            # resume by itself after the owner's death, so the resident reloads the page.
+            # The resident reloads the page (see the module docstring for why).
             await watcher.reload(wait_until="domcontentloaded", timeout=60_000)
             await watcher.wait_for_function(
                 "() => document.getElementById('player').currentTime > 3", timeout=60_000
