@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := web/static/vendor
 PYTEST_ARGS ?=
 
-.PHONY: run test install assets services lint format messages bench clean
+.PHONY: run test install assets services lint format messages bench cluster e2e clean
 
 run: install
 	$(BIN)/sidang demo
@@ -59,7 +59,17 @@ messages:
 	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k gettext -k N_ -o build/messages.pot .
 	$(BIN)/pybabel -q update -i build/messages.pot -d server/locale -l en --no-fuzzy-matching
 
+# The docker-compose topology on loopback ports (nginx :8088, nodes :8091 and :8092), until Ctrl-C.
+cluster: install services
+	./scripts/cluster run
+
+# The end-to-end suite: Playwright and Debian's Chromium against scripts/cluster.
+e2e: install services
+	$(BIN)/python -m pytest -q -m e2e tests/e2e
+
 bench: install
+	$(BIN)/python bench/serve.py --quick
+	$(BIN)/python bench/viewers.py --quick
 	$(BIN)/python bench/pipeline.py --quick
 	$(BIN)/python bench/soak.py --quick
 	$(BIN)/python bench/comments.py --quick

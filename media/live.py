@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -469,13 +470,18 @@ class LiveSitting:
                 self._fanouts[name].publish_threadsafe(packet)
 
 
-def recover_interrupted(media_dir: Path) -> list[tuple[str, RecordingInfo]]:
-    """At start-up: finish every sitting dir that has media but no FINISHED marker."""
+def recover_interrupted(
+    media_dir: Path, skip: Collection[str] = ()
+) -> list[tuple[str, RecordingInfo]]:
+    """At start-up: finish every sitting dir that has media but no FINISHED marker, except
+    those named in `skip` (still being recorded by another node on a shared volume)."""
     recovered: list[tuple[str, RecordingInfo]] = []
     if not Path(media_dir).is_dir():
         return recovered
     for sitting_dir in sorted(Path(media_dir).iterdir()):
         if not sitting_dir.is_dir() or (sitting_dir / recorder.FINISHED).exists():
+            continue
+        if sitting_dir.name in skip:
             continue
         if not any((sitting_dir / r.name / "init.mp4").exists() for r in RENDITIONS):
             continue

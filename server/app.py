@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from server import connections, error_pages, keys, logs, middlewares
+from server import connections, error_pages, forward, keys, logs, middlewares
 from server.archive import feeds
 from server.archive import views as archive
 from server.archive.jobs import ArchiveService
@@ -139,7 +139,9 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
 
 async def _live(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
-    service = LiveService(app[keys.STORE], app[keys.BUS], config.media_dir, config.ice_servers)
+    service = LiveService(
+        app[keys.STORE], app[keys.BUS], config.media_dir, config.ice_servers, config.node_url
+    )
     app[keys.LIVE] = service
     live_metrics.register(app[keys.METRICS], service)
     app[keys.HEALTH_CHECKS].append(service.health_problem)
@@ -204,7 +206,16 @@ async def _pengaduan(app: web.Application) -> AsyncIterator[None]:
 
 
 # Each service may use the ones before it: rooms use the live sittings, all use store and bus.
-SERVICES = (_store, _bus, _live, _rooms, _comments, _archive, _pengaduan)
+SERVICES = (
+    _store,
+    _bus,
+    forward.http_client,
+    _live,
+    _rooms,
+    _comments,
+    _archive,
+    _pengaduan,
+)
 
 
 async def _close_sockets(app: web.Application) -> None:

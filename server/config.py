@@ -45,6 +45,8 @@ class Config:
     ice_servers: list[dict] = field(default_factory=list)
     trusted_proxies: tuple[IpNetwork, ...] = ()
     public_url: str = "http://127.0.0.1:8080"
+    # Where the other nodes reach this one (the owner of a live sitting, server/live.py).
+    node_url: str = "http://127.0.0.1:8080"
     max_upload_bytes: int = 25 * 1024 * 1024
     default_locale: str = "id"
     # Connection limits (server/connections.py).
@@ -86,6 +88,7 @@ class Config:
             ice_servers=_parse_ice_servers(env.get("SIDANG_ICE_SERVERS", "[]")),
             trusted_proxies=_parse_proxies(env.get("SIDANG_TRUSTED_PROXIES", "")),
             public_url=_parse_public_url(env.get("SIDANG_PUBLIC_URL") or f"http://{host}:{port}"),
+            node_url=_parse_node_url(env.get("SIDANG_NODE_URL") or f"http://{host}:{port}"),
             max_upload_bytes=_parse_positive_int(
                 "SIDANG_MAX_UPLOAD_MB", env.get("SIDANG_MAX_UPLOAD_MB", "25")
             )
@@ -213,6 +216,13 @@ def _parse_log_format(value: str) -> str:
     if value not in LOG_FORMATS:
         raise ConfigError(f"SIDANG_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}: {value!r}")
     return value
+
+
+def _parse_node_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+        raise ConfigError(f"SIDANG_NODE_URL must be an http(s) URL without a path, not {value!r}")
+    return value.rstrip("/")
 
 
 def _parse_locale(value: str) -> str:

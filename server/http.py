@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from server import keys
 from server.domain.errors import DomainError, InvalidInput, NotFound
 from server.edge import InvalidJson, content_disposition, loads_json
 from server.i18n import N_, Translations
@@ -52,3 +53,20 @@ def file_response(
     if download:
         headers["Content-Disposition"] = content_disposition("attachment", download)
     return web.FileResponse(path, headers=headers)
+
+
+def accel_response(
+    request: web.Request, path: Path, content_type: str, cache: str, download: str | None = None
+) -> web.StreamResponse:
+    """file_response, or behind nginx (deploy/nginx.conf sends X-Sidang-Accel: its internal
+    location) an empty answer with X-Accel-Redirect to the file: the app decides who may see
+    it, nginx sends it from the media volume with these headers."""
+    response = file_response(path, content_type, cache, download)
+    accel = request.headers.get("X-Sidang-Accel", "")
+    media_dir = request.app[keys.CONFIG].media_dir.resolve()
+    resolved = path.resolve()
+    if not accel.startswith("/") or not resolved.is_relative_to(media_dir):
+        return response
+    headers = {k: v for k, v in response.headers.items() if k != "Content-Type"}
+    headers["X-Accel-Redirect"] = accel + str(resolved.relative_to(media_dir))
+    return web.Response(headers=headers, content_type=content_type)

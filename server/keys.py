@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from aiohttp import ClientSession
     from jinja2 import Environment
 
     from server.archive.jobs import ArchiveService
@@ -45,6 +46,7 @@ AUDIENCE: web.AppKey[Audience] = web.AppKey("audience")
 HEALTH_CHECKS: web.AppKey[list[HealthCheck]] = web.AppKey("health_checks")
 CONNECTION_GUARD: web.AppKey[Guard] = web.AppKey("connection_guard")
 SOCKETS_PER_IP: web.AppKey[Counter[str]] = web.AppKey("sockets_per_ip")
+HTTP_CLIENT: web.AppKey[ClientSession] = web.AppKey("http_client")  # to a sitting's owner node
 
 LIVE: web.AppKey[LiveService] = web.AppKey("live")
 ROOMS: web.AppKey[RoomService] = web.AppKey("rooms")

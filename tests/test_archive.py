@@ -88,6 +88,35 @@ async def _publish_workflow(client, login, store, sitting_id, resident, member):
     assert (await resident.get(f"/live/{sitting_id}/720p/index.m3u8")).status == 404
 
 
+async def test_behind_nginx_the_app_checks_and_nginx_sends_the_file(
+    client, login, store, config, recording_template
+):
+    """deploy/nginx.conf asks with X-Sidang-Accel; the app answers who may see what, and where
+    the file is, never its bytes."""
+    sitting_id = await ended_sitting(store, config, recording_template)
+    accel = {"X-Sidang-Accel": "/_media/"}
+    async with visitor(client) as resident:
+        unpublished = await resident.get(
+            f"/sidang/{sitting_id}/rekaman/recording.mp4", headers=accel
+        )
+        assert unpublished.status == 404 and "X-Accel-Redirect" not in unpublished.headers
+        await publish(client, await login("sekretariat"), sitting_id)
+        segment = await resident.get(
+            f"/sidang/{sitting_id}/rekaman/360p/seg00002.m4s", headers=accel
+        )
+        assert segment.status == 200 and await segment.read() == b""
+        assert (
+            segment.headers["X-Accel-Redirect"]
+            == f"/_media/{sitting_id}/published/360p/seg00002.m4s"
+        )
+        assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        download = await resident.get(f"/sidang/{sitting_id}/rekaman/recording.mp4", headers=accel)
+        assert download.headers["X-Accel-Redirect"].endswith("/published/recording.mp4")
+        assert "attachment" in download.headers["Content-Disposition"]
+        direct = await resident.get(f"/sidang/{sitting_id}/rekaman/360p/seg00002.m4s")
+        assert "X-Accel-Redirect" not in direct.headers and len(await direct.read()) > 0
+
+
 async def test_chapters_follow_the_cut_within_a_segment(
     client, login, store, config, recording_template
 ):

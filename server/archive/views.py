@@ -32,7 +32,7 @@ from server.auth import get_user, require_user, requires
 from server.domain.errors import Conflict, InvalidInput, NotFound
 from server.domain.roles import STAFF
 from server.domain.sitting import SittingStatus
-from server.http import file_response, path_id, read_json, sitting_id
+from server.http import accel_response, path_id, read_json, sitting_id
 from server.i18n import N_
 from server.live.views import CONTENT_TYPES, IMMUTABLE, PLAYLIST_TYPE, RENDITION_NAMES
 from server.schemas import RecordingEditIn, parse
@@ -78,8 +78,8 @@ def _media_root(request: web.Request, sitting: Sitting) -> Path:
 
 async def recording_master(request: web.Request) -> web.StreamResponse:
     sitting, _ = await _archived(request)
-    return file_response(
-        _media_root(request, sitting) / "index.m3u8", PLAYLIST_TYPE, _cache(sitting)
+    return accel_response(
+        request, _media_root(request, sitting) / "index.m3u8", PLAYLIST_TYPE, _cache(sitting)
     )
 
 
@@ -91,7 +91,9 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
     path = _media_root(request, sitting) / rendition / name
     kind = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
     cache = _cache(sitting) if path.suffix == ".m3u8" else IMMUTABLE
-    return file_response(path, kind, cache if sitting.status == "published" else "no-store")
+    return accel_response(
+        request, path, kind, cache if sitting.status == "published" else "no-store"
+    )
 
 
 async def recording_download(request: web.Request) -> web.StreamResponse:
@@ -99,15 +101,17 @@ async def recording_download(request: web.Request) -> web.StreamResponse:
     sitting, _ = await _archived(request)
     name = request.match_info["name"]
     path = _media_root(request, sitting) / name
-    return file_response(
-        path, CONTENT_TYPES[path.suffix], _cache(sitting), f"sidang-{sitting.id}-{name}"
+    return accel_response(
+        request, path, CONTENT_TYPES[path.suffix], _cache(sitting), f"sidang-{sitting.id}-{name}"
     )
 
 
 async def recording_asset(request: web.Request) -> web.StreamResponse:
     sitting, _ = await _archived(request)
     name = request.match_info["name"]
-    return file_response(_media_root(request, sitting) / name, ASSETS[name], _cache(sitting))
+    return accel_response(
+        request, _media_root(request, sitting) / name, ASSETS[name], _cache(sitting)
+    )
 
 
 def _cache(sitting: Sitting) -> str:

@@ -102,6 +102,11 @@ class Bus(abc.ABC):
     async def get_value(self, key: str) -> str | None: ...
 
     @abc.abstractmethod
+    async def claim(self, key: str, value: str, ttl_s: float) -> bool:
+        """A lease: set `key` to `value` for ttl_s if it is free or already holds `value`
+        (renewal), atomically across nodes; False while another value holds it."""
+
+    @abc.abstractmethod
     async def delete_value(self, key: str) -> None: ...
 
     @abc.abstractmethod

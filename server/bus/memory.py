@@ -66,6 +66,12 @@ class MemoryBus(Bus):
             return None
         return value
 
+    async def claim(self, key: str, value: str, ttl_s: float) -> bool:
+        if await self.get_value(key) not in (None, value):
+            return False
+        await self.set_value(key, value, ttl_s)
+        return True
+
     async def delete_value(self, key: str) -> None:
         self._values.pop(key, None)
 

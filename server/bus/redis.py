@@ -42,6 +42,15 @@ FAILURE_LOG_INTERVAL_S = 10.0
 # the other nodes get them late rather than never; past this many the oldest are dropped.
 MAX_UNSENT = 10_000
 UNSENT_BATCH = 500
+# Set the key when it is free or already ours (a lease taken or renewed), in one step.
+CLAIM_SCRIPT = """
+local held = redis.call('GET', KEYS[1])
+if held == false or held == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 class RedisBus(Bus):
@@ -65,6 +74,7 @@ class RedisBus(Bus):
             decode_responses=True,
         )
         self._redis = aioredis.Redis.from_pool(pool)
+        self._claim = self._redis.register_script(CLAIM_SCRIPT)
         self._listener: asyncio.Task | None = None
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
@@ -204,6 +214,22 @@ class RedisBus(Bus):
             except DOWN_ERRORS:
                 pass  # the listener notices the outage and reconnects; serve locally meanwhile
         return await self._local.get_value(key)
+
+    async def claim(self, key: str, value: str, ttl_s: float) -> bool:
+        """Redis decides while it answers; while it is down this node's memory does, so a
+        node keeps the leases it holds (another node cannot see Redis either)."""
+        if self.connected:
+            try:
+                won = bool(
+                    await self._claim(keys=[self._key(key)], args=[value, int(ttl_s * 1000)])
+                )
+            except DOWN_ERRORS as exc:
+                self._failed(repr(exc))
+            else:
+                if won:
+                    await self._local.set_value(key, value, ttl_s)
+                return won
+        return await self._local.claim(key, value, ttl_s)
 
     async def delete_value(self, key: str) -> None:
         await self._local.delete_value(key)

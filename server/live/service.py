@@ -2,7 +2,13 @@
 
 The HTTP layer asks this service to go live, end, switch layouts and accept WHIP publishers; the
 service keeps the database status and the media pipeline in step (a sitting is `live` exactly
-while its pipeline runs) and records, through the bus, which node owns each live room.
+while its pipeline runs).
+
+Several nodes share one media volume, so a live sitting's media belongs to one node at a time: the
+owner holds a lease on the bus (`live:owner:{id}`: its id and the URL the other nodes forward its
+WHIP, room and playlist requests to), renewed every LEASE_TTL_S / 3. When the owner dies the lease
+lapses, and the next WHIP publish on any node takes the sitting over: it finishes the dead node's
+segments as an interrupted recording and resumes it, so the record has one hole, not two files.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from media import recorder
 from media.ingest import IngestSession
 from media.live import LiveSitting, recover_interrupted
 from media.program import Layout, LayoutKind
@@ -28,12 +36,21 @@ from server.store import Store, repo
 
 log = logging.getLogger(__name__)
 
-OWNER_TTL_S = 30.0
+LEASE_TTL_S = 10.0
+OWNER_CACHE_S = 1.0
 LAYOUTS = {
     "hall": N_("Aula penuh"),
     "grid": N_("Kisi"),
     "slate": N_("Slate (jeda siaran)"),
 }
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The node holding a live sitting's lease."""
+
+    node: str
+    url: str
 
 
 @dataclass
@@ -45,12 +62,22 @@ class Publisher:
 
 
 class LiveService:
-    def __init__(self, store: Store, bus: Bus, media_dir: Path, ice_servers: list[dict]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus,
+        media_dir: Path,
+        ice_servers: list[dict],
+        node_url: str = "http://127.0.0.1:8080",
+    ) -> None:
         self.store = store
         self.bus = bus
         self.media_dir = media_dir
         self.ice_servers = ice_servers
         self.node_id = uuid.uuid4().hex[:12]
+        self.node_url = node_url
+        self._lease = json.dumps({"node": self.node_id, "url": node_url})
+        self._owners: dict[int, tuple[float, Owner | None]] = {}
         self.sittings: dict[int, LiveSitting] = {}
         self.publishers: dict[int, Publisher] = {}
         self._locks: dict[int, asyncio.Lock] = {}
@@ -59,8 +86,18 @@ class LiveService:
     # -- lifecycle of the service ----------------------------------------------------------
 
     async def open(self) -> None:
-        """Recover recordings that a crash interrupted, then announce ownership periodically."""
-        for sitting_id, info in await asyncio.to_thread(recover_interrupted, self.media_dir):
+        """Recover recordings that a crash interrupted, then renew our leases periodically.
+        A sitting still under a lease is left alone: another node is recording it on the
+        shared volume (or this node's previous process was, and the next WHIP publish
+        takes it over once the lease lapses)."""
+        leased = {
+            path.name
+            for path in (self.media_dir.iterdir() if self.media_dir.is_dir() else ())
+            if path.name.isdigit() and await self.owner(int(path.name)) is not None
+        }
+        for sitting_id, info in await asyncio.to_thread(
+            recover_interrupted, self.media_dir, leased
+        ):
             await self._recovered(sitting_id, info)
         self._heartbeat = asyncio.create_task(self._announce(), name="live-owner-heartbeat")
 
@@ -100,8 +137,50 @@ class LiveService:
     async def _announce(self) -> None:
         while True:
             for sitting_id in list(self.sittings):
-                await self.bus.set_value(f"live:owner:{sitting_id}", self.node_id, OWNER_TTL_S)
-            await asyncio.sleep(OWNER_TTL_S / 3)
+                if not await self._claim(sitting_id):
+                    log.error("sitting %s: another node holds its lease", sitting_id)
+            await asyncio.sleep(LEASE_TTL_S / 3)
+
+    async def _claim(self, sitting_id: int) -> bool:
+        return await self.bus.claim(f"live:owner:{sitting_id}", self._lease, LEASE_TTL_S)
+
+    async def owner(self, sitting_id: int) -> Owner | None:
+        """The node whose lease on the sitting is current, this one included. Looked up at most
+        once a second per sitting: every viewer request that reaches a non-owner asks, and a
+        burst of them must not queue on the bus's connection pool."""
+        now = time.monotonic()
+        cached = self._owners.get(sitting_id)
+        if cached is not None and now - cached[0] < OWNER_CACHE_S:
+            return cached[1]
+        value = await self.bus.get_value(f"live:owner:{sitting_id}")
+        lease = json.loads(value) if value is not None else None
+        owner = Owner(lease["node"], lease["url"]) if lease is not None else None
+        self._owners[sitting_id] = (now, owner)
+        return owner
+
+    async def take_over(self, sitting_id: int) -> bool:
+        """Continue a live sitting whose owner died (its lease lapsed): finish what the dead
+        node recorded as an interrupted recording, then resume it here. False when the sitting
+        is not live or another node holds (or just took) the lease."""
+        async with self.store.read() as session:
+            sitting = await repo.get_sitting(session, sitting_id, public_only=False)
+        if sitting.status != SittingStatus.LIVE.value:
+            return False
+        previous = await self.owner(sitting_id)
+        if previous is not None and previous.url == self.node_url:
+            # This node's previous process (it held this address, which we hold now) crashed.
+            await self.bus.delete_value(f"live:owner:{sitting_id}")
+        if not await self._claim(sitting_id):
+            return False
+        sitting_dir = self.media_dir / str(sitting_id)
+        if (sitting_dir / recorder.FINISHED).exists() or not sitting_dir.is_dir():
+            await self.bus.delete_value(f"live:owner:{sitting_id}")
+            return False
+        info = await asyncio.to_thread(recorder.recover, sitting_dir)
+        await self._recovered(str(sitting_id), info)
+        await self.start(sitting_id, actor="system:takeover")
+        log.warning("took over live sitting %s after its owner's lease lapsed", sitting_id)
+        return True
 
     def _lock(self, sitting_id: int) -> asyncio.Lock:
         return self._locks.setdefault(sitting_id, asyncio.Lock())
@@ -124,10 +203,13 @@ class LiveService:
                     raise Conflict(
                         N_("Rekaman rapat ini sudah ada; rapat tidak dapat disiarkan ulang.")
                     )
+            if not await self._claim(sitting_id):
+                raise Conflict(N_("Rapat ini sedang disiarkan oleh server lain."))
             live = LiveSitting(str(sitting_id), sitting.title, self.media_dir, resume=resuming)
             try:
                 await live.start(wait_ready=None)
             except (MediaStorageError, OSError) as exc:
+                await self.bus.delete_value(f"live:owner:{sitting_id}")
                 raise StorageUnavailable(
                     N_("Direktori media tidak dapat ditulis: %(error)s"), error=exc
                 ) from exc
@@ -143,9 +225,9 @@ class LiveService:
                     await repo.audit(session, actor, action, f"sitting:{sitting_id}")
             except BaseException:
                 await live.stop()
+                await self.bus.delete_value(f"live:owner:{sitting_id}")
                 raise
             self.sittings[sitting_id] = live
-            await self.bus.set_value(f"live:owner:{sitting_id}", self.node_id, OWNER_TTL_S)
             return live
 
     async def end(self, sitting_id: int, actor: str) -> RecordingInfo | None:

@@ -29,6 +29,7 @@ from server.domain.errors import (
 )
 from server.domain.ingest import ingest_warnings
 from server.domain.roles import STAFF
+from server.forward import forward, owner_elsewhere
 from server.http import file_response, read_json, sitting_id
 from server.i18n import N_, Translations, current_locale
 from server.live.service import LAYOUTS
@@ -115,7 +116,9 @@ async def whip_publish(request: web.Request) -> web.Response:
         raise UnsupportedMedia(N_("WHIP memerlukan Content-Type: application/sdp."))
     offer = parse_offer(await request.read())
     service = request.app[keys.LIVE]
-    if sid not in service.sittings:
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
+    if sid not in service.sittings and not await service.take_over(sid):
         raise Conflict(N_("Rapat ini belum disiarkan. Mulai siaran dari konsol terlebih dahulu."))
     try:
         resource, answer = await service.publish(sid, offer)
@@ -134,6 +137,8 @@ async def whip_publish(request: web.Request) -> web.Response:
 async def whip_delete(request: web.Request) -> web.Response:
     sid = sitting_id(request)
     await _check_ingest_key(request, sid)
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
     await request.app[keys.LIVE].unpublish(sid, request.match_info["resource"])
     return web.Response(status=200)
 
@@ -176,6 +181,8 @@ async def master_playlist(request: web.Request) -> web.StreamResponse:
     live = request.app[keys.LIVE].sittings.get(sid)
     if live is not None and live.on_air:
         return _playlist(live.master_playlist(), live=True)
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
     await _raw_recording_or_404(request, sid)
     return file_response(
         _sitting_dir(request, sid) / "index.m3u8", PLAYLIST_TYPE, "public, max-age=60"
@@ -186,6 +193,8 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
     rendition = request.match_info["rendition"]
     live = request.app[keys.LIVE].sittings.get(sid)
+    if live is None and (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
     if live is None or not live.on_air:
         await _raw_recording_or_404(request, sid)
         path = _sitting_dir(request, sid) / rendition / "index.m3u8"
@@ -232,6 +241,8 @@ async def media_file(request: web.Request) -> web.StreamResponse:
     sid = sitting_id(request)
     relative = f"{request.match_info['rendition']}/{request.match_info['name']}"
     live = request.app[keys.LIVE].sittings.get(sid)
+    if live is None and (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
     if live is not None and live.on_air:
         path = await live.media_file(relative, BLOCKING_RELOAD_TIMEOUT_S)
     else:
@@ -280,6 +291,8 @@ async def start_live(request: web.Request) -> web.Response:
 async def end_live(request: web.Request) -> web.Response:
     user = require_user(request)
     sid = sitting_id(request)
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
     await request.app[keys.LIVE].end(sid, user.username)
     return _back(request, sid)
 
@@ -287,6 +300,8 @@ async def end_live(request: web.Request) -> web.Response:
 @requires(STAFF)
 async def switch_layout(request: web.Request) -> web.Response:
     sid = sitting_id(request)
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
     if request.content_type == "application/json":
         kind = (await read_json(request)).get("layout")
     else:
@@ -307,6 +322,8 @@ async def switch_layout(request: web.Request) -> web.Response:
 async def live_status(request: web.Request) -> web.Response:
     sid = sitting_id(request)
     service = request.app[keys.LIVE]
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)
     live = service.sittings.get(sid)
     if live is None:
         return web.json_response({"live": False})

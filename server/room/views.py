@@ -32,6 +32,7 @@ from server.domain.localtime import ZONE_LABELS
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
 from server.domain.votes import CHOICE_LABELS, AttendanceMode
 from server.edge import InvalidJson, loads_json
+from server.forward import forward_socket, owner_elsewhere
 from server.http import error_message, path_id, read_json, sitting_id
 from server.i18n import N_
 from server.room.session import Participant
@@ -118,6 +119,8 @@ async def room_page(request: web.Request) -> web.Response:
 async def room_socket(request: web.Request) -> web.WebSocketResponse:
     check_origin(request)
     user, sitting, member = await admit(request)
+    if (owner := await owner_elsewhere(request, sitting.id)) is not None:
+        return await forward_socket(request, owner, HEARTBEAT_S, MAX_FRAME_BYTES)
     if sitting.id not in request.app[keys.LIVE].sittings:
         raise PermissionDenied(N_("Rapat ini tidak sedang disiarkan; ruang rapat belum dibuka."))
     rooms = request.app[keys.ROOMS]

@@ -12,6 +12,7 @@ from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import SittingStatus
+from server.forward import forward, owner_elsewhere
 from server.http import path_id, read_json, sitting_id
 from server.i18n import N_
 from server.openapi import ApiRoutes
@@ -248,6 +249,8 @@ async def change_status(request: web.Request) -> web.Response:
     user = require_user(request)
     data = parse(StatusChange, await read_json(request))
     sid = sitting_id(request)
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)  # ending: the owner node stops its pipeline
     await request.app[keys.LIVE].transition(sid, data.status, user.username)
     async with request.app[keys.STORE].read() as session:
         sitting = await repo.get_sitting(session, sid, public_only=False)

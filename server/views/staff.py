@@ -15,6 +15,7 @@ from server.documents import save_upload
 from server.domain.errors import InvalidInput
 from server.domain.roles import STAFF
 from server.domain.sitting import TRANSITIONS, SittingStatus
+from server.forward import forward, owner_elsewhere
 from server.http import error_message, path_id, sitting_id
 from server.i18n import N_
 from server.live.service import LAYOUTS
@@ -180,6 +181,8 @@ async def change_status(request: web.Request) -> web.Response:
             sitting = await repo.get_sitting(session, sid, public_only=False)
         if sitting.status == SittingStatus.LIVE.value:
             return await _render_console(request, sid, confirm_end=True)
+    if (owner := await owner_elsewhere(request, sid)) is not None:
+        return await forward(request, owner)  # ending: the owner node stops its pipeline
     await request.app[keys.LIVE].transition(sid, data.status, user.username)
     return redirect(f"/konsol/rapat/{sid}")
 

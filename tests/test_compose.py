@@ -1,0 +1,140 @@
+"""docker-compose.yml, deploy/nginx.conf and the Dockerfile describe one topology. No Docker
+engine runs here, so the structure is checked: what each service needs, and that the paths,
+ports and names the three files share agree."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cluster import load_cluster_script
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_NODES = ("app1", "app2")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def nginx_conf() -> str:
+    return (ROOT / "deploy" / "nginx.conf").read_text()
+
+
+def _env(service: dict) -> dict[str, str]:
+    return {k: str(v) for k, v in service["environment"].items()}
+
+
+def _mounts(service: dict) -> dict[str, str]:
+    """volume or host path -> target, without the mode."""
+    return {v.split(":")[0]: v.split(":")[1] for v in service.get("volumes", [])}
+
+
+def _dockerfile_env() -> dict[str, str]:
+    """The SIDANG_* values the image sets (ENV, on one line or continued over several)."""
+    return dict(re.findall(r"\b(SIDANG_[A-Z_]+)=(\S+)", (ROOT / "Dockerfile").read_text()))
+
+
+def test_two_app_nodes_redis_postgres_and_nginx_with_health_checks(compose):
+    services = compose["services"]
+    assert {*APP_NODES, "redis", "postgres", "nginx"} <= set(services)
+    for name in (*APP_NODES, "redis", "postgres", "nginx"):
+        check = services[name]["healthcheck"]
+        assert check["test"][0] in ("CMD", "CMD-SHELL") and not check.get("disable"), name
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services, (name, dependency)
+            wanted = services[dependency].get("healthcheck", {}).get("disable")
+            expected = "service_completed_successfully" if wanted else "service_healthy"
+            assert condition["condition"] == expected, (name, dependency)
+    declared = set(compose["volumes"])
+    for service in services.values():
+        named = {v for v in _mounts(service) if not v.startswith((".", "/"))}
+        assert named <= declared
+
+
+def test_app_nodes_share_the_media_and_data_volumes_and_name_themselves(compose):
+    services = compose["services"]
+    nodes = [services[name] for name in APP_NODES]
+    assert all(node["build"] == "." for node in nodes)
+    assert nodes[0]["volumes"] == nodes[1]["volumes"]
+    dockerfile = _dockerfile_env()
+    for name, node in zip(APP_NODES, nodes, strict=True):
+        env = _env(node)
+        mounts = _mounts(node)
+        assert mounts["media"] == env["SIDANG_MEDIA_DIR"] == dockerfile["SIDANG_MEDIA_DIR"]
+        assert mounts["data"] == env["SIDANG_DATA_DIR"] == dockerfile["SIDANG_DATA_DIR"]
+        assert env["SIDANG_NODE_URL"] == f"http://{name}:{env['SIDANG_PORT']}"
+        assert env["SIDANG_REDIS_URL"].startswith("redis://redis:")
+        assert "@postgres:5432/" in env["SIDANG_DATABASE_URL"]
+        assert node["env_file"] == "deploy/sidang.env"
+        assert node["command"][0] == "sidang"
+    # Migrations run once, before either node serves.
+    assert services["migrate"]["command"] == ["sidang", "db", "upgrade"]
+
+
+def test_nodes_trust_the_network_that_nginx_and_the_other_node_are_on(compose):
+    subnet = ipaddress.ip_network(compose["networks"]["sidang"]["ipam"]["config"][0]["subnet"])
+    for name in APP_NODES:
+        trusted = _env(compose["services"][name])["SIDANG_TRUSTED_PROXIES"]
+        assert ipaddress.ip_network(trusted) == subnet
+    assert all("sidang" in s["networks"] for s in compose["services"].values())
+
+
+def test_nginx_serves_the_media_volume_and_proxies_to_both_nodes(compose, nginx_conf):
+    nginx = compose["services"]["nginx"]
+    mounts = _mounts(nginx)
+    assert mounts["./deploy/nginx.conf"] == "/etc/nginx/nginx.conf"
+    assert mounts["media"] == "/data/recordings"
+    assert all(v.endswith(":ro") for v in nginx["volumes"])
+    assert "/data/recordings/" in nginx_conf
+    upstream = re.findall(r"^\s*server (\S+:\d+)", nginx_conf, re.MULTILINE)
+    services = compose["services"]
+    assert upstream == [f"{n}:{_env(services[n])['SIDANG_PORT']}" for n in APP_NODES]
+    cache_dir = re.search(r"proxy_cache_path (\S+)", nginx_conf).group(1)
+    assert any(cache_dir.startswith(tmpfs) for tmpfs in nginx["tmpfs"])
+
+
+def test_the_env_file_example_lists_documented_settings():
+    readme = (ROOT / "README.md").read_text()
+    example = (ROOT / "deploy" / "sidang.env.example").read_text()
+    names = re.findall(r"^#? ?(SIDANG_[A-Z_]+)=", example, re.MULTILINE)
+    assert "SIDANG_SECRET_KEY" in names
+    assert [n for n in names if f"`{n}`" not in readme] == []
+
+
+def test_playlists_are_cached_per_full_uri_with_a_lock(nginx_conf):
+    playlists = nginx_conf[nginx_conf.index("index\\.m3u8") :]
+    block = playlists[: playlists.index("}")]
+    assert "proxy_cache_key $request_uri;" in block  # the query (_HLS_msn, _HLS_part) included
+    assert "proxy_cache_lock on;" in block
+    assert "proxy_cache_valid 200 1s;" in block
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_nginx_accepts_the_config_as_scripts_cluster_renders_it(nginx_conf, tmp_path):
+    cluster = load_cluster_script()
+    conf = cluster.render_nginx(
+        nginx_conf,
+        listen="127.0.0.1:18088",
+        nodes=["127.0.0.1:18091", "127.0.0.1:18092"],
+        media_root=tmp_path / "recordings",
+        state=tmp_path,
+    )
+    assert "app1" not in conf and "/data/recordings" not in conf
+    (tmp_path / "nginx.conf").write_text(conf)
+    result = subprocess.run(
+        ["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
