@@ -37,6 +37,7 @@ from server.pengaduan import views as pengaduan
 from server.pengaduan.mail import Mailer
 from server.pengaduan.service import PengaduanService
 from server.pengaduan.vault import Vault
+from server.reports import ReportService
 from server.room import views as room
 from server.room.service import RoomService
 from server.search import views as search
@@ -193,8 +194,14 @@ async def _pengaduan(app: web.Application) -> AsyncIterator[None]:
     await mailer.drain()
 
 
+async def _reports(app: web.Application) -> AsyncIterator[None]:
+    """Before the features, which register their reportable kinds with it at start-up."""
+    app[keys.REPORTS] = ReportService(app[keys.STORE], app[keys.BUS])
+    yield
+
+
 # Each service may use the ones before it: rooms use the live sittings, all use store and bus.
-SERVICES = (_store, _bus, _live, _rooms, _comments, _archive, _pengaduan)
+SERVICES = (_store, _bus, _reports, _live, _rooms, _comments, _archive, _pengaduan)
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -306,6 +306,48 @@ class CommentBan(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+class ReportedItem(Base):
+    """Something residents reported, of any feature (`kind`, `target_id`): its review state
+    (server.domain.moderation.ReviewState), the distinct reporters since the last review, and
+    what the moderator queue shows of it."""
+
+    __tablename__ = "reported_item"
+    __table_args__ = (
+        UniqueConstraint("kind", "target_id", name="uq_reported_item_target"),
+        Index("ix_reported_item_queue", "state", "first_reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10))
+    reporters: Mapped[int] = mapped_column(Integer, default=0)
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    url: Mapped[str] = mapped_column(String(300), default="")
+    first_reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    hidden_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reviewed_by: Mapped[str] = mapped_column(String(80), default="")
+
+
+class ContentReport(Base):
+    """One resident's report of an item; a resident (identity, device or address) counts once."""
+
+    __tablename__ = "content_report"
+    __table_args__ = (
+        UniqueConstraint("item_id", "identity_hash", name="uq_content_report_reporter"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("reported_item.id", ondelete="CASCADE"))
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Attendance(Base):
     """One stretch of a member's presence: remote (from the room) or in the hall (marked by
     staff). `left_at` is empty while they are present; quorum counts distinct members."""
