@@ -650,3 +650,122 @@ class Open311Key(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Raperda(Base):
+    """A draft regional regulation open for residents' input (server/raperda/). Its text lives in
+    versions; `current_version_id` is the one published last (None: not published yet)."""
+
+    __tablename__ = "raperda"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL"), nullable=True
+    )
+    naskah_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL"), nullable=True
+    )
+    opens_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    enacted: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    next_lineage: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class RaperdaSitting(Base):
+    """A Bapemperda or Pansus sitting that discusses the draft."""
+
+    __tablename__ = "raperda_sitting"
+
+    raperda_id: Mapped[int] = mapped_column(
+        ForeignKey("raperda.id", ondelete="CASCADE"), primary_key=True
+    )
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RaperdaVersion(Base):
+    """The text of one version as staff imported it; parsed into units when published."""
+
+    __tablename__ = "raperda_version"
+    __table_args__ = (UniqueConstraint("raperda_id", "number", name="raperda_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raperda_id: Mapped[int] = mapped_column(ForeignKey("raperda.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    source_text: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class RaperdaUnit(Base):
+    """A Menimbang, a Mengingat or a Pasal of one version. `lineage` is the same pasal across
+    versions (kept when it is renumbered or moved); comments follow it. `content` is the
+    pasal's parts as JSON (ayat, huruf) and `text` its plain wording."""
+
+    __tablename__ = "raperda_unit"
+    __table_args__ = (Index("ix_raperda_unit_version_position", "version_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("raperda_version.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    number: Mapped[str] = mapped_column(String(10), default="")
+    lineage: Mapped[int] = mapped_column(Integer)
+    bab: Mapped[str] = mapped_column(String(300), default="")
+    bagian: Mapped[str] = mapped_column(String(300), default="")
+    paragraf: Mapped[str] = mapped_column(String(300), default="")
+    content: Mapped[str] = mapped_column(Text, default="{}")
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class RaperdaComment(Base):
+    """A resident's input on a pasal (its lineage, as seen in `version_id`), one of its ayat,
+    or the whole draft (no lineage). Withdrawn, held and hidden input stays for audit."""
+
+    __tablename__ = "raperda_comment"
+    __table_args__ = (
+        Index("ix_raperda_comment_raperda_lineage", "raperda_id", "lineage", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raperda_id: Mapped[int] = mapped_column(ForeignKey("raperda.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("raperda_version.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("raperda_unit.id", ondelete="CASCADE"), nullable=True
+    )
+    lineage: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ayat: Mapped[str] = mapped_column(String(10), default="")
+    position: Mapped[str] = mapped_column(String(20), default="")
+    text: Mapped[str] = mapped_column(Text)
+    proposed: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(80))
+    identity_hash: Mapped[str] = mapped_column(String(64), index=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    verified_by: Mapped[str] = mapped_column(String(10))  # "email" or "login"
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RaperdaResponse(Base):
+    """The committee's public answer on a pasal (its lineage): taken up or not, and why."""
+
+    __tablename__ = "raperda_response"
+
+    raperda_id: Mapped[int] = mapped_column(
+        ForeignKey("raperda.id", ondelete="CASCADE"), primary_key=True
+    )
+    lineage: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
