@@ -13,6 +13,8 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
+
 from server.bus import Bus
 from server.domain.errors import Conflict, InvalidInput, NotFound, RateLimited
 from server.domain.moderation import (
@@ -29,6 +31,7 @@ from server.domain.moderation import (
 from server.i18n import N_
 from server.pdftext import extract_text
 from server.pengaduan.mail import Mailer
+from server.raperda.html import decode
 from server.raperda.identity import Resident, link_token
 from server.raperda.stage import Stage, stage_of
 from server.raperda.structure import Draft, Pasal, parse
@@ -76,10 +79,11 @@ KIND_LABELS = {"menimbang": N_("Menimbang"), "mengingat": N_("Mengingat")}
 
 @dataclass(frozen=True)
 class Unit:
-    """A unit as pages show it: its parts decoded."""
+    """A unit as pages show it: its parts decoded and its text as HTML."""
 
     row: RaperdaUnit
     parts: dict
+    html: Markup
 
     @property
     def lineage(self) -> int:
@@ -231,7 +235,11 @@ class RaperdaService:
         async with self.store.read() as session:
             return await self._draft_page(session, raperda_id, version_number, staff, now)
 
-    async def _draft_page(self, session, raperda_id, version_number, staff, now) -> DraftPage:
+    async def _draft_page(
+        self, session, raperda_id, version_number, staff, now, only: int | None = None
+    ) -> DraftPage:
+        """The draft in one version; with `only` (a lineage, 0: the whole draft) just that
+        pasal's unit and counts, for the pages about one pasal."""
         raperda = await store.get(session, raperda_id)
         if raperda is None or (raperda.current_version_id is None and not staff):
             raise NotFound(N_("Raperda tidak ditemukan."))
@@ -244,27 +252,33 @@ class RaperdaService:
             if not chosen:
                 raise NotFound(N_("Versi tidak ditemukan."))
             version = chosen[0]
-        docs = await store.documents(session, (raperda.document_id, raperda.naskah_id))
-        return DraftPage(
+        page = DraftPage(
             raperda=raperda,
             stage=_stage(raperda, now or utcnow()),
             versions=published,
             version=version,
-            units=[_unit(u) for u in await store.units(session, version.id)],
-            counts=await store.counts(session, raperda_id),
+            units=[],
+            counts=await store.counts(session, raperda_id, only),
             responses=await store.responses(session, raperda_id),
-            document=docs.get(raperda.document_id or 0),
-            naskah=docs.get(raperda.naskah_id or 0),
-            sittings=[
-                s for s in await store.sittings(session, raperda_id) if repo.is_publicly_visible(s)
-            ],
         )
+        if only is not None:
+            row = await store.unit_of(session, version.id, only) if only else None
+            page.units = [_unit(row)] if row is not None else []
+            return page
+        page.units = [_unit(u) for u in await store.units(session, version.id)]
+        docs = await store.documents(session, (raperda.document_id, raperda.naskah_id))
+        page.document = docs.get(raperda.document_id or 0)
+        page.naskah = docs.get(raperda.naskah_id or 0)
+        page.sittings = [
+            s for s in await store.sittings(session, raperda_id) if repo.is_publicly_visible(s)
+        ]
+        return page
 
     async def pasal_page(
         self, raperda_id: int, lineage: int, version_number: int | None = None
     ) -> PasalPage:
         async with self.store.read() as session:
-            page = await self._draft_page(session, raperda_id, version_number, False, None)
+            page = await self._draft_page(session, raperda_id, version_number, False, None, lineage)
             unit = next((u for u in page.units if u.lineage == lineage), None)
             if unit is None:
                 raise NotFound(N_("Pasal ini tidak ada dalam versi tersebut."))
@@ -312,16 +326,19 @@ class RaperdaService:
             out.append(Comparison("", was.label, word_diff(was.row.text, ""), True))
         return out
 
-    async def summary(self, raperda_id: int, lineage: int | None = None) -> list[SummaryRow]:
-        """Per pasal of the current version (and the whole draft): counts by position, the
-        proposed wordings and the comments, from every version of that pasal. One pasal only
-        when `lineage` is given (0: the whole draft)."""
+    async def summary(
+        self, raperda_id: int, lineage: int | None = None, *, inputs: bool = True
+    ) -> tuple[DraftPage, list[SummaryRow]]:
+        """Per pasal of the current version (and the whole draft): counts by position and,
+        with `inputs`, the proposed wordings and the comments, from every version of that
+        pasal. One pasal only when `lineage` is given (0: the whole draft)."""
         async with self.store.read() as session:
-            page = await self._draft_page(session, raperda_id, None, False, None)
-            if lineage is None:
-                rows = await store.comments(session, raperda_id, None, every=True)
-            else:
+            page = await self._draft_page(session, raperda_id, None, False, None, lineage)
+            rows: Iterable[RaperdaComment] = ()
+            if lineage is not None:
                 rows = await store.comments(session, raperda_id, lineage or None)
+            elif inputs:
+                rows = await store.comments(session, raperda_id, None, every=True)
         by_lineage: dict[int | None, list[RaperdaComment]] = {}
         for c in rows:
             by_lineage.setdefault(c.lineage, []).append(c)
@@ -333,22 +350,23 @@ class RaperdaService:
         out = []
         for unit in targets:
             key = unit.lineage if unit else None
-            inputs = by_lineage.get(key, [])
+            found = by_lineage.get(key, [])
             out.append(
                 SummaryRow(
                     unit,
                     page.counts.get(key, {}),
-                    [c for c in inputs if c.position == Position.USUL and c.proposed],
-                    inputs,
+                    [c for c in found if c.position == Position.USUL and c.proposed],
+                    found,
                     page.responses.get(key) if key is not None else None,
                 )
             )
-        return out
+        return page, out
 
     async def export_csv(self, raperda_id: int) -> str:
         """Every visible input, one row each, with the pasal it is on now and the committee's
         answer on that pasal: what the Pansus meeting reads."""
-        rows = await self.summary(raperda_id)
+        page, rows = await self.summary(raperda_id)
+        numbers = {v.id: v.number for v in page.versions}
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(
@@ -365,8 +383,6 @@ class RaperdaService:
                 "tanggapan_dprd",
             ]
         )
-        async with self.store.read() as session:
-            numbers = {v.id: v.number for v in await store.versions(session, raperda_id)}
         for row in rows:
             for c in row.inputs:
                 writer.writerow(
@@ -831,4 +847,4 @@ def _stage(raperda: Raperda, now: dt.datetime) -> Stage:
 
 
 def _unit(row: RaperdaUnit) -> Unit:
-    return Unit(row, json.loads(row.content or "{}"))
+    return Unit(row, *decode(row.id, row.lineage, row.content))

@@ -59,12 +59,15 @@ def setup(app: web.Application) -> None:
 
 
 def page(request: web.Request, name: str, context: dict[str, Any], status: int = 200):
+    gettext = request.app[keys.TRANSLATIONS].gettext
     return render(
         request,
         f"raperda/{name}",
         {
             "STAGE_LABELS": STAGE_LABELS,
             "POSITION_LABELS": POSITION_LABELS,
+            # translated once per page, not once per pasal
+            "POSITION_TEXT": [(p, gettext(POSITION_LABELS[p])) for p in (*POSITIONS, "")],
             "KIND_LABELS": KIND_LABELS,
             "POSITIONS": POSITIONS,
             "Stage": Stage,
@@ -255,16 +258,14 @@ async def summary(request: web.Request) -> web.Response:
     raperda_id = path_id(request, "raperda_id")
     value = request.query.get("pasal", "")
     lineage = int(value) if value.isdigit() and int(value) < 2**31 else None
-    rows = await service.summary(raperda_id, lineage)
-    draft = await service.draft_page(raperda_id)
+    draft, rows = await service.summary(raperda_id, lineage, inputs=False)
     return page(request, "summary.html", {"d": draft, "rows": rows, "one": lineage is not None})
 
 
 async def printable(request: web.Request) -> web.Response:
     service = request.app[keys.RAPERDA]
     raperda_id = path_id(request, "raperda_id")
-    rows = await service.summary(raperda_id)
-    draft = await service.draft_page(raperda_id)
+    draft, rows = await service.summary(raperda_id)
     return page(request, "print.html", {"d": draft, "rows": rows})
 
 

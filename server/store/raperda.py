@@ -70,13 +70,20 @@ async def units_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Ra
     return {unit.id: unit for unit in rows}
 
 
-async def counts(session: AsyncSession, raperda_id: int) -> dict[int | None, dict[str, int]]:
-    """Visible input per lineage (None: the whole draft) and position ("" for none)."""
+async def counts(
+    session: AsyncSession, raperda_id: int, lineage: int | None = None
+) -> dict[int | None, dict[str, int]]:
+    """Visible input per lineage (None: the whole draft) and position ("" for none); one
+    lineage's only when given (0: the whole draft's)."""
     query = (
         select(RaperdaComment.lineage, RaperdaComment.position, func.count())
         .where(RaperdaComment.raperda_id == raperda_id, *VISIBLE)
         .group_by(RaperdaComment.lineage, RaperdaComment.position)
     )
+    if lineage is not None:
+        query = query.where(
+            RaperdaComment.lineage == lineage if lineage else RaperdaComment.lineage.is_(None)
+        )
     out: dict[int | None, dict[str, int]] = {}
     for lineage, position, n in await session.execute(query):
         out.setdefault(lineage, {})[position] = n
