@@ -9,6 +9,7 @@ import io
 import ipaddress
 import re
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from server.raperda import identity
 from server.signing import Signer
 from server.store import repo
 from server.store.models import RaperdaComment, RaperdaResponse, RaperdaUnit, utcnow
+from tests.archive_helpers import text_pdf
 from tests.conftest import csrf_token_for, log_in
 from tests.factories import new_sitting
 from tests.raperda_helpers import SAMPAH_V1, SAMPAH_V2
@@ -368,3 +370,56 @@ async def test_every_form_needs_the_csrf_token(app_client, store):
     ):
         response = await app_client.post(path, data={"text": "x", "source": "Pasal 1\nIsi."})
         assert response.status == 403, path
+
+
+def docx_of(text: str) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for line in text.split("\n"):
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["docx", "pdf", "png"])
+async def test_a_draft_is_imported_from_docx_or_pdf_judged_by_content(app_client, store, kind):
+    token = await staff(app_client, store)
+    short = SAMPAH_V1.split("BAB II")[0]  # title, considerations, BAB I and Pasal 1
+    data = {
+        "docx": docx_of(short),
+        "pdf": text_pdf(short),
+        "png": b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
+    }[kind]
+    form = aiohttp.FormData({"csrf_token": token, "title": "", "source": ""})
+    form.add_field("file", data, filename=f"raperda.{'docx' if kind == 'png' else kind}")
+    response = await app_client.post("/raperda/kelola", data=form, allow_redirects=False)
+    if kind == "png":  # named .docx, but not one
+        assert response.status == 400 and 'id="err-file"' in await response.text()
+        return
+    assert response.status == 303, await response.text()
+    page = await (await app_client.get(response.headers["Location"])).text()
+    assert "Pengelolaan Sampah Rumah Tangga" in page
+    assert "Menimbang: 2 · Mengingat: 3 · Pasal: 1" in " ".join(
+        re.sub(r"<[^>]+>", "", page).split()
+    )
+
+
+async def test_staff_form_mistakes_are_shown_beside_the_field(app_client, store):
+    token = await staff(app_client, store)
+    raperda_id = await import_and_publish(app_client, token, open_window=False)
+    response = await app_client.post(
+        f"/raperda/kelola/{raperda_id}",
+        data={
+            "csrf_token": token,
+            "title": "Sampah",
+            "opens_at": "2026-12-10T10:00",
+            "closes_at": "2026-12-01T10:00",
+        },
+    )
+    assert response.status == 400 and 'id="err-closes_at"' in await response.text()
+    empty = await app_client.post(
+        f"/raperda/kelola/{raperda_id}/teks", data={"csrf_token": token, "source": " "}
+    )
+    assert empty.status == 400 and 'id="err-source"' in await empty.text()

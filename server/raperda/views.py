@@ -296,7 +296,11 @@ async def respond(request: web.Request) -> web.Response:
 
 
 @requires(STAFF)
-async def staff_index(request: web.Request, errors=None, values=None, status=200):
+async def staff_index(request: web.Request) -> web.Response:
+    return await _staff_index(request)
+
+
+async def _staff_index(request: web.Request, errors=None, values=None, status=200):
     drafts = await request.app[keys.RAPERDA].drafts(staff=True)
     return page(
         request,
@@ -326,12 +330,16 @@ async def create(request: web.Request) -> web.Response:
         )
     except InvalidInput as error:
         errors = {k: translations.gettext(v) for k, v in error.fields.items()}
-        return await staff_index(request, errors, values, 400)
+        return await _staff_index(request, errors, values, 400)
     return redirect(f"/raperda/kelola/{raperda_id}")
 
 
 @requires(STAFF)
-async def staff_page(request: web.Request, errors=None, values=None, status=200):
+async def staff_page(request: web.Request) -> web.Response:
+    return await _staff_page(request)
+
+
+async def _staff_page(request: web.Request, errors=None, values=None, status=200):
     service = request.app[keys.RAPERDA]
     raperda_id = path_id(request, "raperda_id")
     raperda, versions, sitting_ids = await service.staff_view(raperda_id)
@@ -397,7 +405,7 @@ async def update(request: web.Request) -> web.Response:
         )
     except InvalidInput as error:
         errors = {k: translations.gettext(v) for k, v in error.fields.items()}
-        return await staff_page(request, errors, values, 400)
+        return await _staff_page(request, errors, values, 400)
     return redirect(f"/raperda/kelola/{raperda_id}?tersimpan=data")
 
 
@@ -415,7 +423,7 @@ async def save_text(request: web.Request) -> web.Response:
     except InvalidInput as error:
         errors = {k: translations.gettext(v) for k, v in error.fields.items()}
         values = {"source": str(data.get("source", ""))}
-        return await staff_page(request, errors, values, 400)
+        return await _staff_page(request, errors, values, 400)
     return redirect(f"/raperda/kelola/{raperda_id}?tersimpan=teks#pratinjau")
 
 
