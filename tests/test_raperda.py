@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import select
 
 from server.app import create_app
+from server.domain.moderation import Ban
 from server.domain.sitting import SittingStatus
 from server.raperda import identity
 from server.signing import Signer
 from server.store import repo
 from server.store.models import RaperdaComment, RaperdaResponse, RaperdaUnit, utcnow
+from server.views.comments import COMMENTS
 from tests.archive_helpers import text_pdf
 from tests.conftest import csrf_token_for, log_in
 from tests.factories import new_sitting
@@ -423,3 +425,17 @@ async def test_staff_form_mistakes_are_shown_beside_the_field(app_client, store)
         f"/raperda/kelola/{raperda_id}/teks", data={"csrf_token": token, "source": " "}
     )
     assert empty.status == 400 and 'id="err-source"' in await empty.text()
+
+
+async def test_a_ban_from_the_live_comments_holds_for_raperda_input(app_client, store):
+    token = await staff(app_client, store)
+    raperda_id = await import_and_publish(app_client, token)
+    comments = app_client.app[COMMENTS]
+    address = comments.sender("any", "10.9.9.9").ip
+    until = utcnow() + dt.timedelta(minutes=30)
+    await comments.gate.apply(Ban(identity=None, ip=address, until=until))
+    form, headers = await resident(app_client, ip="10.9.9.9")
+    refused = await comment(app_client, form, headers, raperda_id)
+    assert refused.status == 403 and "diblokir" in await refused.text()
+    form, headers = await resident(app_client, ip="10.9.9.10")
+    assert (await comment(app_client, form, headers, raperda_id)).status == 303

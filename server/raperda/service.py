@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from server.bus import Bus
-from server.domain.errors import Conflict, InvalidInput, NotFound, RateLimited
+from server.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
 from server.domain.moderation import (
     Gate,
     Limits,
@@ -212,9 +218,6 @@ class RaperdaService:
         except Refused as refused:
             raise RateLimited(refused.template, **refused.params) from None
         return link_token(self.signer, name, email)
-
-    def sender(self, resident: Resident, ip: str) -> Sender:
-        return Sender(resident.identity, self.signer.digest("raperda-ip", ip))
 
     # Reading
 
@@ -457,6 +460,8 @@ class RaperdaService:
         except Refused as refused:
             if refused.code is RefusalCode.BLOCKED_WORD:
                 raise InvalidInput(refused.template, fields={"text": refused.template}) from None
+            if refused.code is RefusalCode.BANNED:
+                raise PermissionDenied(refused.template, **refused.params) from None
             raise RateLimited(refused.template, **refused.params) from None
         async with self.store.transaction() as session:
             comment = RaperdaComment(

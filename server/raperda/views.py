@@ -15,7 +15,8 @@ from aiohttp import web
 from server import keys
 from server.auth import get_user, requires
 from server.cookies import read_cookie, set_cookie
-from server.domain.errors import InvalidInput, NotAuthenticated, RateLimited
+from server.domain.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
+from server.domain.moderation import Sender
 from server.domain.roles import MODERATORS, STAFF, Role
 from server.i18n import N_
 from server.http import error_message, path_id
@@ -27,6 +28,7 @@ from server.raperda.stage import STAGE_LABELS, Stage
 from server.raperda.versions import word_diff
 from server.store import repo
 from server.templating import redirect, render
+from server.views.comments import resident_sender
 
 COOKIE = "sidang_raperda"
 # Who answers for the committee in public: the secretariat and members of the DPRD.
@@ -152,21 +154,25 @@ async def post_input(request: web.Request) -> web.Response:
     lineage = int(lineage_text) if lineage_text.isdigit() and int(lineage_text) < 2**31 else None
     resident = resident_of(request)
     back = f"/raperda/{raperda_id}/pasal/{lineage}" if lineage else f"/raperda/{raperda_id}"
+    response = web.Response(status=303)
     try:
         if resident is None:
             raise NotAuthenticated(N_("Verifikasi e-mail Anda atau masuk dahulu."))
+        # The device and address as every feature keys them, so a moderator's ban from the
+        # live comments or the forum holds here too; the identity is the verified one.
+        browser = resident_sender(request, response)
         posted = await service.post(
             raperda_id,
             resident,
-            service.sender(resident, request[CLIENT_IP_KEY]),
+            Sender(resident.identity, browser.ip, browser.device),
             lineage=lineage,
             ayat=values.get("ayat", ""),
             position=values.get("position", ""),
             text=values.get("text", ""),
             proposed=values.get("proposed", ""),
         )
-    except (InvalidInput, RateLimited, NotAuthenticated) as error:
-        status = {InvalidInput: 400, RateLimited: 429, NotAuthenticated: 401}[type(error)]
+    except (InvalidInput, RateLimited, NotAuthenticated, PermissionDenied) as error:
+        status = {InvalidInput: 400, RateLimited: 429, NotAuthenticated: 401}.get(type(error), 403)
         fields = getattr(error, "fields", {}) or {}
         errors = {k: translations.gettext(v) for k, v in fields.items()}
         alert = error_message(translations, error)
@@ -181,7 +187,8 @@ async def post_input(request: web.Request) -> web.Response:
         request.match_info["lineage_id"] = str(lineage)
         return await pasal_page(request, errors, values, status, alert)
     outcome = "ditahan" if posted.held else "ya"
-    return redirect(f"{back}?terkirim={outcome}#masukan-{posted.comment_id}")
+    response.headers["Location"] = f"{back}?terkirim={outcome}#masukan-{posted.comment_id}"
+    return response
 
 
 async def mine(request: web.Request) -> web.Response:
