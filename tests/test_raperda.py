@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from server import keys
 from server.app import create_app
 from server.domain.moderation import Ban
 from server.domain.sitting import SittingStatus
@@ -42,40 +43,29 @@ async def staff(client, store) -> str:
     return await log_in(client, store, "sekretariat")
 
 
-async def import_and_publish(client, token, text=SAMPAH_V1, *, open_window=True) -> int:
-    response = await client.post(
-        "/raperda/kelola",
-        data={"csrf_token": token, "title": "", "source": text},
-        allow_redirects=False,
-    )
-    assert response.status == 303, await response.text()
-    raperda_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    published = await client.post(
-        f"/raperda/kelola/{raperda_id}/terbitkan", data={"csrf_token": token}, allow_redirects=False
-    )
-    assert published.status == 303, await published.text()
-    if open_window:
-        await set_window(client, token, raperda_id, -1, 24)
+async def import_and_publish(client, text=SAMPAH_V1, *, opens_h=-1, closes_h=24, sittings=()):
+    """Set-up through the service (the staff pages have tests of their own)."""
+    service = client.app[keys.RAPERDA]
+    raperda_id = await service.create("", text, "uji")
+    await service.publish(raperda_id, {}, "uji")
+    await set_window(client, raperda_id, opens_h, closes_h, sittings)
     return raperda_id
 
 
-async def set_window(client, token, raperda_id, opens_h: int, closes_h: int, **extra) -> None:
-    def local(hours: int) -> str:
-        moment = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
-        return moment.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%Y-%m-%dT%H:%M")
-
-    response = await client.post(
-        f"/raperda/kelola/{raperda_id}",
-        data={
-            "csrf_token": token,
-            "title": "Pengelolaan Sampah Rumah Tangga",
-            "opens_at": local(opens_h),
-            "closes_at": local(closes_h),
-            **extra,
-        },
-        allow_redirects=False,
+async def set_window(client, raperda_id, opens_h: int, closes_h: int, sittings=()) -> None:
+    now = utcnow()
+    await client.app[keys.RAPERDA].update(
+        raperda_id,
+        title="Pengelolaan Sampah Rumah Tangga",
+        summary="",
+        opens_at=now + dt.timedelta(hours=opens_h),
+        closes_at=now + dt.timedelta(hours=closes_h),
+        document_id=None,
+        naskah_id=None,
+        sitting_ids=list(sittings),
+        enacted=False,
+        actor="uji",
     )
-    assert response.status == 303, await response.text()
 
 
 def verify_as(client, name: str, email: str) -> str:
@@ -136,9 +126,7 @@ async def test_import_shows_the_split_for_correction_then_publishes(app_client, 
 
 
 async def test_window_is_enforced_on_the_server(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token, open_window=False)
-    await set_window(app_client, token, raperda_id, 2, 24)
+    raperda_id = await import_and_publish(app_client, opens_h=2, closes_h=24)
     form, headers = await resident(app_client)
     early = await comment(app_client, form, headers, raperda_id)
     assert early.status == 409
@@ -146,9 +134,7 @@ async def test_window_is_enforced_on_the_server(app_client, store):
         "Konsultasi publik belum dibuka"
         in await (await app_client.get(f"/raperda/{raperda_id}")).text()
     )
-    await log_in(app_client, store, "sekretariat")
-    token = await csrf_token_for(app_client)
-    await set_window(app_client, token, raperda_id, -48, -1)
+    await set_window(app_client, raperda_id, -48, -1)
     form, headers = await resident(app_client)
     late = await comment(app_client, form, headers, raperda_id)
     assert late.status == 409
@@ -159,8 +145,7 @@ async def test_window_is_enforced_on_the_server(app_client, store):
 
 
 async def test_resident_proposes_wording_for_an_ayat_and_sees_the_diff(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     lineage = await lineage_of(store, raperda_id, "3")
     form, headers = await resident(app_client)
     current = "(1) Setiap rumah tangga wajib memilah sampah sebelum diangkut."
@@ -186,8 +171,7 @@ async def test_resident_proposes_wording_for_an_ayat_and_sees_the_diff(app_clien
 
 
 async def test_input_needs_a_verified_identity(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     app_client.session.cookie_jar.clear()
     form = await csrf_token_for(app_client)
     refused = await comment(app_client, form, {}, raperda_id)
@@ -197,8 +181,7 @@ async def test_input_needs_a_verified_identity(app_client, store):
 
 
 async def test_resident_sees_and_withdraws_only_their_own_input(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     form, headers = await resident(app_client, "Budi", "budi@example.com", "10.0.0.2")
     await comment(app_client, form, headers, raperda_id, text="Masukan Budi untuk rancangan.")
     async with store.read() as session:
@@ -219,8 +202,7 @@ async def test_resident_sees_and_withdraws_only_their_own_input(app_client, stor
 
 
 async def test_a_comment_stays_on_its_pasal_through_a_renumbering_version(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     river = await lineage_of(store, raperda_id, "4")  # the ban on dumping into rivers
     form, headers = await resident(app_client)
     made = await comment(
@@ -264,8 +246,7 @@ async def test_a_comment_stays_on_its_pasal_through_a_renumbering_version(app_cl
 
 
 async def test_three_reports_hide_an_input(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     form, headers = await resident(app_client)
     await comment(app_client, form, headers, raperda_id, text="Isi yang dilaporkan warga.")
     async with store.read() as session:
@@ -288,8 +269,7 @@ async def test_three_reports_hide_an_input(app_client, store):
 
 
 async def test_banned_word_holds_input_for_a_moderator(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     async with store.transaction() as session:
         from server.store.models import BannedWord
 
@@ -304,8 +284,7 @@ async def test_banned_word_holds_input_for_a_moderator(app_client, store):
 
 
 async def test_committee_export_matches_what_is_stored(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     lineage = await lineage_of(store, raperda_id, "5")
     for n, (position, text) in enumerate(
         [("setuju", "Retribusi wajar."), ("tidak_setuju", 'Retribusi, jangan; "mahal"'), ("", "")]
@@ -342,12 +321,10 @@ async def test_committee_export_matches_what_is_stored(app_client, store):
 
 
 async def test_a_live_sitting_links_to_the_input_page(app_client, store):
-    token = await staff(app_client, store)
     async with store.transaction() as session:
         sitting = await new_sitting(session, title="Rapat Pansus Sampah", starts_at=utcnow())
         await repo.change_status(session, sitting, SittingStatus.SCHEDULED)
-    raperda_id = await import_and_publish(app_client, token, open_window=False)
-    await set_window(app_client, token, raperda_id, -1, 24, sitting=str(sitting.id))
+    raperda_id = await import_and_publish(app_client, sittings=[sitting.id])
     page = await (await app_client.get(f"/sidang/{sitting.id}")).text()
     assert f'href="/raperda/{raperda_id}"' in page
     draft = await (await app_client.get(f"/raperda/{raperda_id}")).text()
@@ -355,8 +332,7 @@ async def test_a_live_sitting_links_to_the_input_page(app_client, store):
 
 
 async def test_every_form_needs_the_csrf_token(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     lineage = await lineage_of(store, raperda_id, "1")
     for path in (
         "/raperda/kelola",
@@ -410,7 +386,7 @@ async def test_a_draft_is_imported_from_docx_or_pdf_judged_by_content(app_client
 
 async def test_staff_form_mistakes_are_shown_beside_the_field(app_client, store):
     token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token, open_window=False)
+    raperda_id = await import_and_publish(app_client)
     response = await app_client.post(
         f"/raperda/kelola/{raperda_id}",
         data={
@@ -428,8 +404,7 @@ async def test_staff_form_mistakes_are_shown_beside_the_field(app_client, store)
 
 
 async def test_a_ban_from_the_live_comments_holds_for_raperda_input(app_client, store):
-    token = await staff(app_client, store)
-    raperda_id = await import_and_publish(app_client, token)
+    raperda_id = await import_and_publish(app_client)
     comments = app_client.app[COMMENTS]
     address = comments.sender("any", "10.9.9.9").ip
     until = utcnow() + dt.timedelta(minutes=30)
