@@ -70,6 +70,10 @@ def page(request: web.Request, name: str, context: dict[str, Any], status: int =
             "POSITION_LABELS": POSITION_LABELS,
             # translated once per page, not once per pasal
             "POSITION_TEXT": [(p, gettext(POSITION_LABELS[p])) for p in (*POSITIONS, "")],
+            "POSITION_NAME": {p: gettext(label) for p, label in POSITION_LABELS.items()},
+            "AYAT_WORD": gettext(N_("ayat")),
+            "REPORT_WORD": gettext(N_("Laporkan")),
+            "PROPOSAL_NOTE": gettext(N_("Usulan rumusan (merah: dihapus, hijau: ditambahkan):")),
             "KIND_LABELS": KIND_LABELS,
             "POSITIONS": POSITIONS,
             "Stage": Stage,
