@@ -404,10 +404,6 @@ class RaperdaService:
                 )
         return out.getvalue()
 
-    async def debated_in(self, sitting_id: int) -> list[Raperda]:
-        async with self.store.read() as session:
-            return list(await store.debated_in(session, sitting_id))
-
     # Residents
 
     async def post(
