@@ -9,7 +9,8 @@ Measured, as p95 and median in milliseconds over many requests:
 - `summary_table`: /raperda/{id}/ringkasan, the counts of every pasal;
 - `pasal_page`: /raperda/{id}/pasal/N, a pasal with its comments and the form;
 - `counts_naive` beside `counts_query`: the counts per pasal read one query per pasal (the
-  naive way) against our one GROUP BY over the (raperda, lineage, position) index.
+  naive way) against our one GROUP BY over the (raperda, lineage, position) index;
+- `cpu_ms_<page>`: this process's CPU per request, which load elsewhere does not inflate.
 
     python bench/participation.py            # both databases
     python bench/participation.py --quick    # 2,000 inputs, fewer rounds
@@ -234,13 +235,20 @@ async def measure_raperda(
             for _ in range(3):  # warm caches and the connection pool
                 for path in paths().values():
                     await _timed(client, path)
+            cpu = dict.fromkeys(PAGES, 0.0)
             for _ in range(rounds):
                 for name, path in paths().items():
+                    began = time.process_time()
                     timings[name].append(await _timed(client, path))
+                    cpu[name] += time.process_time() - began
         finally:
             await client.close()
     timings |= await _count_timings(database_url, raperda_id, lineages, max(rounds // 5, 5))
-    result: dict[str, float] = {}
+    # This process's CPU per page (server, client and the SQLite thread; not PostgreSQL's):
+    # unlike wall time it does not grow when other work shares the machine.
+    result: dict[str, float] = {
+        f"cpu_ms_{name}": round(total / rounds * 1000, 2) for name, total in cpu.items()
+    }
     for name, values in timings.items():
         result[f"p95_ms_{name}"] = round(statistics.quantiles(values, n=20)[-1], 2)
         result[f"median_ms_{name}"] = round(statistics.median(values), 2)
@@ -284,9 +292,11 @@ async def _with_postgres(run, **kwargs) -> dict[str, float]:
 
 def _print(result: dict[str, float], names) -> None:
     for page in names:
+        cpu = result.get(f"cpu_ms_{page}")
         print(
             f"  {page:<16} p95 {result[f'p95_ms_{page}']:7.2f} ms"
             f"  median {result[f'median_ms_{page}']:7.2f} ms"
+            + (f"  cpu {cpu:6.2f} ms" if cpu is not None else "")
         )
 
 

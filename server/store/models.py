@@ -732,8 +732,17 @@ class RaperdaComment(Base):
     or the whole draft (no lineage). Withdrawn, held and hidden input stays for audit."""
 
     __tablename__ = "raperda_comment"
+    # Covering the counts by position (flags included), so they are read from the index alone.
     __table_args__ = (
-        Index("ix_raperda_comment_raperda_lineage", "raperda_id", "lineage", "position"),
+        Index(
+            "ix_raperda_comment_counts",
+            "raperda_id",
+            "lineage",
+            "position",
+            "held",
+            "hidden",
+            "withdrawn",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

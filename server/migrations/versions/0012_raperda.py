@@ -145,10 +145,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_raperda_comment")),
     )
+    # Covering the counts by position (flags included), so they are read from the index alone.
     op.create_index(
-        "ix_raperda_comment_raperda_lineage",
+        "ix_raperda_comment_counts",
         "raperda_comment",
-        ["raperda_id", "lineage", "position"],
+        ["raperda_id", "lineage", "position", "held", "hidden", "withdrawn"],
     )
     op.create_index(op.f("ix_raperda_comment_identity_hash"), "raperda_comment", ["identity_hash"])
     op.create_table(
