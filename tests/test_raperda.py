@@ -21,7 +21,6 @@ from server.raperda import identity
 from server.signing import Signer
 from server.store import repo
 from server.store.models import RaperdaComment, RaperdaResponse, RaperdaUnit, utcnow
-from server.views.comments import COMMENTS
 from tests.archive_helpers import text_pdf
 from tests.conftest import csrf_token_for, log_in
 from tests.factories import new_sitting
@@ -405,7 +404,7 @@ async def test_staff_form_mistakes_are_shown_beside_the_field(app_client, store)
 
 async def test_a_ban_from_the_live_comments_holds_for_raperda_input(app_client, store):
     raperda_id = await import_and_publish(app_client)
-    comments = app_client.app[COMMENTS]
+    comments = app_client.app[keys.COMMENTS]
     address = comments.sender("any", "10.9.9.9").ip
     until = utcnow() + dt.timedelta(minutes=30)
     await comments.gate.apply(Ban(identity=None, ip=address, until=until))

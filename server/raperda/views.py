@@ -14,12 +14,13 @@ from aiohttp import web
 
 from server import keys
 from server.auth import get_user, requires
+from server.comments.views import resident_sender
 from server.cookies import read_cookie, set_cookie
 from server.domain.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
 from server.domain.moderation import Sender
 from server.domain.roles import MODERATORS, STAFF, Role
-from server.i18n import N_
 from server.http import error_message, path_id
+from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY
 from server.raperda import identity
 from server.raperda.identity import Resident
@@ -28,7 +29,6 @@ from server.raperda.stage import STAGE_LABELS, Stage
 from server.raperda.versions import word_diff
 from server.store import repo
 from server.templating import redirect, render
-from server.views.comments import resident_sender
 
 COOKIE = "sidang_raperda"
 # Who answers for the committee in public: the secretariat and members of the DPRD.
