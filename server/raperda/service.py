@@ -154,7 +154,7 @@ class Preview:
 class Comparison:
     label: str
     old_label: str
-    pieces: list
+    pieces: tuple
     changed: bool
 
 

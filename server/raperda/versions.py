@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 SAME_NUMBER_RATIO = 0.5  # the same number and at least this alike: the same pasal
 MOVED_RATIO = 0.6  # another number but this alike: probably moved or renumbered
@@ -85,8 +86,11 @@ class Piece:
     text: str
 
 
-def word_diff(old: str, new: str) -> list[Piece]:
-    """The wording from `old` to `new`, word by word (whitespace kept), for <del>/<ins>."""
+@lru_cache(maxsize=4096)
+def word_diff(old: str, new: str) -> tuple[Piece, ...]:
+    """The wording from `old` to `new`, word by word (whitespace kept), for <del>/<ins>.
+    Remembered: a published pasal and a stored proposal never change, and a pasal's page and
+    summary show the same proposals to every reader."""
     a, b = _TOKENS.findall(old), _TOKENS.findall(new)
     pieces: list[Piece] = []
     for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
@@ -97,4 +101,4 @@ def word_diff(old: str, new: str) -> list[Piece]:
             pieces.append(Piece("del", "".join(a[i1:i2])))
         if j2 > j1:
             pieces.append(Piece("ins", "".join(b[j1:j2])))
-    return pieces
+    return tuple(pieces)
