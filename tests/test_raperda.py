@@ -166,6 +166,11 @@ async def test_resident_proposes_wording_for_an_ayat_and_sees_the_diff(app_clien
     page = await (await app_client.get(response.headers["Location"])).text()
     assert "Perlu jadwal yang jelas." in page and "ayat</span>" not in page
     assert re.search(r"<ins>\s*setiap hari\s*</ins>", page)
+    english = await (
+        await app_client.get(response.headers["Location"].split("#")[0] + "&lang=en")
+    ).text()
+    assert "Proposed change" in english and "Public consultation open" in english
+    await app_client.get(f"/raperda/{raperda_id}?lang=id")  # the choice is remembered
     bad = await comment(app_client, form, headers, raperda_id, lineage, ayat="9")
     assert bad.status == 400 and "Ayat ini tidak ada" in await bad.text()
     empty = await comment(app_client, form, headers, raperda_id, lineage, position="usul_perubahan")
