@@ -426,3 +426,17 @@ async def test_a_ban_from_the_live_comments_holds_for_raperda_input(app_client, 
     assert refused.status == 403 and "diblokir" in await refused.text()
     form, headers = await resident(app_client, ip="10.9.9.10")
     assert (await comment(app_client, form, headers, raperda_id)).status == 303
+
+
+@SQLITE_ONLY
+async def test_saving_the_staff_page_keeps_a_link_to_an_older_sitting(app_client, store):
+    async with store.transaction() as session:
+        old = await new_sitting(
+            session, title="Rapat Bapemperda lama", starts_at=utcnow() - dt.timedelta(days=400)
+        )
+        for n in range(101):  # the page offers the latest 100 sittings
+            await new_sitting(session, title=f"Rapat {n}", starts_at=utcnow())
+    raperda_id = await import_and_publish(app_client, sittings=[old.id])
+    await staff(app_client, store)
+    page = await (await app_client.get(f"/raperda/kelola/{raperda_id}")).text()
+    assert re.search(rf'value="{old.id}" checked', page)

@@ -172,6 +172,15 @@ class SummaryRow:
 
 
 @dataclass(frozen=True)
+class StaffView:
+    raperda: Raperda
+    versions: list[RaperdaVersion]
+    sitting_ids: set[int]
+    sittings: list[Sitting]
+    documents: list[Document]
+
+
+@dataclass(frozen=True)
 class Posted:
     comment_id: int
     held: bool
@@ -521,16 +530,25 @@ class RaperdaService:
             await repo.audit(session, actor, "raperda.create", str(raperda.id))
             return raperda.id
 
-    async def staff_view(self, raperda_id: int) -> tuple[Raperda, list[RaperdaVersion], list]:
+    async def staff_view(self, raperda_id: int) -> StaffView:
+        """The draft for its staff page, with the documents and sittings it may link to: the
+        latest ones and always those it links to now, so saving never drops an older link."""
         async with self.store.read() as session:
             raperda = await store.get(session, raperda_id)
             if raperda is None:
                 raise NotFound(N_("Raperda tidak ditemukan."))
-            return (
-                raperda,
-                list(await store.versions(session, raperda_id)),
-                [s.id for s in await store.sittings(session, raperda_id)],
-            )
+            linked = list(await store.sittings(session, raperda_id))
+            latest = await repo.list_sittings(session, public_only=False)
+            docs = await store.documents(session, (raperda.document_id, raperda.naskah_id))
+            recent = await repo.list_documents(session)
+            versions = list(await store.versions(session, raperda_id))
+        return StaffView(
+            raperda,
+            versions,
+            {s.id for s in linked},
+            [*linked, *(s for s in latest if s not in linked)],
+            [*docs.values(), *(d for d in recent if d.id not in docs)],
+        )
 
     async def save_text(self, raperda_id: int, source_text: str, note: str, actor: str) -> None:
         """Staff correct the text of the unpublished version, or start the next version."""

@@ -27,7 +27,6 @@ from server.raperda.identity import Resident
 from server.raperda.service import KIND_LABELS, POSITION_LABELS, POSITIONS, text_of_upload
 from server.raperda.stage import STAGE_LABELS, Stage
 from server.raperda.versions import word_diff
-from server.store import repo
 from server.templating import redirect, render
 
 COOKIE = "sidang_raperda"
@@ -353,20 +352,17 @@ async def staff_page(request: web.Request) -> web.Response:
 async def _staff_page(request: web.Request, errors=None, values=None, status=200):
     service = request.app[keys.RAPERDA]
     raperda_id = path_id(request, "raperda_id")
-    raperda, versions, sitting_ids = await service.staff_view(raperda_id)
-    async with request.app[keys.STORE].read() as session:
-        documents = await repo.list_documents(session)
-        sittings = await repo.list_sittings(session)
+    view = await service.staff_view(raperda_id)
     return page(
         request,
         "staff_draft.html",
         {
-            "r": raperda,
-            "versions": versions,
+            "r": view.raperda,
+            "versions": view.versions,
             "preview": await service.preview(raperda_id),
-            "documents": documents,
-            "sittings": sittings,
-            "sitting_ids": set(sitting_ids),
+            "documents": view.documents,
+            "sittings": view.sittings,
+            "sitting_ids": view.sitting_ids,
             "errors": errors or {},
             "values": values or {},
             "saved": request.query.get("tersimpan", ""),
