@@ -18,7 +18,7 @@ Measured, as p95 and median in milliseconds over many requests:
 
 The draft is imported and published through RaperdaService, as staff would; the inputs are
 bulk-inserted (the moderation gate would refuse 20,000 in a minute, as it should).
-PostgreSQL gets a throwaway database created from the `test` admin DSN and dropped at the end.
+PostgreSQL gets a throwaway database (bench/scratch.py), dropped at the end.
 """
 
 from __future__ import annotations
@@ -32,10 +32,8 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -43,6 +41,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import scratch_postgres  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.bus import MemoryBus  # noqa: E402
 from server.config import Config  # noqa: E402
@@ -53,7 +52,6 @@ from server.store import Store  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import Raperda, RaperdaComment, RaperdaUnit, utcnow  # noqa: E402
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 PAGES = ("draft_page", "pasal_summary", "summary_table", "pasal_page")
 WORDS = [
     *("pemerintah daerah wajib menyediakan sarana pengelolaan sampah bagi setiap rumah tangga",),
@@ -273,21 +271,8 @@ async def _with_sqlite(run, **kwargs) -> dict[str, float]:
 
 
 async def _with_postgres(run, **kwargs) -> dict[str, float]:
-    name = f"sidang_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        return await run(f"{base}/{name}", **kwargs)
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_postgres() as url:
+        return await run(url, **kwargs)
 
 
 def _print(result: dict[str, float], names) -> None:
