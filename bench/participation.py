@@ -8,6 +8,8 @@ Measured, as p95 and median in milliseconds over many requests:
   diffs) and comments, for a random pasal each time;
 - `summary_table`: /raperda/{id}/ringkasan, the counts of every pasal;
 - `pasal_page`: /raperda/{id}/pasal/N, a pasal with its comments and the form;
+- `baseline`: /raperda, the list of drafts, for what any page costs here (middlewares,
+  session, layout) on a machine as loaded as it is during the run;
 - `counts_naive` beside `counts_query`: the counts per pasal read one query per pasal (the
   naive way) against our one GROUP BY over the (raperda, lineage, position) index;
 - `cpu_ms_<page>`: this process's CPU per request, which load elsewhere does not inflate.
@@ -52,7 +54,7 @@ from server.store import Store  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import Raperda, RaperdaComment, RaperdaUnit, utcnow  # noqa: E402
 
-PAGES = ("draft_page", "pasal_summary", "summary_table", "pasal_page")
+PAGES = ("draft_page", "pasal_summary", "summary_table", "pasal_page", "baseline")
 WORDS = [
     *("pemerintah daerah wajib menyediakan sarana pengelolaan sampah bagi setiap rumah tangga",),
     *("dengan memperhatikan kemampuan keuangan kelurahan masyarakat retribusi izin usaha",),
@@ -228,6 +230,7 @@ async def measure_raperda(
                     "pasal_summary": f"/raperda/{raperda_id}/ringkasan?pasal={lineage}",
                     "summary_table": f"/raperda/{raperda_id}/ringkasan",
                     "pasal_page": f"/raperda/{raperda_id}/pasal/{lineage}",
+                    "baseline": "/raperda",
                 }
 
             for _ in range(3):  # warm caches and the connection pool
