@@ -98,3 +98,11 @@ def test_word_diff():
         ("del", "sungai"),
         ("ins", "laut"),
     ]
+
+
+def test_word_diff_rebuilds_both_texts():
+    old = "(1) Setiap orang dilarang membuang sampah ke sungai dan saluran drainase."
+    for new in (old, "", old.replace("sungai", "sungai, pantai"), "(1) Ditulis ulang semuanya."):
+        pieces = word_diff(old, new)
+        assert "".join(p.text for p in pieces if p.op != "ins") == old
+        assert "".join(p.text for p in pieces if p.op != "del") == new

@@ -92,13 +92,24 @@ def word_diff(old: str, new: str) -> tuple[Piece, ...]:
     Remembered: a published pasal and a stored proposal never change, and a pasal's page and
     summary show the same proposals to every reader."""
     a, b = _TOKENS.findall(old), _TOKENS.findall(new)
-    pieces: list[Piece] = []
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    # A proposal usually changes a few words: the common start and end are not diffed.
+    start, shortest = 0, min(len(a), len(b))
+    while start < shortest and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < shortest - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
+    pieces: list[Piece] = [Piece("same", "".join(a[:start]))] if start else []
+    matcher = SequenceMatcher(None, middle_a, middle_b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            pieces.append(Piece("same", "".join(a[i1:i2])))
+            pieces.append(Piece("same", "".join(middle_a[i1:i2])))
             continue
         if i2 > i1:
-            pieces.append(Piece("del", "".join(a[i1:i2])))
+            pieces.append(Piece("del", "".join(middle_a[i1:i2])))
         if j2 > j1:
-            pieces.append(Piece("ins", "".join(b[j1:j2])))
+            pieces.append(Piece("ins", "".join(middle_b[j1:j2])))
+    if end:
+        pieces.append(Piece("same", "".join(a[len(a) - end :])))
     return tuple(pieces)
