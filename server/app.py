@@ -39,6 +39,9 @@ from server.pengaduan import views as pengaduan
 from server.pengaduan.mail import Mailer
 from server.pengaduan.service import PengaduanService
 from server.pengaduan.vault import Vault
+from server.raperda import views as raperda
+from server.raperda.service import InputReports, RaperdaService
+from server.reports import ReportService
 from server.room import metrics as room_metrics
 from server.room import views as room
 from server.room.service import RoomService
@@ -77,6 +80,7 @@ ROUTES = (
     documents,
     pengaduan,
     open311,
+    raperda,
     assets,
 )
 
@@ -205,16 +209,34 @@ async def _pengaduan(app: web.Application) -> AsyncIterator[None]:
     await mailer.drain()
 
 
+async def _reports(app: web.Application) -> AsyncIterator[None]:
+    """Before the features, which register their reportable kinds with it at start-up."""
+    app[keys.REPORTS] = ReportService(app[keys.STORE], app[keys.BUS])
+    yield
+
+
+async def _raperda(app: web.Application) -> AsyncIterator[None]:
+    """Raperda input: after the store, the bus and the reports it registers its input with;
+    its mail drains on the way out."""
+    mailer = Mailer(app[keys.CONFIG].smtp_url)
+    app[keys.RAPERDA] = RaperdaService(app[keys.STORE], app[keys.BUS], app[keys.SIGNER], mailer)
+    app[keys.REPORTS].register(InputReports.kind, InputReports())
+    yield
+    await mailer.drain()
+
+
 # Each service may use the ones before it: rooms use the live sittings, all use store and bus.
 SERVICES = (
     _store,
     _bus,
     forward.http_client,
+    _reports,
     _live,
     _rooms,
     _comments,
     _archive,
     _pengaduan,
+    _raperda,
 )
 
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from server.live.service import LiveService
     from server.metrics import Metrics
     from server.pengaduan.service import PengaduanService
+    from server.raperda.service import RaperdaService
+    from server.reports import ReportService
     from server.room.service import RoomService
     from server.signing import Signer
     from server.store import Store
@@ -53,3 +55,5 @@ ROOMS: web.AppKey[RoomService] = web.AppKey("rooms")
 COMMENTS: web.AppKey[CommentService] = web.AppKey("comments")
 ARCHIVE: web.AppKey[ArchiveService] = web.AppKey("archive")
 PENGADUAN: web.AppKey[PengaduanService] = web.AppKey("pengaduan")
+REPORTS: web.AppKey[ReportService] = web.AppKey("reports")
+RAPERDA: web.AppKey[RaperdaService] = web.AppKey("raperda")

@@ -25,8 +25,13 @@ EDIT = {"trim_start": "2", "trim_end": "0:00:10", "cuts": "6 - 8", "poster": "3"
 
 
 def text_pdf(text: str) -> bytes:
-    """A one-page PDF whose page draws `text` (pypdf can only write blank pages)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    """A one-page PDF whose page draws `text`, a line of the page per line of the text (pypdf
+    can only write blank pages)."""
+    lines = " ".join(
+        "({}) Tj T*".format(line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)"))
+        for line in text.split("\n")
+    )
+    stream = f"BT /F1 12 Tf 14 TL 72 720 Td {lines} ET".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",

@@ -85,11 +85,7 @@ async def comment_socket(request: web.Request) -> web.WebSocketResponse:
     await check_sitting(request, sitting, public_only=True)
     service = request.app[keys.COMMENTS]
     ws = open_socket(request)
-    sender = service.sender(
-        _token(request, ws, IDENTITY_COOKIE, "comment-identity"),
-        request[CLIENT_IP_KEY],
-        _token(request, ws, DEVICE_COOKIE, "comment-device"),
-    )
+    sender = resident_sender(request, ws)
     metrics = request.app[keys.METRICS]
     translations = request.app[keys.TRANSLATIONS]
     async with joined(request, ws, sitting, moderator=False):
@@ -102,7 +98,18 @@ async def comment_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def _token(request: web.Request, ws: web.WebSocketResponse, cookie: str, purpose: str) -> str:
+def resident_sender(request: web.Request, response: web.StreamResponse) -> Sender:
+    """The resident behind a request as the moderation gate keys them: the browser's comment
+    identity, its device and its address (missing cookies are set on `response`). Comments,
+    reports and the forum share it, so a ban holds in all of them."""
+    return request.app[keys.COMMENTS].sender(
+        _token(request, response, IDENTITY_COOKIE, "comment-identity"),
+        request[CLIENT_IP_KEY],
+        _token(request, response, DEVICE_COOKIE, "comment-device"),
+    )
+
+
+def _token(request: web.Request, response: web.StreamResponse, cookie: str, purpose: str) -> str:
     """A random token in a signed cookie, set on the socket handshake when missing. Two of them:
     the anonymous identity a display name and a ban are bound to, and the device, a second
     signal of the same browser that stays when the identity cookie alone is cleared, so a
@@ -112,7 +119,7 @@ def _token(request: web.Request, ws: web.WebSocketResponse, cookie: str, purpose
         return str(signer.unsign(purpose, read_cookie(request, cookie) or "", IDENTITY_MAX_AGE_S))
     except BadSignature:
         token = secrets.token_urlsafe(18)
-    set_cookie(request, ws, cookie, signer.sign(purpose, token), IDENTITY_MAX_AGE_S)
+    set_cookie(request, response, cookie, signer.sign(purpose, token), IDENTITY_MAX_AGE_S)
     return token
 
 

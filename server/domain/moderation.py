@@ -361,14 +361,8 @@ class Gate:
 
     async def admit(self, scope: str, sender: Sender, text: str, slow_mode_s: int) -> None:
         await self.check_ban(sender)
+        await self.limit_rate(sender)
         limits = self.limits
-        by_identity = await self._counters.incr(f"mod:rate:id:{sender.identity}", limits.window_s)
-        by_ip = await self._counters.incr(f"mod:rate:ip:{sender.ip}", limits.window_s)
-        if by_identity > limits.per_identity or by_ip > limits.per_ip:
-            raise Refused(
-                RefusalCode.RATE_LIMITED,
-                N_("Terlalu banyak pesan. Tunggu beberapa detik lalu coba lagi."),
-            )
         if slow_mode_s > 0 and await self._counters.incr(_slow_key(scope, sender), slow_mode_s) > 1:
             raise Refused(
                 RefusalCode.SLOW_MODE,
@@ -378,6 +372,18 @@ class Gate:
         duplicate = _duplicate_key(scope, sender, text)
         if await self._counters.incr(duplicate, limits.duplicate_window_s) > 1:
             raise Refused(RefusalCode.RATE_LIMITED, N_("Pesan yang sama sudah Anda kirim."))
+
+    async def limit_rate(self, sender: Sender, what: str = "rate") -> None:
+        """The flood limit alone, on counters named by `what` (reports count apart from
+        texts)."""
+        limits = self.limits
+        by_identity = await self._counters.incr(f"mod:{what}:id:{sender.identity}", limits.window_s)
+        by_ip = await self._counters.incr(f"mod:{what}:ip:{sender.ip}", limits.window_s)
+        if by_identity > limits.per_identity or by_ip > limits.per_ip:
+            raise Refused(
+                RefusalCode.RATE_LIMITED,
+                N_("Terlalu banyak pesan. Tunggu beberapa detik lalu coba lagi."),
+            )
 
     async def withdraw(self, scope: str, sender: Sender, text: str) -> None:
         """An admitted text that could not be stored: its retry is neither a duplicate nor too
@@ -475,3 +481,84 @@ def check_slow_mode(value: object) -> int:
             max=MAX_SLOW_MODE_S,
         )
     return value
+
+
+# Reports: residents flag an item (a forum reply, a Raperda comment); enough distinct reporters
+# hide it until a moderator decides, as Decidim does.
+
+REPORT_THRESHOLD = 3
+MAX_REPORT_NOTE_CHARS = 300
+# A resident reports a few items an hour; a flood of reports is itself abuse.
+REPORT_LIMITS = Limits(per_identity=10, per_ip=30, window_s=3600.0)
+
+
+class ReportReason(enum.StrEnum):
+    SPAM = "spam"
+    OFFENSIVE = "kasar"
+    HATE = "sara"
+    MISLEADING = "hoaks"
+    PRIVACY = "data_pribadi"
+    OTHER = "lain"
+
+
+REPORT_REASON_LABELS = {
+    ReportReason.SPAM: N_("Spam atau iklan"),
+    ReportReason.OFFENSIVE: N_("Kasar atau menghina"),
+    ReportReason.HATE: N_("Ujaran kebencian (SARA)"),
+    ReportReason.MISLEADING: N_("Hoaks atau menyesatkan"),
+    ReportReason.PRIVACY: N_("Membuka data pribadi orang lain"),
+    ReportReason.OTHER: N_("Lainnya"),
+}
+
+
+class ReviewState(enum.StrEnum):
+    OPEN = "open"  # reported by fewer than the threshold, still shown
+    HIDDEN = "hidden"  # hidden by the reports, waiting for a moderator
+    RESTORED = "restored"  # a moderator shows it again; only new reporters count from here
+    CONFIRMED = "confirmed"  # a moderator keeps it hidden; further reports change nothing
+
+
+class Decision(enum.StrEnum):
+    RESTORE = "restore"
+    CONFIRM = "confirm"
+
+
+REVIEW_STATE_LABELS = {
+    ReviewState.OPEN: N_("Dilaporkan"),
+    ReviewState.HIDDEN: N_("Disembunyikan otomatis"),
+    ReviewState.RESTORED: N_("Ditampilkan lagi"),
+    ReviewState.CONFIRMED: N_("Disembunyikan (dikonfirmasi)"),
+}
+# What each state means for the item itself.
+HIDDEN_STATES = frozenset({ReviewState.HIDDEN, ReviewState.CONFIRMED})
+
+
+def check_report_reason(value: object) -> ReportReason:
+    try:
+        return ReportReason(value)
+    except ValueError:
+        raise Refused(RefusalCode.INVALID, N_("Pilih alasan laporan.")) from None
+
+
+def check_report_note(value: object) -> str:
+    note = clean_text(value) if isinstance(value, str) else ""
+    if len(note) > MAX_REPORT_NOTE_CHARS:
+        raise Refused(
+            RefusalCode.TOO_LONG,
+            N_("Keterangan laporan paling banyak %(max)s karakter."),
+            max=MAX_REPORT_NOTE_CHARS,
+        )
+    return note
+
+
+def after_report(state: ReviewState, reporters: int) -> ReviewState:
+    """The state once `reporters` distinct residents (since the last review) have reported."""
+    if state in (ReviewState.OPEN, ReviewState.RESTORED) and reporters >= REPORT_THRESHOLD:
+        return ReviewState.HIDDEN
+    return state
+
+
+def review(state: ReviewState, decision: Decision) -> ReviewState:
+    """A moderator restores (undoing a hide, or dismissing the reports) or confirms (hiding
+    for good); either is possible from any state, so a decision can itself be undone."""
+    return ReviewState.RESTORED if decision is Decision.RESTORE else ReviewState.CONFIRMED

@@ -19,7 +19,8 @@ from server.domain.sitting import SittingStatus
 from server.search.stemming import WORD, stem_query, stem_word
 from server.store.repo import PUBLIC_STATUSES
 
-KINDS = ("sitting", "agenda", "document", "cue")
+KINDS = ("sitting", "agenda", "document", "cue", "raperda", "pasal")
+_UNBOUND = "'document', 'raperda', 'pasal'"  # kinds that belong to no sitting
 SNIPPET_SCAN = 20_000  # characters of a body searched for the snippet's matching word
 SNIPPET_CONTEXT = 90
 RANK_CANDIDATES = 500  # PostgreSQL ranks at most this many matches (see PostgresSearch)
@@ -74,7 +75,7 @@ def _filters(query: SearchQuery) -> tuple[list[str], dict]:
     kinds = [k for k in query.kinds if k in KINDS]
     where.append("e.kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")")
     if query.held_only:
-        where.append(f"(e.kind = 'document' OR s.status IN ({_HELD}))")
+        where.append(f"(e.kind IN ({_UNBOUND}) OR s.status IN ({_HELD}))")
     for name in ("year", "month", "category", "komisi"):
         value = getattr(query, name)
         if value not in (None, ""):

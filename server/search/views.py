@@ -13,6 +13,7 @@ from server.i18n import N_
 from server.schemas import MONTH, OFFSET, YEAR
 from server.search.service import KINDS, Hit, SearchQuery, backend_for
 from server.store import archive as archive_store
+from server.store import raperda as raperda_store
 from server.store.models import Sitting
 from server.templating import MONTHS_ID, render
 from server.views.api import routes
@@ -54,6 +55,7 @@ async def _resolve(session, hits: list[Hit]) -> list[dict[str, Any]]:
     sitting_ids = {h.sitting_id for h in hits if h.sitting_id is not None}
     sittings = {s: await session.get(Sitting, s) for s in sitting_ids}
     lines = await archive_store.timelines(session, [s for s in sittings.values() if s])
+    pasal = await raperda_store.pasal_links(session, (h.ref_id for h in hits if h.kind == "pasal"))
     out = []
     for hit in hits:
         sitting = sittings.get(hit.sitting_id)
@@ -62,6 +64,10 @@ async def _resolve(session, hits: list[Hit]) -> list[dict[str, Any]]:
         url, at = f"/sidang/{hit.sitting_id}", None
         if hit.kind == "document":
             url = f"/dokumen/{hit.ref_id}/unduh"
+        elif hit.kind == "raperda":
+            url = f"/raperda/{hit.ref_id}"
+        elif hit.kind == "pasal" and hit.ref_id in pasal:
+            url = "/raperda/{}/pasal/{}".format(*pasal[hit.ref_id])
         elif hit.kind == "agenda" and sitting is not None:
             item = next((i for i in sitting.agenda_items if i.id == hit.ref_id), None)
             if item is not None:

@@ -306,6 +306,48 @@ class CommentBan(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
+class ReportedItem(Base):
+    """Something residents reported, of any feature (`kind`, `target_id`): its review state
+    (server.domain.moderation.ReviewState), the distinct reporters since the last review, and
+    what the moderator queue shows of it."""
+
+    __tablename__ = "reported_item"
+    __table_args__ = (
+        UniqueConstraint("kind", "target_id", name="uq_reported_item_target"),
+        Index("ix_reported_item_queue", "state", "first_reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10))
+    reporters: Mapped[int] = mapped_column(Integer, default=0)
+    excerpt: Mapped[str] = mapped_column(String(300), default="")
+    url: Mapped[str] = mapped_column(String(300), default="")
+    first_reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    hidden_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reviewed_by: Mapped[str] = mapped_column(String(80), default="")
+
+
+class ContentReport(Base):
+    """One resident's report of an item; a resident (identity, device or address) counts once."""
+
+    __tablename__ = "content_report"
+    __table_args__ = (
+        UniqueConstraint("item_id", "identity_hash", name="uq_content_report_reporter"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("reported_item.id", ondelete="CASCADE"))
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Attendance(Base):
     """One stretch of a member's presence: remote (from the room) or in the hall (marked by
     staff). `left_at` is empty while they are present; quorum counts distinct members."""
@@ -608,3 +650,131 @@ class Open311Key(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Raperda(Base):
+    """A draft regional regulation open for residents' input (server/raperda/). Its text lives in
+    versions; `current_version_id` is the one published last (None: not published yet)."""
+
+    __tablename__ = "raperda"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL"), nullable=True
+    )
+    naskah_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL"), nullable=True
+    )
+    opens_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    enacted: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    next_lineage: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class RaperdaSitting(Base):
+    """A Bapemperda or Pansus sitting that discusses the draft."""
+
+    __tablename__ = "raperda_sitting"
+
+    raperda_id: Mapped[int] = mapped_column(
+        ForeignKey("raperda.id", ondelete="CASCADE"), primary_key=True
+    )
+    sitting_id: Mapped[int] = mapped_column(
+        ForeignKey("sitting.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RaperdaVersion(Base):
+    """The text of one version as staff imported it; parsed into units when published."""
+
+    __tablename__ = "raperda_version"
+    __table_args__ = (UniqueConstraint("raperda_id", "number", name="raperda_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raperda_id: Mapped[int] = mapped_column(ForeignKey("raperda.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    source_text: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class RaperdaUnit(Base):
+    """A Menimbang, a Mengingat or a Pasal of one version. `lineage` is the same pasal across
+    versions (kept when it is renumbered or moved); comments follow it. `content` is the
+    pasal's parts as JSON (ayat, huruf) and `text` its plain wording."""
+
+    __tablename__ = "raperda_unit"
+    __table_args__ = (Index("ix_raperda_unit_version_position", "version_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("raperda_version.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    number: Mapped[str] = mapped_column(String(10), default="")
+    lineage: Mapped[int] = mapped_column(Integer)
+    bab: Mapped[str] = mapped_column(String(300), default="")
+    bagian: Mapped[str] = mapped_column(String(300), default="")
+    paragraf: Mapped[str] = mapped_column(String(300), default="")
+    content: Mapped[str] = mapped_column(Text, default="{}")
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class RaperdaComment(Base):
+    """A resident's input on a pasal (its lineage, as seen in `version_id`), one of its ayat,
+    or the whole draft (no lineage). Withdrawn, held and hidden input stays for audit."""
+
+    __tablename__ = "raperda_comment"
+    # Covering the counts by position (flags included), so they are read from the index alone.
+    __table_args__ = (
+        Index(
+            "ix_raperda_comment_counts",
+            "raperda_id",
+            "lineage",
+            "position",
+            "held",
+            "hidden",
+            "withdrawn",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raperda_id: Mapped[int] = mapped_column(ForeignKey("raperda.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("raperda_version.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("raperda_unit.id", ondelete="CASCADE"), nullable=True
+    )
+    lineage: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ayat: Mapped[str] = mapped_column(String(10), default="")
+    position: Mapped[str] = mapped_column(String(20), default="")
+    text: Mapped[str] = mapped_column(Text)
+    proposed: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(80))
+    identity_hash: Mapped[str] = mapped_column(String(64), index=True)
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    verified_by: Mapped[str] = mapped_column(String(10))  # "email" or "login"
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RaperdaResponse(Base):
+    """The committee's public answer on a pasal (its lineage): taken up or not, and why."""
+
+    __tablename__ = "raperda_response"
+
+    raperda_id: Mapped[int] = mapped_column(
+        ForeignKey("raperda.id", ondelete="CASCADE"), primary_key=True
+    )
+    lineage: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -23,11 +23,14 @@ from server.store.models import (
     CaptionCue,
     Document,
     DocumentText,
+    Raperda,
+    RaperdaUnit,
+    RaperdaVersion,
     SearchEntry,
     Sitting,
 )
 
-KINDS = ("sitting", "agenda", "document", "cue")
+KINDS = ("sitting", "agenda", "document", "cue", "raperda", "pasal")
 BODY_LIMIT = 200_000  # characters of document text that are indexed and kept for snippets
 _S, _A, _D, _T, _C, _E = (
     Sitting.__table__,
@@ -37,12 +40,14 @@ _S, _A, _D, _T, _C, _E = (
     CaptionCue.__table__,
     SearchEntry.__table__,
 )
+_R, _U, _V = Raperda.__table__, RaperdaUnit.__table__, RaperdaVersion.__table__
 _SOURCES = {
     Sitting: ("sitting", "id"),
     AgendaItem: ("agenda", "id"),
     Document: ("document", "id"),
     DocumentText: ("document", "document_id"),
     CaptionCue: ("cue", "id"),
+    Raperda: ("raperda", "id"),
 }
 
 
@@ -148,11 +153,42 @@ def _cue_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
     return out
 
 
+def _raperda_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    """A published draft (its pasal are entries of their own, reindexed when it is published)."""
+    query = select(_R).where(_R.c.current_version_id.is_not(None))
+    if ids is not None:
+        query = query.where(_R.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        fields = {"category": "raperda", **_when(row.updated_at)}
+        out.append(_entry("raperda", row.id, f"Raperda {row.title}", row.summary, **fields))
+    return out
+
+
+def _pasal_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    """The pasal of each draft's current version only: an older version's are not found."""
+    query = (
+        select(_U.c.id, _U.c.kind, _U.c.number, _U.c.text, _R.c.title, _R.c.updated_at)
+        .join(_R, _R.c.current_version_id == _U.c.version_id)
+        .where(_U.c.kind == "pasal")
+    )
+    if ids is not None:
+        query = query.where(_U.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        title = f"Pasal {row.number} · Raperda {row.title}"
+        fields = {"category": "raperda", **_when(row.updated_at)}
+        out.append(_entry("pasal", row.id, title, row.text, **fields))
+    return out
+
+
 _BUILDERS = {
     "sitting": _sitting_entries,
     "agenda": _agenda_entries,
     "document": _document_entries,
     "cue": _cue_entries,
+    "raperda": _raperda_entries,
+    "pasal": _pasal_entries,
 }
 
 
@@ -189,9 +225,10 @@ def _follow_sittings(conn: Connection, sittings: list[dict]) -> None:
         )
 
 
-def rebuild(conn: Connection) -> int:
-    """Index everything from scratch (migration backfill, benchmarks)."""
-    return sum(reindex(conn, kind) for kind in KINDS)
+def rebuild(conn: Connection, kinds: Iterable[str] = KINDS) -> int:
+    """Index everything from scratch (migration backfill, benchmarks); a migration names the
+    kinds whose tables exist at its revision."""
+    return sum(reindex(conn, kind) for kind in kinds)
 
 
 def after_flush(session: Session, _context) -> None:

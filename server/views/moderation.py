@@ -9,21 +9,30 @@ from aiohttp import web
 
 from server import keys
 from server.auth import require_user, requires
-from server.comments.views import check_origin, check_sitting, joined, open_socket
+from server.comments.views import (
+    check_origin,
+    check_sitting,
+    joined,
+    open_socket,
+    resident_sender,
+)
 from server.domain import localtime
-from server.domain.errors import InvalidInput
+from server.domain.errors import InvalidInput, NotFound
 from server.domain.moderation import (
     MAX_IP_BAN_MINUTES,
+    REPORT_REASON_LABELS,
+    REVIEW_STATE_LABELS,
     WORD_ACTION_LABELS,
+    Decision,
     Refused,
     WordAction,
     check_slow_mode,
 )
 from server.domain.roles import MODERATORS
-from server.http import path_id, read_json, sitting_id
+from server.http import error_message, path_id, read_json, sitting_id
 from server.i18n import N_, current_locale
 from server.store import repo
-from server.templating import render
+from server.templating import redirect, render
 
 MAX_PINNED_CHARS = 300
 
@@ -177,8 +186,95 @@ async def delete_word(request: web.Request) -> web.Response:
     return web.json_response({"deleted": True})
 
 
+# Reports: any feature's items, reported by residents, reviewed here
+
+
+async def report_form(request: web.Request) -> web.Response:
+    kind, target_id = request.match_info["kind"], path_id(request, "target_id")
+    target = await request.app[keys.REPORTS].describe(kind, target_id)
+    sent = request.query.get("terkirim") == "1"
+    return _report_page(request, target, {}, sent=sent)
+
+
+async def send_report(request: web.Request) -> web.Response:
+    kind, target_id = request.match_info["kind"], path_id(request, "target_id")
+    service = request.app[keys.REPORTS]
+    data = await request.post()
+    response = redirect(f"/laporkan/{kind}/{target_id}?terkirim=1")
+    try:
+        sender = resident_sender(request, response)
+        await service.report(kind, target_id, sender, data.get("reason"), data.get("note"))
+    except Refused as error:
+        target = await service.describe(kind, target_id)
+        message = error_message(request.app[keys.TRANSLATIONS], error)
+        field = "note" if error.code == "too_long" else "reason"
+        status = 429 if error.code == "rate_limited" else 403 if error.code == "banned" else 400
+        values = {k: v for k, v in data.items() if k in ("reason", "note")}
+        return _report_page(request, target, {field: message}, values=values, status=status)
+    return response
+
+
+def _report_page(request, target, errors, *, values=None, sent=False, status=200):
+    return render(
+        request,
+        "report.html",
+        {
+            "target": target,
+            "reasons": REPORT_REASON_LABELS,
+            "errors": errors,
+            "values": values or {},
+            "sent": sent,
+        },
+        status=status,
+    )
+
+
+@requires(MODERATORS)
+async def report_queue(request: web.Request) -> web.Response:
+    entries = await request.app[keys.REPORTS].queue()
+    return render(
+        request,
+        "moderation_reports.html",
+        {
+            "entries": entries,
+            "reasons": REPORT_REASON_LABELS,
+            "states": REVIEW_STATE_LABELS,
+            "done": request.query.get("tersimpan", ""),
+        },
+    )
+
+
+@requires(MODERATORS)
+async def restore_report(request: web.Request) -> web.Response:
+    return await _decide(request, Decision.RESTORE)
+
+
+@requires(MODERATORS)
+async def confirm_report(request: web.Request) -> web.Response:
+    return await _decide(request, Decision.CONFIRM)
+
+
+async def _decide(request: web.Request, decision: Decision) -> web.Response:
+    user = require_user(request)
+    item_id = path_id(request, "item_id")
+    await request.app[keys.REPORTS].decide(item_id, decision, actor=user.username)
+    return redirect(f"/moderasi/laporan?tersimpan={decision.value}")
+
+
+def _int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise NotFound() from None
+
+
 def setup(app: web.Application) -> None:
     r = app.router
+    r.add_get(r"/laporkan/{kind:[a-z_]+}/{target_id}", report_form, name="report")
+    r.add_post(r"/laporkan/{kind:[a-z_]+}/{target_id}", send_report)
+    r.add_get("/moderasi/laporan", report_queue, name="report_queue")
+    r.add_post(r"/moderasi/laporan/{item_id}/pulihkan", restore_report)
+    r.add_post(r"/moderasi/laporan/{item_id}/konfirmasi", confirm_report)
     r.add_get("/moderasi/kata-terlarang", list_words)
     r.add_post("/moderasi/kata-terlarang", add_word)
     r.add_post("/moderasi/kata-terlarang/{word_id}/hapus", delete_word)

@@ -22,6 +22,7 @@ from server.http import path_id
 from server.i18n import N_
 from server.pengaduan.status import STATUS_LABELS as COMPLAINT_STATUS_LABELS
 from server.store import pengaduan as pengaduan_store
+from server.store import raperda as raperda_store
 from server.store import repo
 from server.templating import render
 
@@ -100,6 +101,7 @@ async def sitting_page(request: web.Request) -> web.Response:
             session, sitting, request.app[keys.CONFIG].media_dir, request.query.get("t")
         )
         complaints = await pengaduan_store.discussed_in(session, sitting.id)
+        drafts = await raperda_store.debated_in(session, sitting.id)
     return render(
         request,
         "sitting.html",
@@ -107,6 +109,7 @@ async def sitting_page(request: web.Request) -> web.Response:
             "sitting": sitting,
             "institution": institution,
             "complaints": complaints,
+            "raperda": drafts,
             "COMPLAINT_STATUS_LABELS": COMPLAINT_STATUS_LABELS,
             **archive,
             **_stream(request, sitting),

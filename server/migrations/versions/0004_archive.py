@@ -139,7 +139,7 @@ def upgrade() -> None:
 
     from server.store.search_index import rebuild
 
-    rebuild(bind)
+    rebuild(bind, ("sitting", "agenda", "document", "cue"))
 
 
 def downgrade() -> None:

@@ -1,0 +1,324 @@
+"""Participation at scale: a Raperda of 120 pasal with 20,000 residents' inputs, served through
+the real app (middlewares, service, templates) on SQLite and PostgreSQL; and the forum's pages
+(bench/forum_load.py's `measure_forum`) in the same run when that module is present.
+
+Measured, as p95 and median in milliseconds over many requests:
+- `draft_page`: /raperda/{id}, all 120 pasal with their counts by position;
+- `pasal_summary`: /raperda/{id}/ringkasan?pasal=N, one pasal's counts, proposed wordings (as
+  diffs) and comments, for a random pasal each time;
+- `summary_table`: /raperda/{id}/ringkasan, the counts of every pasal;
+- `pasal_page`: /raperda/{id}/pasal/N, a pasal with its comments and the form;
+- `baseline`: /raperda, the list of drafts, for what any page costs here (middlewares,
+  session, layout) on a machine as loaded as it is during the run;
+- `counts_naive` beside `counts_query`: the counts per pasal read one query per pasal (the
+  naive way) against our one GROUP BY over the (raperda, lineage, position) index;
+- `cpu_ms_<page>`: this process's CPU per request, which load elsewhere does not inflate.
+
+    python bench/participation.py            # both databases
+    python bench/participation.py --quick    # 2,000 inputs, fewer rounds
+    python bench/participation.py --json     # last line: {"sqlite_p95_ms_draft_page": .., ...}
+
+The draft is imported and published through RaperdaService, as staff would; the inputs are
+bulk-inserted (the moderation gate would refuse 20,000 in a minute, as it should).
+PostgreSQL gets a throwaway database (bench/scratch.py), dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_postgres  # noqa: E402
+from server.app import create_app  # noqa: E402
+from server.bus import MemoryBus  # noqa: E402
+from server.config import Config  # noqa: E402
+from server.pengaduan.mail import Mailer  # noqa: E402
+from server.raperda.service import RaperdaService  # noqa: E402
+from server.signing import Signer  # noqa: E402
+from server.store import Store  # noqa: E402
+from server.store.migrate import upgrade  # noqa: E402
+from server.store.models import Raperda, RaperdaComment, RaperdaUnit, utcnow  # noqa: E402
+
+PAGES = ("draft_page", "pasal_summary", "summary_table", "pasal_page", "baseline")
+WORDS = [
+    *("pemerintah daerah wajib menyediakan sarana pengelolaan sampah bagi setiap rumah tangga",),
+    *("dengan memperhatikan kemampuan keuangan kelurahan masyarakat retribusi izin usaha",),
+]
+WORDS = " ".join(WORDS).split(" ")
+
+
+def draft_text(pasal: int, rng: random.Random) -> str:
+    """A Perda-shaped text: BAB every 10 pasal, Bagian every 5, ayat and huruf in most."""
+    lines = [
+        "RANCANGAN PERATURAN DAERAH KOTA PEKALONGAN",
+        "TENTANG",
+        "PENGELOLAAN SAMPAH DAN KEBERSIHAN",
+        "Menimbang : a. bahwa kebersihan adalah hak warga;",
+        "b. bahwa perlu menetapkan Peraturan Daerah;",
+        "Mengingat : 1. Undang-Undang Nomor 18 Tahun 2008 tentang Pengelolaan Sampah;",
+        "2. Undang-Undang Nomor 23 Tahun 2014 tentang Pemerintahan Daerah;",
+        "MEMUTUSKAN:",
+    ]
+    for n in range(1, pasal + 1):
+        if n % 10 == 1:
+            lines += [f"BAB {_roman(n // 10 + 1)}", f"KETENTUAN BAGIAN {n // 10 + 1}"]
+        if n % 5 == 1:
+            lines += [f"Bagian Ke{['satu', 'dua'][(n // 5) % 2]}", "Umum"]
+        lines.append(f"Pasal {n}")
+        for ayat in range(1, rng.randint(1, 4) + 1):
+            lines.append(f"({ayat}) {_sentence(rng, 14)}:")
+            for letter in "abc"[: rng.randint(0, 3)]:
+                lines.append(f"{letter}. {_sentence(rng, 6)};")
+    return "\n".join(lines)
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for value, letters in ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize()
+
+
+async def seed(url: str, pasal: int, inputs: int, seed_: int = 3) -> tuple[int, list[int]]:
+    """Import and publish the draft through the service, then bulk-insert the inputs."""
+    rng = random.Random(seed_)
+    store = Store(url)
+    service = RaperdaService(store, MemoryBus(), Signer("bench"), Mailer(None))
+    try:
+        raperda_id = await service.create("", draft_text(pasal, rng), "bench")
+        await service.publish(raperda_id, {}, "bench")
+        async with store.transaction() as session:
+            raperda = await session.get(Raperda, raperda_id)
+            raperda.opens_at = utcnow()  # the consultation is open: pages show the form
+            units = (
+                await session.execute(
+                    select(RaperdaUnit.id, RaperdaUnit.lineage, RaperdaUnit.text).where(
+                        RaperdaUnit.version_id == raperda.current_version_id,
+                        RaperdaUnit.kind == "pasal",
+                    )
+                )
+            ).all()
+            version_id = raperda.current_version_id
+    finally:
+        await store.close()
+    rows = []
+    for n in range(inputs):
+        unit = None if rng.random() < 0.05 else rng.choice(units)
+        position = rng.choice(["", "setuju", "tidak_setuju", "usul_perubahan"])
+        proposed = ""
+        if position == "usul_perubahan" and unit is not None:
+            proposed = unit.text.replace(rng.choice(WORDS), rng.choice(WORDS), 1)
+        rows.append(
+            {
+                "raperda_id": raperda_id,
+                "version_id": version_id,
+                "unit_id": unit.id if unit else None,
+                "lineage": unit.lineage if unit else None,
+                "ayat": "",
+                "position": position,
+                "text": _sentence(rng, rng.randint(8, 40)),
+                "proposed": proposed,
+                "name": f"Warga {n % 3000}",
+                "identity_hash": f"{n % 3000:064d}",
+                "ip_hash": f"{n % 500:064d}",
+                "verified_by": "email",
+                "held": rng.random() < 0.01,
+                "hidden": rng.random() < 0.01,
+                "withdrawn": rng.random() < 0.01,
+                "created_at": utcnow(),
+            }
+        )
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for i in range(0, len(rows), 5000):
+                await conn.execute(insert(RaperdaComment.__table__), rows[i : i + 5000])
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.exec_driver_sql("VACUUM ANALYZE")
+    finally:
+        await engine.dispose()
+    return raperda_id, [u.lineage for u in units]
+
+
+def _config(url: str, directory: str) -> Config:
+    return Config(
+        database_url=url,
+        media_dir=Path(directory) / "recordings",
+        data_dir=Path(directory) / "var",
+        secret_key="bench-participation",
+    )
+
+
+async def _timed(client: TestClient, path: str) -> float:
+    began = time.perf_counter()
+    response = await client.get(path)
+    await response.read()
+    took = (time.perf_counter() - began) * 1000
+    assert response.status == 200, (path, response.status)
+    return took
+
+
+async def _count_timings(url: str, raperda_id: int, lineages: list[int], rounds: int):
+    """Counts per pasal: one query per pasal (naive) against one GROUP BY (ours)."""
+    engine = create_async_engine(url)
+    c = RaperdaComment
+    visible = (c.held.is_(False), c.hidden.is_(False), c.withdrawn.is_(False))
+    ours = (
+        select(c.lineage, c.position, func.count())
+        .where(c.raperda_id == raperda_id, *visible)
+        .group_by(c.lineage, c.position)
+    )
+    timings: dict[str, list[float]] = {"counts_query": [], "counts_naive": []}
+    try:
+        async with engine.connect() as conn:
+            for _ in range(rounds):
+                began = time.perf_counter()
+                (await conn.execute(ours)).all()
+                timings["counts_query"].append((time.perf_counter() - began) * 1000)
+                began = time.perf_counter()
+                for lineage in lineages:
+                    naive = (
+                        select(c.position, func.count())
+                        .where(c.raperda_id == raperda_id, c.lineage == lineage, *visible)
+                        .group_by(c.position)
+                    )
+                    (await conn.execute(naive)).all()
+                timings["counts_naive"].append((time.perf_counter() - began) * 1000)
+    finally:
+        await engine.dispose()
+    return timings
+
+
+async def measure_raperda(
+    database_url: str, *, pasal: int = 120, inputs: int = 20_000, rounds: int = 100
+) -> dict[str, float]:
+    await asyncio.to_thread(upgrade, database_url)
+    raperda_id, lineages = await seed(database_url, pasal, inputs)
+    rng = random.Random(9)
+    timings: dict[str, list[float]] = {name: [] for name in PAGES}
+    with tempfile.TemporaryDirectory() as directory:
+        client = TestClient(TestServer(create_app(_config(database_url, directory))))
+        await client.start_server()
+        try:
+
+            def paths() -> dict[str, str]:
+                lineage = rng.choice(lineages)
+                return {
+                    "draft_page": f"/raperda/{raperda_id}",
+                    "pasal_summary": f"/raperda/{raperda_id}/ringkasan?pasal={lineage}",
+                    "summary_table": f"/raperda/{raperda_id}/ringkasan",
+                    "pasal_page": f"/raperda/{raperda_id}/pasal/{lineage}",
+                    "baseline": "/raperda",
+                }
+
+            for _ in range(3):  # warm caches and the connection pool
+                for path in paths().values():
+                    await _timed(client, path)
+            cpu = dict.fromkeys(PAGES, 0.0)
+            for _ in range(rounds):
+                for name, path in paths().items():
+                    began = time.process_time()
+                    timings[name].append(await _timed(client, path))
+                    cpu[name] += time.process_time() - began
+        finally:
+            await client.close()
+    timings |= await _count_timings(database_url, raperda_id, lineages, max(rounds // 5, 5))
+    # This process's CPU per page (server, client and the SQLite thread; not PostgreSQL's):
+    # unlike wall time it does not grow when other work shares the machine.
+    result: dict[str, float] = {
+        f"cpu_ms_{name}": round(total / rounds * 1000, 2) for name, total in cpu.items()
+    }
+    for name, values in timings.items():
+        result[f"p95_ms_{name}"] = round(statistics.quantiles(values, n=20)[-1], 2)
+        result[f"median_ms_{name}"] = round(statistics.median(values), 2)
+    return result
+
+
+def forum_measure():
+    """The forum's `measure_forum(database_url)` when bench/forum_load.py is in this tree
+    (the forum feature provides it); None otherwise, and the run says so."""
+    path = ROOT / "bench" / "forum_load.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("forum_load", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.measure_forum
+
+
+async def _with_sqlite(run, **kwargs) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as directory:
+        return await run(f"sqlite+aiosqlite:///{directory}/bench.db", **kwargs)
+
+
+async def _with_postgres(run, **kwargs) -> dict[str, float]:
+    async with scratch_postgres() as url:
+        return await run(url, **kwargs)
+
+
+def _print(result: dict[str, float], names) -> None:
+    for page in names:
+        cpu = result.get(f"cpu_ms_{page}")
+        print(
+            f"  {page:<16} p95 {result[f'p95_ms_{page}']:7.2f} ms"
+            f"  median {result[f'median_ms_{page}']:7.2f} ms"
+            + (f"  cpu {cpu:6.2f} ms" if cpu is not None else "")
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument("--quick", action="store_true", help="2,000 inputs, 30 rounds")
+    parser.add_argument("--database", choices=("both", "sqlite", "postgres"), default="both")
+    args = parser.parse_args()
+    size = {"inputs": 2_000, "rounds": 30} if args.quick else {}
+    forum = forum_measure()
+    if forum is None:
+        print("forum: bench/forum_load.py is not in this tree; its pages are not measured")
+    figures: dict[str, float] = {}
+    for backend, wrap in (("sqlite", _with_sqlite), ("postgres", _with_postgres)):
+        if args.database not in ("both", backend):
+            continue
+        began = time.perf_counter()
+        result = await wrap(measure_raperda, **size)
+        inputs = size.get("inputs", 20_000)
+        took = time.perf_counter() - began
+        print(f"{backend}: Raperda of 120 pasal, {inputs:,} inputs ({took:.0f} s)")
+        _print(result, (*PAGES, "counts_query", "counts_naive"))
+        figures |= {f"{backend}_{k}": v for k, v in result.items()}
+        if forum is not None:
+            began = time.perf_counter()
+            quick = {"replies": 20_000, "rounds": 30} if args.quick else {}
+            result = await wrap(forum, **quick)
+            print(f"{backend}: forum ({time.perf_counter() - began:.0f} s)")
+            _print(result, ("thread_first", "thread_deep", "topic_list", "forum_index"))
+            figures |= {f"{backend}_forum_{k}": v for k, v in result.items()}
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Public input on a Raperda (draft regional regulation), pasal by pasal."""

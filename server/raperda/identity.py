@@ -1,0 +1,66 @@
+"""Who gives input: a display name plus an e-mail address the resident proved to read (a link
+sent to it), or a login. Only keyed hashes are kept: the address itself is never stored, the
+link and the cookie are signed (server/signing.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from server.domain.errors import InvalidInput
+from server.domain.moderation import Refused, check_name
+from server.i18n import N_
+from server.signing import BadSignature, Signer
+
+LINK_MAX_AGE_S = 24 * 3600
+COOKIE_MAX_AGE_S = 365 * 86400
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+
+
+@dataclass(frozen=True)
+class Resident:
+    name: str
+    identity: str  # a keyed hash of the e-mail address or the account
+    verified_by: str  # "email" or "login"
+
+
+def check_request(name: str, email: str) -> tuple[str, str]:
+    problems = {}
+    try:
+        name = check_name(name)
+    except Refused as refused:
+        problems["name"] = refused.template
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        problems["email"] = N_("Alamat e-mail tidak valid.")
+    if problems:
+        raise InvalidInput(N_("Periksa kembali isian yang ditandai."), fields=problems)
+    return name, email
+
+
+def link_token(signer: Signer, name: str, email: str) -> str:
+    """What the e-mailed link carries: the name and the address's hash, signed."""
+    return signer.sign("raperda-verify", [name, signer.digest("resident-email", email)])
+
+
+def confirm(signer: Signer, token: str) -> tuple[Resident, str]:
+    """The resident behind a link still valid, and the cookie that now identifies them."""
+    try:
+        name, identity = signer.unsign("raperda-verify", token, LINK_MAX_AGE_S)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidInput(N_("Tautan verifikasi tidak berlaku lagi. Minta tautan baru.")) from None
+    return Resident(name, identity, "email"), signer.sign("raperda-resident", [name, identity])
+
+
+def from_cookie(signer: Signer, value: str | None) -> Resident | None:
+    if not value or len(value) > 500:
+        return None
+    try:
+        name, identity = signer.unsign("raperda-resident", value, COOKIE_MAX_AGE_S)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return Resident(name, identity, "email")
+
+
+def of_account(signer: Signer, username: str) -> Resident:
+    return Resident(username, signer.digest("resident-account", username), "login")

@@ -1,0 +1,468 @@
+"""Raperda pages: the drafts, one draft by pasal and ayat, a pasal with its input, version
+comparison, residents' own input, the committee summary (page, print, CSV) and the staff
+console for importing, correcting and publishing. Handlers parse, call RaperdaService and
+render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from server import keys
+from server.auth import get_user, requires
+from server.comments.views import resident_sender
+from server.cookies import read_cookie, set_cookie
+from server.domain.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
+from server.domain.moderation import Sender
+from server.domain.roles import MODERATORS, STAFF, Role
+from server.http import error_message, path_id
+from server.i18n import N_
+from server.middlewares import CLIENT_IP_KEY
+from server.raperda import identity
+from server.raperda.identity import Resident
+from server.raperda.service import KIND_LABELS, POSITION_LABELS, POSITIONS, text_of_upload
+from server.raperda.stage import STAGE_LABELS, Stage
+from server.raperda.versions import word_diff
+from server.templating import redirect, render
+
+COOKIE = "sidang_raperda"
+# Who answers for the committee in public: the secretariat and members of the DPRD.
+RESPONDERS = frozenset({*STAFF, Role.PIMPINAN, Role.ANGGOTA})
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/raperda", index, name="raperda_index")
+    r.add_get("/raperda/masukan-saya", mine)
+    r.add_post("/raperda/identitas", ask_link)
+    r.add_get("/raperda/identitas/{token:[A-Za-z0-9_.-]{10,600}}", confirm_link)
+    r.add_post("/raperda/masukan/{comment_id}/tarik", withdraw)
+    r.add_get("/raperda/kelola", staff_index)
+    r.add_post("/raperda/kelola", create)
+    r.add_get("/raperda/kelola/{raperda_id}", staff_page)
+    r.add_post("/raperda/kelola/{raperda_id}", update)
+    r.add_post("/raperda/kelola/{raperda_id}/teks", save_text)
+    r.add_post("/raperda/kelola/{raperda_id}/terbitkan", publish)
+    r.add_get("/raperda/kelola/{raperda_id}/moderasi", moderation_page)
+    r.add_post("/raperda/kelola/masukan/{comment_id}", moderate)
+    r.add_get("/raperda/{raperda_id}", draft_page, name="raperda")
+    r.add_get("/raperda/{raperda_id}/pasal/{lineage_id}", pasal_page)
+    r.add_post("/raperda/{raperda_id}/masukan", post_input)
+    r.add_get("/raperda/{raperda_id}/perbandingan", compare)
+    r.add_get("/raperda/{raperda_id}/ringkasan", summary)
+    r.add_get("/raperda/{raperda_id}/ringkasan.csv", summary_csv)
+    r.add_get("/raperda/{raperda_id}/cetak", printable)
+    r.add_post("/raperda/{raperda_id}/tanggapan/{lineage_id}", respond)
+
+
+def page(request: web.Request, name: str, context: dict[str, Any], status: int = 200):
+    gettext = request.app[keys.TRANSLATIONS].gettext
+    return render(
+        request,
+        f"raperda/{name}",
+        {
+            "STAGE_LABELS": STAGE_LABELS,
+            "POSITION_LABELS": POSITION_LABELS,
+            # translated once per page, not once per pasal
+            "POSITION_TEXT": [(p, gettext(POSITION_LABELS[p])) for p in (*POSITIONS, "")],
+            "POSITION_NAME": {p: gettext(label) for p, label in POSITION_LABELS.items()},
+            "AYAT_WORD": gettext(N_("ayat")),
+            "REPORT_WORD": gettext(N_("Laporkan")),
+            "PROPOSAL_NOTE": gettext(N_("Usulan rumusan (merah: dihapus, hijau: ditambahkan):")),
+            "KIND_LABELS": KIND_LABELS,
+            "POSITIONS": POSITIONS,
+            "Stage": Stage,
+            "word_diff": word_diff,
+            "resident": resident_of(request),
+            "when": lambda value: _when(request, value),
+            **context,
+        },
+        status=status,
+    )
+
+
+def _zone(request: web.Request) -> ZoneInfo:
+    return ZoneInfo(request.app[keys.CONFIG].timezone)
+
+
+def _when(request: web.Request, value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(_zone(request))
+    return f"{local:%d-%m-%Y %H.%M} {local.tzname()}"
+
+
+def resident_of(request: web.Request) -> Resident | None:
+    """A login speaks for itself; otherwise the verified e-mail identity's cookie."""
+    signer = request.app[keys.SIGNER]
+    user = get_user(request)
+    if user is not None:
+        return identity.of_account(signer, user.username)
+    return identity.from_cookie(signer, read_cookie(request, COOKIE))
+
+
+def _version(request: web.Request) -> int | None:
+    value = request.query.get("versi", "")
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 10_000:
+        raise InvalidInput(N_("Versi tidak valid."))
+    return int(value)
+
+
+# Residents
+
+
+async def index(request: web.Request) -> web.Response:
+    drafts = await request.app[keys.RAPERDA].drafts()
+    return page(request, "index.html", {"drafts": drafts})
+
+
+async def draft_page(request: web.Request) -> web.Response:
+    service = request.app[keys.RAPERDA]
+    draft = await service.draft_page(path_id(request, "raperda_id"), _version(request))
+    return page(request, "draft.html", {"d": draft})
+
+
+async def pasal_page(request: web.Request, errors=None, values=None, status=200, alert=""):
+    service = request.app[keys.RAPERDA]
+    lineage = path_id(request, "lineage_id")
+    view = await service.pasal_page(path_id(request, "raperda_id"), lineage, _version(request))
+    return page(
+        request,
+        "pasal.html",
+        {
+            "p": view,
+            "d": view.page,
+            "errors": errors or {},
+            "values": values or {},
+            "alert": alert,
+            "sent": request.query.get("terkirim", ""),
+        },
+        status=status,
+    )
+
+
+async def post_input(request: web.Request) -> web.Response:
+    service = request.app[keys.RAPERDA]
+    translations = request.app[keys.TRANSLATIONS]
+    raperda_id = path_id(request, "raperda_id")
+    data = await request.post()
+    values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
+    lineage_text = values.get("lineage", "")
+    lineage = int(lineage_text) if lineage_text.isdigit() and int(lineage_text) < 2**31 else None
+    resident = resident_of(request)
+    back = f"/raperda/{raperda_id}/pasal/{lineage}" if lineage else f"/raperda/{raperda_id}"
+    response = web.Response(status=303)
+    try:
+        if resident is None:
+            raise NotAuthenticated(N_("Verifikasi e-mail Anda atau masuk dahulu."))
+        # The device and address as every feature keys them, so a moderator's ban from the
+        # live comments or the forum holds here too; the identity is the verified one.
+        browser = resident_sender(request, response)
+        posted = await service.post(
+            raperda_id,
+            resident,
+            Sender(resident.identity, browser.ip, browser.device),
+            lineage=lineage,
+            ayat=values.get("ayat", ""),
+            position=values.get("position", ""),
+            text=values.get("text", ""),
+            proposed=values.get("proposed", ""),
+        )
+    except (InvalidInput, RateLimited, NotAuthenticated, PermissionDenied) as error:
+        status = {InvalidInput: 400, RateLimited: 429, NotAuthenticated: 401}.get(type(error), 403)
+        fields = getattr(error, "fields", {}) or {}
+        errors = {k: translations.gettext(v) for k, v in fields.items()}
+        alert = error_message(translations, error)
+        if lineage is None:
+            service_page = await service.draft_page(raperda_id)
+            return page(
+                request,
+                "draft.html",
+                {"d": service_page, "errors": errors, "values": values, "alert": alert},
+                status=status,
+            )
+        request.match_info["lineage_id"] = str(lineage)
+        return await pasal_page(request, errors, values, status, alert)
+    outcome = "ditahan" if posted.held else "ya"
+    response.headers["Location"] = f"{back}?terkirim={outcome}#masukan-{posted.comment_id}"
+    return response
+
+
+async def mine(request: web.Request) -> web.Response:
+    resident = resident_of(request)
+    inputs = await request.app[keys.RAPERDA].mine(resident) if resident else []
+    return page(request, "mine.html", {"inputs": inputs, "sent": "dikirim" in request.query})
+
+
+async def ask_link(request: web.Request) -> web.Response:
+    """Send a sign-in link to the address given; the address itself is never stored."""
+    data = await request.post()
+    translations = request.app[keys.TRANSLATIONS]
+    name, email = str(data.get("name", "")), str(data.get("email", ""))
+    service = request.app[keys.RAPERDA]
+    try:
+        name, email = identity.check_request(name, email)
+        if not service.mailer.enabled:
+            raise InvalidInput(
+                N_("E-mail belum dapat dikirim dari situs ini. Masuk dengan akun Anda."),
+                fields={"email": N_("E-mail belum dapat dikirim dari situs ini.")},
+            )
+    except InvalidInput as error:
+        errors = {k: translations.gettext(v) for k, v in error.fields.items()}
+        context = {
+            "inputs": [],
+            "errors": errors,
+            "values": {"name": name, "email": email},
+            "alert": error_message(translations, error),
+        }
+        return page(request, "mine.html", context, status=400)
+    token = await service.link_for(name, email, request[CLIENT_IP_KEY])
+    link = f"{request.app[keys.CONFIG].public_url}/raperda/identitas/{quote(token)}"
+    service.mailer.send(
+        email,
+        translations.gettext(N_("Verifikasi e-mail untuk masukan Raperda")),
+        translations.gettext(N_("Buka tautan ini untuk memberi masukan atas Raperda:"))
+        + f"\n\n{link}\n",
+    )
+    return redirect("/raperda/masukan-saya?dikirim=1")
+
+
+async def confirm_link(request: web.Request) -> web.Response:
+    _, cookie = identity.confirm(request.app[keys.SIGNER], request.match_info["token"])
+    response = redirect("/raperda/masukan-saya")
+    set_cookie(request, response, COOKIE, cookie, max_age=identity.COOKIE_MAX_AGE_S)
+    return response
+
+
+async def withdraw(request: web.Request) -> web.Response:
+    resident = resident_of(request)
+    if resident is None:
+        raise NotAuthenticated(N_("Verifikasi e-mail Anda atau masuk dahulu."))
+    await request.app[keys.RAPERDA].withdraw(path_id(request, "comment_id"), resident)
+    return redirect("/raperda/masukan-saya")
+
+
+async def compare(request: web.Request) -> web.Response:
+    def number(name: str) -> int:
+        value = request.query.get(name, "")
+        if not value.isdigit() or not 0 < int(value) < 10_000:
+            raise InvalidInput(N_("Pilih dua versi untuk dibandingkan."))
+        return int(value)
+
+    raperda_id = path_id(request, "raperda_id")
+    service = request.app[keys.RAPERDA]
+    old, new = number("dari"), number("ke")
+    rows = await service.compare(raperda_id, old, new)
+    draft = await service.draft_page(raperda_id, new)
+    return page(request, "compare.html", {"d": draft, "rows": rows, "old": old, "new": new})
+
+
+async def summary(request: web.Request) -> web.Response:
+    service = request.app[keys.RAPERDA]
+    raperda_id = path_id(request, "raperda_id")
+    value = request.query.get("pasal", "")
+    lineage = int(value) if value.isdigit() and int(value) < 2**31 else None
+    draft, rows = await service.summary(raperda_id, lineage, inputs=False)
+    return page(request, "summary.html", {"d": draft, "rows": rows, "one": lineage is not None})
+
+
+async def printable(request: web.Request) -> web.Response:
+    service = request.app[keys.RAPERDA]
+    raperda_id = path_id(request, "raperda_id")
+    draft, rows = await service.summary(raperda_id)
+    return page(request, "print.html", {"d": draft, "rows": rows})
+
+
+async def summary_csv(request: web.Request) -> web.Response:
+    raperda_id = path_id(request, "raperda_id")
+    text = await request.app[keys.RAPERDA].export_csv(raperda_id)
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="masukan-raperda-{raperda_id}.csv"'},
+    )
+
+
+@requires(RESPONDERS)
+async def respond(request: web.Request) -> web.Response:
+    user = get_user(request)
+    assert user is not None
+    data = await request.post()
+    raperda_id, lineage = path_id(request, "raperda_id"), path_id(request, "lineage_id")
+    await request.app[keys.RAPERDA].respond(
+        raperda_id, lineage, str(data.get("response", "")), user.username
+    )
+    return redirect(f"/raperda/{raperda_id}/ringkasan?pasal={lineage}")
+
+
+# Staff
+
+
+@requires(STAFF)
+async def staff_index(request: web.Request) -> web.Response:
+    return await _staff_index(request)
+
+
+async def _staff_index(request: web.Request, errors=None, values=None, status=200):
+    drafts = await request.app[keys.RAPERDA].drafts(staff=True)
+    return page(
+        request,
+        "staff_index.html",
+        {"drafts": drafts, "errors": errors or {}, "values": values or {}},
+        status=status,
+    )
+
+
+async def _source(data) -> str:
+    upload = data.get("file")
+    if isinstance(upload, web.FileField) and upload.filename:
+        return await text_of_upload(upload.filename, upload.file.read())
+    return str(data.get("source", ""))
+
+
+@requires(STAFF)
+async def create(request: web.Request) -> web.Response:
+    user = get_user(request)
+    assert user is not None
+    data = await request.post()
+    values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
+    translations = request.app[keys.TRANSLATIONS]
+    try:
+        raperda_id = await request.app[keys.RAPERDA].create(
+            str(data.get("title", "")), await _source(data), user.username
+        )
+    except InvalidInput as error:
+        errors = {k: translations.gettext(v) for k, v in error.fields.items()}
+        return await _staff_index(request, errors, values, 400)
+    return redirect(f"/raperda/kelola/{raperda_id}")
+
+
+@requires(STAFF)
+async def staff_page(request: web.Request) -> web.Response:
+    return await _staff_page(request)
+
+
+async def _staff_page(request: web.Request, errors=None, values=None, status=200):
+    service = request.app[keys.RAPERDA]
+    raperda_id = path_id(request, "raperda_id")
+    view = await service.staff_view(raperda_id)
+    return page(
+        request,
+        "staff_draft.html",
+        {
+            "r": view.raperda,
+            "versions": view.versions,
+            "preview": await service.preview(raperda_id),
+            "documents": view.documents,
+            "sittings": view.sittings,
+            "sitting_ids": view.sitting_ids,
+            "errors": errors or {},
+            "values": values or {},
+            "saved": request.query.get("tersimpan", ""),
+        },
+        status=status,
+    )
+
+
+def _local_time(request: web.Request, value: str, field: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        naive = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        raise InvalidInput(
+            N_("Waktu tidak valid."), fields={field: N_("Isi tanggal dan jam.")}
+        ) from None
+    return naive.replace(tzinfo=_zone(request)).astimezone(dt.UTC)
+
+
+def _optional_id(value: str) -> int | None:
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+@requires(STAFF)
+async def update(request: web.Request) -> web.Response:
+    user = get_user(request)
+    assert user is not None
+    raperda_id = path_id(request, "raperda_id")
+    data = await request.post()
+    values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
+    translations = request.app[keys.TRANSLATIONS]
+    try:
+        await request.app[keys.RAPERDA].update(
+            raperda_id,
+            title=values.get("title", ""),
+            summary=values.get("summary", ""),
+            opens_at=_local_time(request, values.get("opens_at", ""), "opens_at"),
+            closes_at=_local_time(request, values.get("closes_at", ""), "closes_at"),
+            document_id=_optional_id(values.get("document_id", "")),
+            naskah_id=_optional_id(values.get("naskah_id", "")),
+            sitting_ids=[
+                i for v in data.getall("sitting", []) if (i := _optional_id(str(v))) is not None
+            ],
+            enacted=values.get("enacted") == "ya",
+            actor=user.username,
+        )
+    except InvalidInput as error:
+        errors = {k: translations.gettext(v) for k, v in error.fields.items()}
+        return await _staff_page(request, errors, values, 400)
+    return redirect(f"/raperda/kelola/{raperda_id}?tersimpan=data")
+
+
+@requires(STAFF)
+async def save_text(request: web.Request) -> web.Response:
+    user = get_user(request)
+    assert user is not None
+    raperda_id = path_id(request, "raperda_id")
+    data = await request.post()
+    translations = request.app[keys.TRANSLATIONS]
+    try:
+        await request.app[keys.RAPERDA].save_text(
+            raperda_id, await _source(data), str(data.get("note", "")), user.username
+        )
+    except InvalidInput as error:
+        errors = {k: translations.gettext(v) for k, v in error.fields.items()}
+        values = {"source": str(data.get("source", ""))}
+        return await _staff_page(request, errors, values, 400)
+    return redirect(f"/raperda/kelola/{raperda_id}?tersimpan=teks#pratinjau")
+
+
+@requires(STAFF)
+async def publish(request: web.Request) -> web.Response:
+    """Each `lanjut-N` field is the lineage pasal N of the new version continues ("baru": a new
+    pasal); staff confirmed each one by submitting the form."""
+    user = get_user(request)
+    assert user is not None
+    raperda_id = path_id(request, "raperda_id")
+    data = await request.post()
+    continues: dict[int, int | None] = {}
+    for key, value in data.items():
+        if key.startswith("lanjut-") and key[7:].isdigit() and isinstance(value, str):
+            continues[int(key[7:])] = _optional_id(value)
+    number = await request.app[keys.RAPERDA].publish(raperda_id, continues, user.username)
+    return redirect(f"/raperda/{raperda_id}?versi={number}")
+
+
+@requires(MODERATORS)
+async def moderate(request: web.Request) -> web.Response:
+    user = get_user(request)
+    assert user is not None
+    data = await request.post()
+    raperda_id = await request.app[keys.RAPERDA].moderate(
+        path_id(request, "comment_id"), str(data.get("action", "")), user.username
+    )
+    return redirect(f"/raperda/kelola/{raperda_id}/moderasi")
+
+
+@requires(MODERATORS)
+async def moderation_page(request: web.Request) -> web.Response:
+    raperda_id = path_id(request, "raperda_id")
+    held = await request.app[keys.RAPERDA].held(raperda_id)
+    return page(request, "moderation.html", {"raperda_id": raperda_id, "held": held})

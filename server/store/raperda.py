@@ -1,0 +1,192 @@
+"""Repository functions for Raperda input: drafts, versions, units, comments, answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.store.models import (
+    Document,
+    Raperda,
+    RaperdaComment,
+    RaperdaResponse,
+    RaperdaSitting,
+    RaperdaUnit,
+    RaperdaVersion,
+    Sitting,
+)
+
+# What the public sees and counts: not held for a moderator, not hidden, not withdrawn.
+VISIBLE = (
+    RaperdaComment.held.is_(False),
+    RaperdaComment.hidden.is_(False),
+    RaperdaComment.withdrawn.is_(False),
+)
+
+
+async def drafts(session: AsyncSession, published_only: bool) -> Sequence[Raperda]:
+    query = select(Raperda).order_by(Raperda.created_at.desc(), Raperda.id.desc())
+    if published_only:
+        query = query.where(Raperda.current_version_id.is_not(None))
+    return (await session.scalars(query)).all()
+
+
+async def get(session: AsyncSession, raperda_id: int) -> Raperda | None:
+    return await session.get(Raperda, raperda_id)
+
+
+async def versions(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaVersion]:
+    query = (
+        select(RaperdaVersion)
+        .where(RaperdaVersion.raperda_id == raperda_id)
+        .order_by(RaperdaVersion.number)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def units(session: AsyncSession, version_id: int) -> Sequence[RaperdaUnit]:
+    query = (
+        select(RaperdaUnit)
+        .where(RaperdaUnit.version_id == version_id)
+        .order_by(RaperdaUnit.position)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def unit_of(session: AsyncSession, version_id: int, lineage: int) -> RaperdaUnit | None:
+    query = select(RaperdaUnit).where(
+        RaperdaUnit.version_id == version_id, RaperdaUnit.lineage == lineage
+    )
+    return await session.scalar(query)
+
+
+async def units_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, RaperdaUnit]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(RaperdaUnit).where(RaperdaUnit.id.in_(wanted)))
+    return {unit.id: unit for unit in rows}
+
+
+async def counts(
+    session: AsyncSession, raperda_id: int, lineage: int | None = None
+) -> dict[int | None, dict[str, int]]:
+    """Visible input per lineage (None: the whole draft) and position ("" for none); one
+    lineage's only when given (0: the whole draft's)."""
+    query = (
+        select(RaperdaComment.lineage, RaperdaComment.position, func.count())
+        .where(RaperdaComment.raperda_id == raperda_id, *VISIBLE)
+        .group_by(RaperdaComment.lineage, RaperdaComment.position)
+    )
+    if lineage is not None:
+        query = query.where(
+            RaperdaComment.lineage == lineage if lineage else RaperdaComment.lineage.is_(None)
+        )
+    out: dict[int | None, dict[str, int]] = {}
+    for lineage, position, n in await session.execute(query):
+        out.setdefault(lineage, {})[position] = n
+    return out
+
+
+async def comments(
+    session: AsyncSession, raperda_id: int, lineage: int | None, *, every: bool = False
+) -> Sequence[RaperdaComment]:
+    """The input on one lineage (or on the whole draft), oldest first; every lineage when
+    `every`."""
+    query = select(RaperdaComment).where(RaperdaComment.raperda_id == raperda_id, *VISIBLE)
+    if not every:
+        query = query.where(
+            RaperdaComment.lineage.is_(None)
+            if lineage is None
+            else RaperdaComment.lineage == lineage
+        )
+    return (await session.scalars(query.order_by(RaperdaComment.id))).all()
+
+
+async def held(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaComment]:
+    query = (
+        select(RaperdaComment)
+        .where(
+            RaperdaComment.raperda_id == raperda_id,
+            RaperdaComment.withdrawn.is_(False),
+            RaperdaComment.held.is_(True),
+        )
+        .order_by(RaperdaComment.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def by_identity(session: AsyncSession, identity_hash: str) -> Sequence[RaperdaComment]:
+    query = (
+        select(RaperdaComment)
+        .where(RaperdaComment.identity_hash == identity_hash)
+        .order_by(RaperdaComment.id.desc())
+    )
+    return (await session.scalars(query)).all()
+
+
+async def comment(session: AsyncSession, comment_id: int) -> RaperdaComment | None:
+    return await session.get(RaperdaComment, comment_id)
+
+
+async def responses(session: AsyncSession, raperda_id: int) -> dict[int, RaperdaResponse]:
+    rows = await session.scalars(
+        select(RaperdaResponse).where(RaperdaResponse.raperda_id == raperda_id)
+    )
+    return {row.lineage: row for row in rows}
+
+
+async def set_sittings(session: AsyncSession, raperda_id: int, sitting_ids: list[int]) -> None:
+    await session.execute(delete(RaperdaSitting).where(RaperdaSitting.raperda_id == raperda_id))
+    session.add_all(RaperdaSitting(raperda_id=raperda_id, sitting_id=s) for s in set(sitting_ids))
+    await session.flush()
+
+
+async def sittings(session: AsyncSession, raperda_id: int) -> Sequence[Sitting]:
+    query = (
+        select(Sitting)
+        .join(RaperdaSitting, RaperdaSitting.sitting_id == Sitting.id)
+        .where(RaperdaSitting.raperda_id == raperda_id)
+        .order_by(Sitting.starts_at)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def debated_in(session: AsyncSession, sitting_id: int) -> Sequence[Raperda]:
+    """The published drafts a sitting discusses (its watch page links to their input)."""
+    query = (
+        select(Raperda)
+        .join(RaperdaSitting, RaperdaSitting.raperda_id == Raperda.id)
+        .where(RaperdaSitting.sitting_id == sitting_id, Raperda.current_version_id.is_not(None))
+        .order_by(Raperda.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def documents(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Document]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Document).where(Document.id.in_(wanted)))
+    return {doc.id: doc for doc in rows}
+
+
+async def set_flags(session: AsyncSession, comment_id: int, **flags: bool) -> None:
+    await session.execute(
+        update(RaperdaComment).where(RaperdaComment.id == comment_id).values(**flags)
+    )
+
+
+async def pasal_links(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Where a pasal's search hit leads: its draft and lineage."""
+    wanted = list(set(unit_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(RaperdaUnit.id, RaperdaVersion.raperda_id, RaperdaUnit.lineage)
+        .join(RaperdaVersion, RaperdaVersion.id == RaperdaUnit.version_id)
+        .where(RaperdaUnit.id.in_(wanted))
+    )
+    return {unit: (raperda, lineage) for unit, raperda, lineage in await session.execute(query)}

@@ -1,0 +1,108 @@
+"""Staff import and publish a Raperda; a resident on a 360 px phone proposes new wording for an
+ayat; staff publish version 2 and the input is still on its pasal (Debian Chromium)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from server.app import create_app
+from server.passwords import hash_password
+from server.raperda import identity
+from server.signing import Signer
+from server.store import repo
+from tests.browser import chromium, sign_in
+from tests.conftest import TEST_PASSWORD
+from tests.raperda_helpers import SAMPAH_V1, SAMPAH_V2
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+def database_url(sqlite_url):
+    """The browser test exercises the pages, not the store: SQLite is enough."""
+    return sqlite_url
+
+
+async def no_sideways_scroll(page) -> None:
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"page is {overflow}px wider than a 360 px screen"
+
+
+def local(hours: int) -> str:
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
+    return moment.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%Y-%m-%dT%H:%M")
+
+
+async def test_resident_proposes_wording_and_it_stays_on_its_pasal_in_version_2(
+    aiohttp_server, make_config, database_url, store
+):
+    server = await aiohttp_server(create_app(make_config(database_url=database_url)))
+    async with store.transaction() as session:
+        await repo.create_user(
+            session, "staf-raperda", hash_password(TEST_PASSWORD), "sekretariat", None
+        )
+
+    async with chromium() as browser:
+        staff = await browser.new_page()
+        await sign_in(staff, server, "staf-raperda", TEST_PASSWORD)
+        await staff.goto(str(server.make_url("/raperda/kelola")))
+        await staff.fill("textarea[name=source]", SAMPAH_V1)
+        async with staff.expect_navigation():
+            await staff.click("text=Impor dan periksa")
+        draft_url = staff.url
+        raperda_id = int(draft_url.rstrip("/").rsplit("/", 1)[1])
+        assert await staff.locator("#form-terbitkan tbody tr").count() == 6  # six pasal
+        await staff.fill("input[name=opens_at]", local(-1))
+        await staff.fill("input[name=closes_at]", local(24 * 14))
+        async with staff.expect_navigation():
+            await staff.click("#form-data button[type=submit]")
+        async with staff.expect_navigation():
+            await staff.click("#form-terbitkan button[type=submit]")
+
+        resident = await browser.new_page(viewport=PHONE)
+        token = identity.link_token(Signer("test-secret-key"), "Siti", "siti@example.com")
+        await resident.goto(str(server.make_url(f"/raperda/identitas/{token}")))
+        await resident.goto(str(server.make_url(f"/raperda/{raperda_id}")))
+        assert "Konsultasi publik dibuka" in await resident.locator("#tahap").inner_text()
+        await no_sideways_scroll(resident)
+        pasal3 = resident.locator("article.pasal", has_text="Pasal 3")
+        async with resident.expect_navigation():
+            await pasal3.locator("a", has_text="beri masukan").click()
+        await resident.select_option("select[name=ayat]", "2")
+        await resident.check("input[name=position][value=usul_perubahan]")
+        await resident.fill("textarea[name=text]", "Sampah elektronik perlu dipisah juga.")
+        await resident.fill(
+            "textarea[name=proposed]",
+            "(2) Pemilahan sampah dilakukan dengan memisahkan: a. sampah organik; "
+            "b. sampah anorganik; c. sampah elektronik.",
+        )
+        await no_sideways_scroll(resident)
+        async with resident.expect_navigation():
+            await resident.click("#form-masukan button[type=submit]")
+        mine = resident.locator("ul.masukan > li", has_text="Sampah elektronik perlu")
+        assert await mine.locator("ins", has_text="elektronik").count() == 1
+        assert "ayat (2)" in await mine.inner_text()
+        await no_sideways_scroll(resident)
+        pasal_url = resident.url.split("?")[0]
+
+        await staff.goto(draft_url)
+        await staff.fill("#form-teks textarea[name=source]", SAMPAH_V2)
+        async with staff.expect_navigation():
+            await staff.click("#form-teks button[type=submit]")
+        assert await staff.locator("text=Dipindah/dinomori ulang?").count() >= 1
+        async with staff.expect_navigation():
+            await staff.click("#form-terbitkan button[type=submit]")
+
+        await resident.goto(pasal_url)
+        assert (await resident.locator("h1").inner_text()).strip() == "Pasal 3"
+        assert "Versi 2" in await resident.locator("main").inner_text()
+        kept = resident.locator("ul.masukan > li", has_text="Sampah elektronik perlu")
+        assert await kept.count() == 1 and "versi 1" in await kept.inner_text()
+        assert await resident.locator("details summary", has_text="Perubahan").count() == 1
+        await no_sideways_scroll(resident)
