@@ -13,7 +13,7 @@ from server.backup import DATABASE_FILE, BackupError, backup, check_media, resto
 from server.domain.sitting import SittingStatus
 from server.store import Store, repo
 from server.store.models import Holiday, SearchEntry
-from tests.conftest import _empty_tables
+from tests.conftest import empty_tables
 from tests.factories import new_sitting
 
 OTHER = {"sqlite": "postgres_url", "postgres": "sqlite_url"}
@@ -58,7 +58,7 @@ async def test_a_backup_restores_into_the_other_backend_row_for_row(
 ):
     source = Store(database_url)
     target_url = request.getfixturevalue(OTHER[request.node.callspec.params["database_url"]])
-    await _empty_tables(target_url)
+    await empty_tables(target_url)
     target = Store(target_url)
     media = tmp_path / "media"
     (media / "1" / "720p").mkdir(parents=True)

@@ -2,7 +2,9 @@
 a moderator hides a comment, undoes it, refuses a negative slow mode and bans with a reason;
 staff create a sitting with its agenda on the create form, then delete the draft. On a phone:
 a resident shares the page and waits out slow mode; staff see where a trim really cuts, and
-the live console's preview of the program plays."""
+the live console's preview of the program plays. A member lands in the live room and votes
+while the chair runs the floor and mute-all and reads the result; staff run a sitting from
+creation through going live, agenda marks and a confirmed end to a trimmed, published archive."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
+from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.app import create_app
 from server.keys import COMMENTS
@@ -20,8 +23,9 @@ from server.store import repo
 from server.store.models import AuditEntry, CommentBan, Sitting
 from tests.archive_helpers import ended_sitting
 from tests.browser import assert_no_sideways_scroll, chromium, sign_in
-from tests.conftest import TEST_PASSWORD, _empty_tables
+from tests.conftest import TEST_PASSWORD, empty_tables
 from tests.live_helpers import scheduled_sitting
+from tests.room_helpers import add_member, set_seats
 from tests.test_comments import connect, outcome, post
 
 pytestmark = pytest.mark.browser
@@ -34,8 +38,12 @@ ISO = re.compile(r"\d{4}-\d\d-\d\dT")
 async def database_url(sqlite_url):
     """The journeys exercise the pages (the store's two databases are covered elsewhere), each on
     an empty database."""
-    await _empty_tables(sqlite_url)
+    await empty_tables(sqlite_url)
     return sqlite_url
+
+
+def viewport(width: int) -> dict[str, int]:
+    return {"width": width, "height": 800}
 
 
 async def add_user(store, username: str, role: str) -> None:
@@ -228,5 +236,142 @@ async def test_the_console_previews_what_residents_see(
             "() => { const v = document.getElementById('program-preview');"
             " return v.muted && v.videoHeight === 360 && v.currentTime > 0; }",
             timeout=20_000,
+        )
+        await assert_no_sideways_scroll(page)
+
+
+async def job_done(page) -> None:
+    """The console reloads itself while a recording job runs; it must end done, not failed."""
+    job = page.locator("[data-job=done], [data-job=failed]")
+    await job.wait_for(timeout=60_000)
+    assert await job.get_attribute("data-job") == "done", await job.inner_text()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_a_member_lands_in_the_room_and_votes_while_the_chair_runs_the_floor(
+    aiohttp_server, make_config, database_url, store, loopback_ice, width
+):
+    app = create_app(make_config(database_url=database_url))
+    server = await aiohttp_server(app)
+    sitting_id, _ = await scheduled_sitting(store, "Paripurna Perjalanan Anggota")
+    live = await app[keys.LIVE].start(sitting_id, actor="test")
+    await live.attach_hall(SyntheticVideoTrack("Aula", 640, 360), SyntheticAudioTrack())
+    await set_seats(store, 2)
+    member_id = await add_member(store, "Anggota Perjalanan")
+    chair_member = await add_member(store, "Ketua Perjalanan")
+    member_name, chair_name = f"anggota-{width}", f"pimpinan-{width}"
+    async with store.transaction() as session:
+        secret = hash_password(TEST_PASSWORD)
+        await repo.create_user(session, member_name, secret, "anggota", member_id)
+        await repo.create_user(session, chair_name, secret, "pimpinan", chair_member)
+
+    async with chromium() as browser:
+        member = await (
+            await browser.new_context(viewport={"width": width, "height": 800})
+        ).new_page()
+        await sign_in(member, server, member_name, TEST_PASSWORD)
+        assert member.url.endswith(f"/ruang/{sitting_id}"), "a member lands on the live room"
+        await assert_no_sideways_scroll(member)
+        await member.click("[data-join=audio]")
+        await member.wait_for_selector("[data-room]:not([hidden])")
+        await member.click("[data-hand]")
+
+        chair = await (
+            await browser.new_context(viewport={"width": width, "height": 800})
+        ).new_page()
+        await sign_in(chair, server, chair_name, TEST_PASSWORD)
+        assert chair.url.endswith(f"/ruang/{sitting_id}"), "the chair lands on the live room"
+        await chair.click("[data-join=audio]")
+        mine = f"[data-members] [data-member-id='{member_id}']"
+        await chair.wait_for_selector(f"{mine} .badge-hand")
+        await chair.click(f"{mine} button:has-text('Beri hak bicara')")
+        await member.wait_for_selector(f"{mine} .badge-floor")
+        await chair.click("[data-chair-action=mute_all]")
+        await chair.wait_for_selector(f"[data-members] [data-member-id='{chair_member}']")
+        assert await chair.is_enabled("[data-mic]"), "mute-all never mutes the chair"
+        await assert_no_sideways_scroll(chair)
+
+        await chair.fill("[data-open-vote] input[name=title]", "Persetujuan Raperda Sampah")
+        await chair.click("[data-open-vote] button[type=submit]")
+        await member.wait_for_selector("[data-vote]:not([hidden])")
+        await member.click("[data-choice=setuju]")
+        await member.wait_for_selector("[data-vote-status]:has-text('Suara Anda sudah tercatat')")
+        await assert_no_sideways_scroll(member)
+        await chair.click("[data-choice=setuju]")
+        await chair.wait_for_selector("[data-vote-status]:has-text('Suara Anda sudah tercatat')")
+        await chair.click("[data-close-vote]")
+        await member.wait_for_selector("[data-vote]", state="hidden")
+
+        await chair.goto(str(server.make_url(f"/sidang/{sitting_id}")))
+        result = chair.locator("[data-votes] li", has_text="Persetujuan Raperda Sampah")
+        await result.wait_for()
+        assert "Setuju 2" in await result.inner_text()
+        await assert_no_sideways_scroll(chair)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_staff_run_a_sitting_from_creation_to_the_published_archive(
+    aiohttp_server, make_config, database_url, store, width
+):
+    app = create_app(make_config(database_url=database_url))
+    server = await aiohttp_server(app)
+    username = f"staf-{width}"
+    async with store.transaction() as session:
+        await repo.create_user(session, username, hash_password(TEST_PASSWORD), "sekretariat", None)
+
+    async with chromium() as browser:
+        page = await (
+            await browser.new_context(viewport={"width": width, "height": 800})
+        ).new_page()
+        await sign_in(page, server, username, TEST_PASSWORD)
+        assert page.url.endswith("/konsol"), "staff land on the console"
+        await page.click("a[href='/konsol/rapat/baru']")
+        await page.fill("input[name=title]", "Paripurna Perjalanan Staf")
+        await page.fill("input[name=starts_at]", "2026-12-02T09:00")
+        async with page.expect_navigation():
+            await page.click("form[action='/konsol/rapat/baru'] button[type=submit]")
+        sitting_id = int(page.url.rstrip("/").split("/")[-1].split("#")[0])
+        for title in ("Pembukaan", "Pengesahan Raperda"):
+            await page.fill("form[action$='/acara'] input[name=title]", title)
+            async with page.expect_navigation():
+                await page.click("form[action$='/acara'] button[type=submit]")
+        for status in ("scheduled", "live"):
+            async with page.expect_navigation():
+                await page.click(f"form:has(input[name=status][value={status}]) button")
+        await assert_no_sideways_scroll(page)
+
+        live = app[keys.LIVE].get(sitting_id)
+        await live.attach_hall(SyntheticVideoTrack("Aula", 640, 360), SyntheticAudioTrack())
+        for position, segments in ((1, 1), (2, 3)):
+            assert await live.packager.wait_for("720p", segments, None, timeout=30)
+            async with page.expect_navigation():
+                await page.click(f"button:has-text('Mulai acara {position}')")
+        assert await live.packager.wait_for("720p", 5, None, timeout=30)
+
+        async with page.expect_navigation():
+            await page.click("form.end-live button")
+        assert await page.is_visible("text=Akhiri siaran langsung sekarang?"), "asked first"
+        assert sitting_id in app[keys.LIVE].sittings, "nothing ends before the answer"
+        async with page.expect_navigation():
+            await page.click("button:has-text('Ya, akhiri siaran')")
+        assert sitting_id not in app[keys.LIVE].sittings
+
+        await page.fill("input[name=trim_start]", "1")
+        async with page.expect_navigation():
+            await page.click("button:has-text('Terapkan potongan')")
+        await job_done(page)
+        async with page.expect_navigation():
+            await page.click("button:has-text('Publikasikan rekaman')")
+        await job_done(page)
+        await assert_no_sideways_scroll(page)
+
+        await page.goto(str(server.make_url(f"/sidang/{sitting_id}")))
+        chapter = page.locator("#acara-2 a.seek")
+        await chapter.wait_for()
+        assert float(await chapter.get_attribute("data-seek") or 0) > 0, "item 2 starts later"
+        await chapter.click()
+        await page.wait_for_function(
+            "() => { const v = document.querySelector('video');"
+            " return v && v.currentTime > 0 && !v.seeking; }"
         )
         await assert_no_sideways_scroll(page)
