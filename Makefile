@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := web/static/vendor
-PYTEST_ARGS ?=
+# Two workers on a 2-core machine: browser and media tests wait on real time, so the suite
+# overlaps them (each worker has its own PostgreSQL database and Redis prefix).
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install assets services lint format messages bench cluster e2e clean
 
