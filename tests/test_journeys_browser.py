@@ -17,8 +17,10 @@ from sqlalchemy import select
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.app import create_app
+from server.documents import save_upload
 from server.keys import COMMENTS
 from server.passwords import hash_password
+from server.schemas import DocumentMeta, parse
 from server.store import repo
 from server.store.models import AuditEntry, CommentBan, Sitting
 from tests.archive_helpers import ended_sitting
@@ -27,6 +29,7 @@ from tests.conftest import TEST_PASSWORD, empty_tables
 from tests.live_helpers import scheduled_sitting
 from tests.room_helpers import add_member, set_seats
 from tests.test_comments import connect, outcome, post
+from tests.test_pages import make_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -375,3 +378,47 @@ async def test_staff_run_a_sitting_from_creation_to_the_published_archive(
             " return v && v.currentTime > 0 && !v.seeking; }"
         )
         await assert_no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_a_resident_watches_comments_and_finds_a_document(
+    aiohttp_server, make_config, database_url, store, width
+):
+    config = make_config(database_url=database_url)
+    app = create_app(config)
+    server = await aiohttp_server(app)
+    sitting_id, _ = await scheduled_sitting(store, "Paripurna Perjalanan Warga")
+    live = await app[keys.LIVE].start(sitting_id, actor="test")
+    await live.attach_hall(SyntheticVideoTrack("Aula", 640, 360), SyntheticAudioTrack())
+    meta = parse(
+        DocumentMeta,
+        {"jenis": "perda", "judul": "Perda Pengelolaan Sampah Rumah Tangga", "tahun": 2025},
+    )
+    await save_upload(store, config.documents_dir, "staf", meta, make_pdf(), "sampah.pdf")
+
+    async with chromium() as browser:
+        page = await browser.new_page(viewport=viewport(width))
+        await page.goto(str(server.make_url("/")))
+        async with page.expect_navigation():
+            await page.click("a:has-text('Paripurna Perjalanan Warga')")
+        await page.wait_for_function(
+            "() => { const v = document.querySelector('video');"
+            " return v && v.currentTime > 0.5 && !v.paused; }",
+            timeout=30_000,
+        )
+        await assert_no_sideways_scroll(page)
+        await page.fill("#komentar input[name=name]", "Warga Kraton")
+        await page.fill("#komentar textarea[name=text]", "Kapan sampah di Kraton diangkut?")
+        await page.click("#komentar [data-send]")
+        await page.wait_for_selector("#komentar li:has-text('Kapan sampah di Kraton diangkut?')")
+
+        await page.goto(str(server.make_url("/dokumen")))
+        await page.fill("input[name=q]", "sampah")
+        async with page.expect_navigation():
+            await page.press("input[name=q]", "Enter")
+        found = page.locator("a", has_text="Perda Pengelolaan Sampah Rumah Tangga").first
+        await found.wait_for()
+        await assert_no_sideways_scroll(page)
+        href = await page.locator("a[href$='/unduh']").first.get_attribute("href")
+        download = await page.request.get(str(server.make_url(href)))
+        assert download.status == 200 and (await download.body()).startswith(b"%PDF")
