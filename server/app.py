@@ -29,6 +29,8 @@ from server.comments.service import CommentService
 from server.config import Config
 from server.domain import localtime
 from server.domain.sitting import SittingStatus
+from server.forum import views as forum
+from server.forum.service import ForumService
 from server.i18n import Translations
 from server.live import metrics as live_metrics
 from server.live import views as live
@@ -81,6 +83,7 @@ ROUTES = (
     pengaduan,
     open311,
     raperda,
+    forum,
     assets,
 )
 
@@ -225,6 +228,23 @@ async def _raperda(app: web.Application) -> AsyncIterator[None]:
     await mailer.drain()
 
 
+async def _forum(app: web.Application) -> AsyncIterator[None]:
+    """The forum: after the reports it registers its threads and replies with."""
+    config = app[keys.CONFIG]
+    mailer = Mailer(config.smtp_url)
+    app[keys.FORUM] = ForumService(
+        app[keys.STORE],
+        app[keys.BUS],
+        app[keys.SIGNER],
+        app[keys.REPORTS],
+        Vault(config.data_keys),
+        mailer,
+        config.public_url,
+    )
+    yield
+    await mailer.drain()
+
+
 # Each service may use the ones before it: rooms use the live sittings, all use store and bus.
 SERVICES = (
     _store,
@@ -237,6 +257,7 @@ SERVICES = (
     _archive,
     _pengaduan,
     _raperda,
+    _forum,
 )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.comments.service import CommentService
     from server.config import Config
     from server.connections import Guard
+    from server.forum.service import ForumService
     from server.i18n import Translations
     from server.live.service import LiveService
     from server.metrics import Metrics
@@ -57,3 +58,4 @@ ARCHIVE: web.AppKey[ArchiveService] = web.AppKey("archive")
 PENGADUAN: web.AppKey[PengaduanService] = web.AppKey("pengaduan")
 REPORTS: web.AppKey[ReportService] = web.AppKey("reports")
 RAPERDA: web.AppKey[RaperdaService] = web.AppKey("raperda")
+FORUM: web.AppKey[ForumService] = web.AppKey("forum")

@@ -100,6 +100,13 @@ class ReportService:
                 await reportable.set_hidden(session, target_id, True)
         return Reported(target, counted, ReviewState(item.state) in HIDDEN_STATES)
 
+    async def hold(self, session: AsyncSession, kind: str, target_id: int, target: Target) -> None:
+        """An item its feature held back itself (a banned word marked 'hold'): already hidden,
+        it waits in the same queue, in the caller's transaction."""
+        self._reportable(kind)
+        item = await repo_reports.item_for(session, kind, target_id, target.excerpt, target.url)
+        await repo_reports.set_state(session, item, ReviewState.HIDDEN)
+
     async def queue(self) -> list[QueueEntry]:
         async with self.store.read() as session:
             items = await repo_reports.queue(session)

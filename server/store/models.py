@@ -778,3 +778,95 @@ class RaperdaResponse(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ForumTopic(Base):
+    """A forum topic; topics are listed grouped by the komisi that answers them."""
+
+    __tablename__ = "forum_topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    komisi: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ForumThread(Base):
+    """A thread: its opening post, who wrote it (a resident's hashed identity, or an account
+    with its badge), what it is about (a sitting, a Raperda, a complaint category), and the
+    moderator's switches. `search_text` holds the stemmed title and opening post."""
+
+    __tablename__ = "forum_thread"
+    __table_args__ = (
+        # A topic's page: visible threads, latest activity first, paged by keyset.
+        Index("ix_forum_thread_topic", "topic_id", "hidden", "last_activity_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("forum_topic.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    author_name: Mapped[str] = mapped_column(String(200))
+    badge: Mapped[str] = mapped_column(String(20), default="")
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sitting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sitting.id", ondelete="SET NULL"), nullable=True
+    )
+    raperda_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaint_category.id", ondelete="SET NULL"), nullable=True
+    )
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    slow_mode_s: Mapped[int] = mapped_column(Integer, default=0)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    official: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ForumReply(Base):
+    """A reply; `official` marks the DPRD's official answer (set by a member)."""
+
+    __tablename__ = "forum_reply"
+    __table_args__ = (
+        # A thread's page: visible replies in order, paged by keyset on id.
+        Index("ix_forum_reply_page", "thread_id", "hidden", "id"),
+        Index("ix_forum_reply_official", "thread_id", "official"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("forum_thread.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    author_name: Mapped[str] = mapped_column(String(200))
+    badge: Mapped[str] = mapped_column(String(20), default="")
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
+    )
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    official: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ForumSubscription(Base):
+    """An opt-in to e-mail on new replies. The address is a Fernet token (SIDANG_DATA_KEY);
+    each e-mail carries a signed link that ends it."""
+
+    __tablename__ = "forum_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("forum_thread.id", ondelete="CASCADE"), index=True
+    )
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    contact_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,548 @@
+"""The forum's rules: who may open and answer threads, official replies, moderation (the same
+gate, bans, banned words and reports as comments), and e-mail on new replies. No HTTP here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.bus import Bus
+from server.domain.errors import InvalidInput, NotFound, PermissionDenied
+from server.domain.moderation import (
+    Ban,
+    Gate,
+    Limits,
+    RefusalCode,
+    Refused,
+    Sender,
+    WordAction,
+    WordFilter,
+    check_ban_minutes,
+    check_name,
+    check_slow_mode,
+    clean_text,
+)
+from server.domain.roles import MODERATORS, STAFF, Role
+from server.i18n import N_
+from server.pengaduan.mail import Mailer
+from server.pengaduan.vault import Contact, Vault
+from server.reports import ReportService, Target
+from server.search.stemming import stem_query, stem_text
+from server.signing import BadSignature, Signer
+from server.store import Store, repo
+from server.store import comments as repo_comments
+from server.store import forum as store
+from server.store import pengaduan as pengaduan_store
+from server.store.models import (
+    ComplaintCategory,
+    ForumReply,
+    ForumSubscription,
+    ForumThread,
+    ForumTopic,
+    Member,
+    Sitting,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+THREAD_KIND = "forum_utas"
+REPLY_KIND = "forum_balasan"
+PAGE_SIZE = 50
+TOPIC_PAGE_SIZE = 30
+MAX_TITLE = 200
+MAX_BODY = 5000
+MAX_EMAIL = 254
+EXCERPT = 280
+# Forum posts are longer and rarer than live comments: a few a minute per resident.
+FORUM_LIMITS = Limits(per_identity=5, per_ip=20, window_s=60.0, duplicate_window_s=600.0)
+MEMBERS = frozenset({Role.ANGGOTA, Role.PIMPINAN})
+UNSUBSCRIBE = "forum-unsubscribe"
+
+
+class Badge(enum.StrEnum):
+    MEMBER = "anggota"
+    STAFF = "sekretariat"
+
+
+BADGE_LABELS = {Badge.MEMBER: N_("Anggota DPRD"), Badge.STAFF: N_("Sekretariat DPRD")}
+
+
+class CurrentUser(Protocol):
+    """The signed-in account (server.auth.CurrentUser fits)."""
+
+    id: int
+    username: str
+    member_id: int | None
+
+    def has(self, roles: Iterable[Role]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who posts: a resident (a display name and the gate's hashed identity) or an account."""
+
+    sender: Sender
+    name: str = ""
+    user: CurrentUser | None = None
+    email: str = ""  # opt-in to e-mail on new replies
+
+
+@dataclass(frozen=True)
+class Opening:
+    topic_id: int
+    title: str
+    body: str
+    sitting_id: int | None = None
+    raperda_id: int | None = None
+    category_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    thread: ForumThread
+    topic: ForumTopic
+    replies: list[ForumReply]
+    official: list[ForumReply]
+    sitting: Sitting | None
+    category: ComplaintCategory | None
+    newer: bool  # a page after this one exists
+    older: bool  # a page before this one exists
+
+
+@dataclass(frozen=True)
+class TopicPage:
+    topic: ForumTopic
+    threads: list[ForumThread]
+    cursor: str | None  # the next (older) page's cursor
+
+
+@dataclass
+class Index:
+    groups: dict[str, list[ForumTopic]] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
+
+
+class ForumService:
+    def __init__(
+        self,
+        store_: Store,
+        bus: Bus,
+        signer: Signer,
+        reports: ReportService,
+        vault: Vault,
+        mailer: Mailer,
+        public_url: str,
+    ) -> None:
+        self.store = store_
+        self.signer = signer
+        self.public_url = public_url
+        self.gate = Gate(bus, FORUM_LIMITS)
+        self.reports = reports
+        self.vault = vault
+        self.mailer = mailer
+        reports.register(THREAD_KIND, _Threads())
+        reports.register(REPLY_KIND, _Replies())
+
+    # Reading
+
+    async def index(self) -> Index:
+        async with self.store.read() as session:
+            topics = await store.topics(session)
+            counts = await store.thread_counts(session)
+        index = Index(counts=counts)
+        for topic in topics:
+            index.groups.setdefault(topic.komisi, []).append(topic)
+        return index
+
+    async def topic_page(self, topic_id: int, cursor: str | None = None) -> TopicPage:
+        before = _parse_cursor(cursor)
+        async with self.store.read() as session:
+            topic = await store.get_topic(session, topic_id)
+            threads = list(
+                await store.topic_threads(session, topic_id, TOPIC_PAGE_SIZE + 1, before)
+            )
+        more = len(threads) > TOPIC_PAGE_SIZE
+        threads = threads[:TOPIC_PAGE_SIZE]
+        last = threads[-1] if more else None
+        next_cursor = f"{last.last_activity_at.timestamp():.6f}_{last.id}" if last else None
+        return TopicPage(topic, threads, next_cursor)
+
+    async def search(self, text: str) -> list[ForumThread]:
+        stems = stem_query(text)
+        if not stems:
+            return []
+        async with self.store.read() as session:
+            return list(await store.search_threads(session, stems, TOPIC_PAGE_SIZE))
+
+    async def thread_page(
+        self,
+        thread_id: int,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        moderator: bool = False,
+    ) -> ThreadPage:
+        async with self.store.read() as session:
+            thread = await store.get_thread(session, thread_id)
+            if thread.hidden and not moderator:
+                raise NotFound(N_("Utas %(id)s tidak ditemukan."), id=thread_id)
+            topic = await store.get_topic(session, thread.topic_id)
+            page = await store.replies(session, thread_id, PAGE_SIZE, after=after, before=before)
+            official = list(await store.official_replies(session, thread_id))
+            sitting, category = await store.links(session, thread)
+            first, last = (page[0].id, page[-1].id) if page else (None, None)
+            newer = last is not None and await store.has_replies(session, thread_id, after=last)
+            older = first is not None and await store.has_replies(session, thread_id, before=first)
+        if sitting is not None and not sitting.is_public:
+            sitting = None
+        return ThreadPage(thread, topic, page, official, sitting, category, newer, older)
+
+    async def categories(self) -> list[ComplaintCategory]:
+        async with self.store.read() as session:
+            return list(await pengaduan_store.categories(session))
+
+    # Writing
+
+    async def open_thread(self, opening: Opening, author: Author) -> ForumThread:
+        title = _text(opening.title, MAX_TITLE, "title", N_("Isi judul utas."))
+        body = _text(opening.body, MAX_BODY, "body", N_("Isi pesan utas."))
+        async with self.store.transaction() as session:
+            await store.get_topic(session, opening.topic_id)
+            await self._check_links(session, opening)
+            scope = f"forum:topic:{opening.topic_id}"
+            name, badge = await self._admit(session, author, scope, 0, f"{title}\n{body}")
+            word = await _words(session, f"{title}\n{body}")
+            now = utcnow()
+            thread = ForumThread(
+                topic_id=opening.topic_id,
+                title=title,
+                body=body,
+                search_text=stem_text(f"{title}\n{body}"),
+                author_name=name,
+                badge=badge,
+                sitting_id=opening.sitting_id,
+                raperda_id=opening.raperda_id,
+                category_id=opening.category_id,
+                hidden=word is WordAction.HOLD,
+                created_at=now,
+                last_activity_at=now,
+                locked=False,
+                slow_mode_s=0,
+                official=False,
+                reply_count=0,
+                **_who(author),
+            )
+            session.add(thread)
+            await session.flush()
+            if thread.hidden:
+                await self.reports.hold(session, THREAD_KIND, thread.id, _thread_target(thread))
+            await self._subscribe(session, thread.id, author)
+        return thread
+
+    async def reply(self, thread_id: int, body: object, author: Author) -> ForumReply:
+        body = _text(body, MAX_BODY, "body", N_("Isi balasan."))
+        async with self.store.transaction() as session:
+            thread = await store.get_thread(session, thread_id, lock=True)
+            if thread.hidden:
+                raise NotFound(N_("Utas %(id)s tidak ditemukan."), id=thread_id)
+            if thread.locked:
+                raise Refused(RefusalCode.CLOSED, N_("Utas ini dikunci: tidak menerima balasan."))
+            scope = f"forum:thread:{thread_id}"
+            name, badge = await self._admit(session, author, scope, thread.slow_mode_s, body)
+            word = await _words(session, body)
+            reply = ForumReply(
+                thread_id=thread_id,
+                body=body,
+                author_name=name,
+                badge=badge,
+                official=False,
+                hidden=word is WordAction.HOLD,
+                created_at=utcnow(),
+                **_who(author),
+            )
+            session.add(reply)
+            await session.flush()
+            if reply.hidden:
+                await self.reports.hold(session, REPLY_KIND, reply.id, _reply_target(reply))
+            else:
+                thread.reply_count += 1
+                thread.last_activity_at = reply.created_at
+            await self._subscribe(session, thread_id, author)
+            recipients = [
+                s
+                for s in await store.subscriptions(session, thread_id)
+                if s.identity_hash != author.sender.identity
+            ]
+        if not reply.hidden:
+            self._notify(thread, reply, recipients)
+        return reply
+
+    async def _admit(
+        self, session: AsyncSession, author: Author, scope: str, slow_mode_s: int, text: str
+    ) -> tuple[str, str]:
+        """The name and badge a post carries. Members and staff post under their account with
+        its badge; everyone else passes the moderation gate (bans, floods, slow mode)."""
+        user = author.user
+        if user is not None and (badge := _badge(user)):
+            member = await _member(session, user.member_id)
+            return (member.name if member else user.username), badge
+        name = check_name(author.name)
+        await self.gate.admit(scope, author.sender, text, slow_mode_s)
+        return name, ""
+
+    async def _check_links(self, session: AsyncSession, opening: Opening) -> None:
+        if opening.sitting_id is not None:
+            await repo.get_sitting(session, opening.sitting_id, public_only=True)
+        if opening.category_id is not None and (
+            await session.get(ComplaintCategory, opening.category_id) is None
+        ):
+            raise InvalidInput(
+                N_("Kategori tidak ditemukan."),
+                fields={"category": N_("Kategori tidak ditemukan.")},
+            )
+
+    async def _subscribe(self, session: AsyncSession, thread_id: int, author: Author) -> None:
+        if not author.email:
+            return
+        email = author.email.strip()
+        if "@" not in email or " " in email or len(email) > MAX_EMAIL:
+            message = N_("Alamat e-mail tidak valid.")
+            raise InvalidInput(message, fields={"email": message})
+        token = self.vault.seal(Contact(email=email))
+        existing = await store.subscriptions(session, thread_id)
+        if any(s.identity_hash == author.sender.identity for s in existing):
+            return
+        session.add(
+            ForumSubscription(
+                thread_id=thread_id,
+                identity_hash=author.sender.identity,
+                contact_token=token,
+            )
+        )
+
+    def _notify(
+        self, thread: ForumThread, reply: ForumReply, recipients: list[ForumSubscription]
+    ) -> None:
+        """After the commit (a mail failure never fails the reply); each e-mail carries a
+        signed link that ends its subscription."""
+        if not self.mailer.enabled or not recipients:
+            return
+        for subscription in recipients:
+            email = self.vault.open(subscription.contact_token).email
+            self.mailer.send(
+                email,
+                f"[Forum DPRD] {thread.title[:80]}",
+                _mail_body(
+                    self.public_url,
+                    thread,
+                    reply,
+                    self.signer.sign(UNSUBSCRIBE, subscription.id),
+                ),
+            )
+
+    async def unsubscribe(self, token: str) -> None:
+        try:
+            subscription_id = int(self.signer.unsign(UNSUBSCRIBE, token))
+        except (BadSignature, TypeError, ValueError):
+            raise NotFound(N_("Langganan tidak ditemukan atau sudah berhenti.")) from None
+        async with self.store.transaction() as session:
+            subscription = await session.get(ForumSubscription, subscription_id)
+            if subscription is None:
+                raise NotFound(N_("Langganan tidak ditemukan atau sudah berhenti."))
+            await session.delete(subscription)
+
+    # Members and moderators
+
+    async def mark_official(self, user: CurrentUser, reply_id: int, official: bool) -> ForumReply:
+        """A member marks (or unmarks) a member's or staff reply as the DPRD's answer."""
+        if not user.has(MEMBERS):
+            raise PermissionDenied(N_("Hanya anggota DPRD yang dapat menandai jawaban resmi."))
+        async with self.store.transaction() as session:
+            reply = await store.get_reply(session, reply_id)
+            if not reply.badge or reply.hidden:
+                raise InvalidInput(N_("Hanya balasan anggota atau sekretariat yang dapat resmi."))
+            thread = await store.get_thread(session, reply.thread_id, lock=True)
+            reply.official = official
+            await store.refresh_official(session, thread)
+            action = "forum.official" if official else "forum.unofficial"
+            await repo.audit(session, user.username, action, f"forum_reply:{reply.id}")
+        return reply
+
+    async def moderate(
+        self,
+        user: CurrentUser,
+        thread_id: int,
+        *,
+        locked: bool | None = None,
+        slow_mode_s: object = None,
+    ) -> ForumThread:
+        if not user.has(MODERATORS):
+            raise PermissionDenied(N_("Hanya moderator yang dapat mengatur utas."))
+        async with self.store.transaction() as session:
+            thread = await store.get_thread(session, thread_id, lock=True)
+            changes = []
+            if locked is not None:
+                thread.locked = locked
+                changes.append(f"locked={locked}")
+            if slow_mode_s is not None:
+                thread.slow_mode_s = check_slow_mode(slow_mode_s)
+                changes.append(f"slow_mode_s={thread.slow_mode_s}")
+            await repo.audit(
+                session,
+                user.username,
+                "forum.settings",
+                f"forum_thread:{thread_id}",
+                ", ".join(changes),
+            )
+        return thread
+
+    async def ban(
+        self, user: CurrentUser, kind: str, target_id: int, minutes: object, reason: str
+    ) -> Ban:
+        """Ban the identity (and device) behind a thread or reply, everywhere residents post:
+        the same bans as live comments."""
+        if not user.has(MODERATORS):
+            raise PermissionDenied(N_("Hanya moderator yang dapat memblokir."))
+        minutes = check_ban_minutes(minutes)
+        async with self.store.transaction() as session:
+            post = (
+                await store.get_thread(session, target_id)
+                if kind == THREAD_KIND
+                else await store.get_reply(session, target_id)
+            )
+            if post.user_id is not None:
+                raise InvalidInput(N_("Akun anggota atau staf tidak diblokir dari sini."))
+            until = utcnow() + dt.timedelta(minutes=minutes)
+            ban = Ban(post.identity_hash, None, until, device=post.device_hash)
+            row = await repo_comments.add_ban(
+                session, ban, reason=reason[:300], actor=user.username
+            )
+            await repo.audit(
+                session,
+                user.username,
+                "forum.ban",
+                f"identity:{post.identity_hash[:8]}",
+                f"{minutes} menit; {kind} {target_id}; {reason}",
+            )
+        ban = Ban(ban.identity, None, until, str(row.id), ban.device)
+        await self.gate.apply(ban)
+        return ban
+
+    async def add_topic(
+        self, user: CurrentUser, komisi: str, title: str, description: str
+    ) -> ForumTopic:
+        if not user.has(STAFF):
+            raise PermissionDenied(N_("Hanya sekretariat yang dapat menambah topik."))
+        komisi = _text(komisi, 100, "komisi", N_("Isi komisi."))
+        title = _text(title, MAX_TITLE, "title", N_("Isi judul topik."))
+        description = clean_text(description)[:500]
+        async with self.store.transaction() as session:
+            topic = await store.add_topic(session, komisi, title, description)
+            await repo.audit(
+                session, user.username, "forum.topic", f"forum_topic:{topic.id}", title
+            )
+        return topic
+
+
+def _badge(user: CurrentUser) -> str:
+    if user.has(MEMBERS) and not user.has(STAFF):
+        return Badge.MEMBER.value
+    if user.has(STAFF):
+        return Badge.STAFF.value
+    return ""
+
+
+def _who(author: Author) -> dict:
+    sender = author.sender
+    user_id = author.user.id if author.user is not None and _badge(author.user) else None
+    return {
+        "identity_hash": sender.identity,
+        "ip_hash": sender.ip,
+        "device_hash": sender.device or None,
+        "user_id": user_id,
+    }
+
+
+async def _member(session: AsyncSession, member_id: int | None) -> Member | None:
+    return await session.get(Member, member_id) if member_id else None
+
+
+async def _words(session: AsyncSession, text: str) -> WordAction | None:
+    """The same banned-word list as comments: a blocked word refuses, a held one hides the
+    post into the moderator queue."""
+    action = WordFilter(await repo_comments.banned_patterns(session)).match(text)
+    if action is WordAction.BLOCK:
+        raise Refused(RefusalCode.BLOCKED_WORD, N_("Pesan memuat kata yang tidak diizinkan."))
+    return action
+
+
+def _text(value: object, limit: int, field_name: str, empty: str) -> str:
+    text = clean_text(value) if isinstance(value, str) else ""
+    if not text:
+        raise InvalidInput(empty, fields={field_name: empty})
+    if len(text) > limit:
+        message = N_("Paling banyak %(max)s karakter.")
+        raise InvalidInput(message, fields={field_name: message}, max=limit)
+    return text
+
+
+def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    if not cursor:
+        return None
+    stamp, _, ident = cursor.partition("_")
+    try:
+        return dt.datetime.fromtimestamp(float(stamp), dt.UTC), int(ident)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidInput(N_("Halaman tidak valid.")) from None
+
+
+def _thread_target(thread: ForumThread) -> Target:
+    return Target(f"{thread.title}: {thread.body}"[:EXCERPT], f"/forum/utas/{thread.id}")
+
+
+def _reply_target(reply: ForumReply) -> Target:
+    url = f"/forum/utas/{reply.thread_id}?setelah={reply.id - 1}#b{reply.id}"
+    return Target(reply.body[:EXCERPT], url)
+
+
+def _mail_body(public_url: str, thread: ForumThread, reply: ForumReply, token: str) -> str:
+    return (
+        f'{reply.author_name} membalas utas "{thread.title}":\n\n{reply.body[:1000]}\n\n'
+        f"Baca: {public_url}/forum/utas/{thread.id}?setelah={reply.id - 1}#b{reply.id}\n"
+        f"Berhenti berlangganan: {public_url}/forum/berhenti?k={token}\n"
+    )
+
+
+class _Threads:
+    async def describe(self, session: AsyncSession, target_id: int) -> Target:
+        thread = await store.get_thread(session, target_id)
+        if thread.hidden:
+            raise NotFound(N_("Utas %(id)s tidak ditemukan."), id=target_id)
+        return _thread_target(thread)
+
+    async def set_hidden(self, session: AsyncSession, target_id: int, hidden: bool) -> None:
+        thread = await store.get_thread(session, target_id)
+        thread.hidden = hidden
+
+
+class _Replies:
+    async def describe(self, session: AsyncSession, target_id: int) -> Target:
+        reply = await store.get_reply(session, target_id)
+        if reply.hidden:
+            raise NotFound(N_("Balasan %(id)s tidak ditemukan."), id=target_id)
+        return _reply_target(reply)
+
+    async def set_hidden(self, session: AsyncSession, target_id: int, hidden: bool) -> None:
+        reply = await store.get_reply(session, target_id)
+        thread = await store.get_thread(session, reply.thread_id, lock=True)
+        if reply.hidden != hidden:
+            reply.hidden = hidden
+            thread.reply_count += -1 if hidden else 1
+            await store.refresh_official(session, thread)

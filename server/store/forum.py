@@ -1,0 +1,155 @@
+"""Repository functions for the forum: topics, threads, replies (keyset-paged) and e-mail
+subscriptions. Every page is an index range scan, so a thread with 5,000 replies reads its
+last page as fast as its first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.domain.errors import NotFound
+from server.i18n import N_
+from server.store.models import (
+    ComplaintCategory,
+    ForumReply,
+    ForumSubscription,
+    ForumThread,
+    ForumTopic,
+    Sitting,
+)
+
+
+async def topics(session: AsyncSession) -> Sequence[ForumTopic]:
+    query = select(ForumTopic).order_by(ForumTopic.komisi, ForumTopic.title)
+    return (await session.scalars(query)).all()
+
+
+async def thread_counts(session: AsyncSession) -> dict[int, int]:
+    query = (
+        select(ForumThread.topic_id, func.count())
+        .where(ForumThread.hidden.is_(False))
+        .group_by(ForumThread.topic_id)
+    )
+    return {topic: count for topic, count in await session.execute(query)}
+
+
+async def get_topic(session: AsyncSession, topic_id: int) -> ForumTopic:
+    topic = await session.get(ForumTopic, topic_id)
+    if topic is None:
+        raise NotFound(N_("Topik %(id)s tidak ditemukan."), id=topic_id)
+    return topic
+
+
+async def add_topic(session: AsyncSession, komisi: str, title: str, description: str) -> ForumTopic:
+    topic = ForumTopic(komisi=komisi, title=title, description=description)
+    session.add(topic)
+    await session.flush()
+    return topic
+
+
+async def topic_threads(
+    session: AsyncSession,
+    topic_id: int,
+    limit: int,
+    before: tuple[dt.datetime, int] | None = None,
+) -> Sequence[ForumThread]:
+    """Visible threads of a topic, latest activity first, older than the `before` cursor."""
+    query = select(ForumThread).where(
+        ForumThread.topic_id == topic_id, ForumThread.hidden.is_(False)
+    )
+    if before is not None:
+        query = query.where(tuple_(ForumThread.last_activity_at, ForumThread.id) < before)
+    order = (ForumThread.last_activity_at.desc(), ForumThread.id.desc())
+    return (await session.scalars(query.order_by(*order).limit(limit))).all()
+
+
+async def search_threads(
+    session: AsyncSession, stems: list[str], limit: int
+) -> Sequence[ForumThread]:
+    """Visible threads whose stemmed title and opening post hold every stem, latest first."""
+    query = select(ForumThread).where(ForumThread.hidden.is_(False))
+    for stem in stems:
+        query = query.where((" " + ForumThread.search_text + " ").contains(f" {stem} "))
+    order = (ForumThread.last_activity_at.desc(), ForumThread.id.desc())
+    return (await session.scalars(query.order_by(*order).limit(limit))).all()
+
+
+async def get_thread(session: AsyncSession, thread_id: int, *, lock: bool = False) -> ForumThread:
+    thread = await session.get(ForumThread, thread_id, with_for_update=lock)
+    if thread is None:
+        raise NotFound(N_("Utas %(id)s tidak ditemukan."), id=thread_id)
+    return thread
+
+
+async def replies(
+    session: AsyncSession,
+    thread_id: int,
+    limit: int,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+) -> list[ForumReply]:
+    """Visible replies in order: the first page, the page after id `after`, or the page
+    before id `before`."""
+    query = select(ForumReply).where(
+        ForumReply.thread_id == thread_id, ForumReply.hidden.is_(False)
+    )
+    if before is not None:
+        query = query.where(ForumReply.id < before).order_by(ForumReply.id.desc())
+        return list(reversed((await session.scalars(query.limit(limit))).all()))
+    if after is not None:
+        query = query.where(ForumReply.id > after)
+    return list((await session.scalars(query.order_by(ForumReply.id).limit(limit))).all())
+
+
+async def has_replies(
+    session: AsyncSession, thread_id: int, *, after: int | None = None, before: int | None = None
+) -> bool:
+    query = select(ForumReply.id).where(
+        ForumReply.thread_id == thread_id, ForumReply.hidden.is_(False)
+    )
+    if after is not None:
+        query = query.where(ForumReply.id > after)
+    if before is not None:
+        query = query.where(ForumReply.id < before)
+    return await session.scalar(query.limit(1)) is not None
+
+
+async def official_replies(session: AsyncSession, thread_id: int) -> Sequence[ForumReply]:
+    query = select(ForumReply).where(
+        ForumReply.thread_id == thread_id,
+        ForumReply.official.is_(True),
+        ForumReply.hidden.is_(False),
+    )
+    return (await session.scalars(query.order_by(ForumReply.id))).all()
+
+
+async def get_reply(session: AsyncSession, reply_id: int) -> ForumReply:
+    reply = await session.get(ForumReply, reply_id)
+    if reply is None:
+        raise NotFound(N_("Balasan %(id)s tidak ditemukan."), id=reply_id)
+    return reply
+
+
+async def refresh_official(session: AsyncSession, thread: ForumThread) -> None:
+    """A thread is flagged while it holds a visible official reply."""
+    await session.flush()
+    thread.official = bool(await official_replies(session, thread.id))
+
+
+async def links(
+    session: AsyncSession, thread: ForumThread
+) -> tuple[Sitting | None, ComplaintCategory | None]:
+    sitting = await session.get(Sitting, thread.sitting_id) if thread.sitting_id else None
+    category = (
+        await session.get(ComplaintCategory, thread.category_id) if thread.category_id else None
+    )
+    return sitting, category
+
+
+async def subscriptions(session: AsyncSession, thread_id: int) -> Sequence[ForumSubscription]:
+    query = select(ForumSubscription).where(ForumSubscription.thread_id == thread_id)
+    return (await session.scalars(query)).all()

@@ -1,0 +1,275 @@
+"""The forum: threads, badges, official replies, moderation enforced on the server, reports,
+e-mail on replies, keyset pages and stemmed search."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from server import keys
+from server.app import create_app
+from server.store import repo
+from server.store.models import ForumReply, ForumThread, ForumTopic
+from tests.conftest import csrf_token_for, log_in
+
+REPLY_LINK = re.compile(r'data-reply="(\d+)"')
+
+
+class Outbox:
+    enabled = True
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append((to, subject, body))
+
+    async def drain(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def forum(aiohttp_client, make_config, database_url, store):
+    """Behind a trusted proxy (each resident an address of their own), with a data key so
+    residents may leave an e-mail, and an outbox instead of SMTP."""
+    config = make_config(
+        database_url=database_url,
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+        data_keys=(Fernet.generate_key().decode(),),
+    )
+    client = await aiohttp_client(create_app(config))
+    client.app[keys.FORUM].mailer = Outbox()
+    return client
+
+
+async def topic_id(store) -> int:
+    """The first topic (tables are emptied between tests, so the migration's seed is gone)."""
+    async with store.transaction() as session:
+        found = await session.scalar(select(func.min(ForumTopic.id)))
+        if found is None:
+            topic = ForumTopic(komisi="Komisi C", title="Pembangunan", description="")
+            session.add(topic)
+            await session.flush()
+            found = topic.id
+        return found
+
+
+async def as_resident(client, ip: str) -> str:
+    """Another browser: fresh cookies, its own address; returns its CSRF token."""
+    client.session.cookie_jar.clear()
+    client._forum_ip = ip
+    return await csrf_token_for(client)
+
+
+async def post(client, path: str, data: dict, token: str | None):
+    headers = {"X-Forwarded-For": getattr(client, "_forum_ip", "192.0.2.1")}
+    if token is not None:
+        data = {**data, "csrf_token": token}
+    return await client.post(path, data=data, headers=headers, allow_redirects=False)
+
+
+async def open_thread(client, store, token, title="Perbaikan jalan Pantura", **extra) -> int:
+    topic = await topic_id(store)
+    response = await post(
+        client,
+        f"/forum/{topic}/baru",
+        {"name": "Siti", "title": title, "body": "Kapan jalan rusak diperbaiki?", **extra},
+        token,
+    )
+    assert response.status == 303, await response.text()
+    return int(re.search(r"/forum/utas/(\d+)", response.headers["Location"]).group(1))
+
+
+async def reply(client, thread: int, token, body="Setuju, segera.", **extra):
+    return await post(
+        client, f"/forum/utas/{thread}/balas", {"name": "Budi", "body": body, **extra}, token
+    )
+
+
+async def member_login(client, store, name="Hj. Aminah") -> str:
+    client.session.cookie_jar.clear()
+    async with store.transaction() as session:
+        member = await repo.create_member(session, name, "Fraksi A", "Komisi C")
+    return await log_in(client, store, "anggota", member_id=member.id)
+
+
+async def test_a_member_answers_with_a_badge_and_marks_the_official_reply(forum, store):
+    token = await as_resident(forum, "192.0.2.10")
+    thread = await open_thread(forum, store, token)
+    token = await member_login(forum, store)
+    response = await reply(forum, thread, token, body="Dianggarkan tahun depan.")
+    assert response.status == 303
+    page = await (await forum.get(f"/forum/utas/{thread}")).text()
+    assert "Hj. Aminah" in page and "Anggota DPRD" in page
+    reply_id = int(REPLY_LINK.findall(page)[-1])
+    response = await post(forum, f"/forum/balasan/{reply_id}/resmi", {"official": "1"}, token)
+    assert response.status == 303
+    topic_page = await (await forum.get(f"/forum/{await topic_id(store)}")).text()
+    assert "Dijawab resmi DPRD" in topic_page
+    async with store.read() as session:
+        assert (await session.get(ForumThread, thread)).official is True
+    # A resident's reply is never the DPRD's answer, and residents cannot mark one.
+    token = await as_resident(forum, "192.0.2.11")
+    await reply(forum, thread, token)
+    response = await post(forum, f"/forum/balasan/{reply_id}/resmi", {"official": "0"}, token)
+    assert response.status in (401, 403)
+
+
+async def test_a_locked_thread_refuses_every_reply_on_the_server(forum, store):
+    token = await as_resident(forum, "192.0.2.20")
+    thread = await open_thread(forum, store, token)
+    forum.session.cookie_jar.clear()
+    mod = await log_in(forum, store, "moderator")
+    response = await post(forum, f"/forum/utas/{thread}/atur", {"locked": "1"}, mod)
+    assert response.status == 303
+    token = await as_resident(forum, "192.0.2.21")
+    response = await reply(forum, thread, token)
+    assert response.status == 409
+    token = await member_login(forum, store)
+    assert (await reply(forum, thread, token)).status == 409
+    async with store.read() as session:
+        assert await session.scalar(select(func.count()).select_from(ForumReply)) == 0
+
+
+async def test_slow_mode_holds_a_resident_to_one_reply_per_period(forum, store):
+    token = await as_resident(forum, "192.0.2.30")
+    thread = await open_thread(forum, store, token)
+    forum.session.cookie_jar.clear()
+    mod = await log_in(forum, store, "moderator")
+    response = await post(forum, f"/forum/utas/{thread}/atur", {"slow_mode_s": "120"}, mod)
+    assert response.status == 303
+    token = await as_resident(forum, "192.0.2.31")
+    assert (await reply(forum, thread, token, body="Pertama")).status == 303
+    response = await reply(forum, thread, token, body="Kedua")
+    assert response.status == 429
+    assert "Mode lambat" in await response.text()
+    other = await as_resident(forum, "192.0.2.32")
+    assert (await reply(forum, thread, other, body="Warga lain")).status == 303
+
+
+async def test_three_reports_hide_a_reply_until_a_moderator_restores_it(forum, store):
+    token = await as_resident(forum, "192.0.2.40")
+    thread = await open_thread(forum, store, token)
+    await reply(forum, thread, token, body="Iklan obat kuat murah")
+    async with store.read() as session:
+        reply_id = await session.scalar(select(ForumReply.id))
+    for n in range(3):
+        token = await as_resident(forum, f"198.51.100.{n}")
+        response = await post(
+            forum, f"/laporkan/forum_balasan/{reply_id}", {"reason": "spam"}, token
+        )
+        assert response.status == 303
+    page = await (await forum.get(f"/forum/utas/{thread}")).text()
+    assert "Iklan obat kuat" not in page
+    forum.session.cookie_jar.clear()
+    mod = await log_in(forum, store, "moderator")
+    queue = await (await forum.get("/moderasi/laporan")).text()
+    assert "Iklan obat kuat" in queue
+    item = re.search(r'data-report-item="(\d+)"', queue).group(1)
+    await post(forum, f"/moderasi/laporan/{item}/pulihkan", {}, mod)
+    page = await (await forum.get(f"/forum/utas/{thread}")).text()
+    assert "Iklan obat kuat" in page
+
+
+async def test_a_banned_identity_cannot_post_anywhere_in_the_forum(forum, store):
+    token = await as_resident(forum, "192.0.2.50")
+    thread = await open_thread(forum, store, token)
+    resident_cookies = forum.session.cookie_jar.filter_cookies(forum.make_url("/"))
+    forum.session.cookie_jar.clear()
+    mod = await log_in(forum, store, "moderator")
+    response = await post(forum, f"/forum/utas/{thread}/blokir", {"minutes": "60"}, mod)
+    assert response.status == 303
+    forum.session.cookie_jar.clear()
+    forum.session.cookie_jar.update_cookies(resident_cookies)
+    token = await csrf_token_for(forum)
+    response = await reply(forum, thread, token)
+    assert response.status == 403
+
+
+async def test_every_forum_form_needs_the_csrf_token(forum, store):
+    token = await as_resident(forum, "192.0.2.60")
+    thread = await open_thread(forum, store, token)
+    topic = await topic_id(store)
+    forum.session.cookie_jar.clear()
+    await log_in(forum, store, "admin")
+    for path in (
+        f"/forum/{topic}/baru",
+        f"/forum/utas/{thread}/balas",
+        f"/forum/utas/{thread}/atur",
+        f"/forum/utas/{thread}/blokir",
+        "/forum/balasan/1/resmi",
+        "/forum/balasan/1/blokir",
+        "/forum/topik",
+        "/forum/berhenti",
+        f"/laporkan/forum_utas/{thread}",
+    ):
+        response = await post(forum, path, {"body": "x", "title": "x", "name": "x"}, None)
+        assert response.status == 403, path
+    page = await (await forum.get(f"/forum/utas/{thread}")).text()
+    forms = page.count('<form method="post"')
+    assert forms >= 4 and page.count('name="csrf_token"') >= forms
+
+
+async def test_replies_are_paged_by_keyset_and_each_page_links_on(forum, store):
+    token = await as_resident(forum, "192.0.2.70")
+    thread = await open_thread(forum, store, token)
+    async with store.transaction() as session:
+        first = await session.get(ForumThread, thread)
+        for n in range(120):
+            session.add(
+                ForumReply(
+                    thread_id=thread,
+                    body=f"balasan nomor {n}",
+                    author_name="Warga",
+                    badge="",
+                    identity_hash="x",
+                    ip_hash="y",
+                    official=False,
+                    hidden=False,
+                )
+            )
+        first.reply_count = 120
+    page = await (await forum.get(f"/forum/utas/{thread}")).text()
+    ids = [int(i) for i in REPLY_LINK.findall(page)]
+    assert len(ids) == 50 and "balasan nomor 0<" in page
+    after = re.search(r'\?setelah=(\d+)" rel="next"', page).group(1)
+    page = await (await forum.get(f"/forum/utas/{thread}?setelah={after}")).text()
+    second = [int(i) for i in REPLY_LINK.findall(page)]
+    assert second[0] == ids[-1] + 1 and len(second) == 50
+    last = await (await forum.get(f"/forum/utas/{thread}?setelah={second[-1]}")).text()
+    assert len(REPLY_LINK.findall(last)) == 20 and 'rel="next"' not in last
+    before = re.search(r'\?sebelum=(\d+)" rel="prev"', last).group(1)
+    back = await (await forum.get(f"/forum/utas/{thread}?sebelum={before}")).text()
+    assert [int(i) for i in REPLY_LINK.findall(back)] == second
+
+
+async def test_search_finds_threads_by_stemmed_words(forum, store):
+    token = await as_resident(forum, "192.0.2.80")
+    await open_thread(forum, store, token, title="Perbaikan jalan di Kelurahan Krapyak")
+    token = await as_resident(forum, "192.0.2.81")
+    await open_thread(forum, store, token, title="Jadwal posyandu balita", body="Kapan buka?")
+    page = await (await forum.get("/forum?q=memperbaiki+jalan")).text()
+    assert "Krapyak" in page and "posyandu" not in page
+
+
+async def test_subscribers_get_an_email_on_a_reply_and_can_stop_it(forum, store):
+    token = await as_resident(forum, "192.0.2.90")
+    thread = await open_thread(forum, store, token, notify="1", email="siti@example.id")
+    await reply(forum, thread, token, body="Saya tambahkan fotonya.")  # one's own reply
+    outbox = forum.app[keys.FORUM].mailer
+    assert outbox.sent == []
+    token = await member_login(forum, store)
+    await reply(forum, thread, token, body="Sudah kami teruskan ke dinas.")
+    assert [to for to, *_ in outbox.sent] == ["siti@example.id"]
+    body = outbox.sent[0][2]
+    assert "Sudah kami teruskan" in body
+    unsubscribe = re.search(r"/forum/berhenti\?k=(\S+)", body).group(1)
+    token = await as_resident(forum, "192.0.2.91")
+    response = await post(forum, "/forum/berhenti", {"k": unsubscribe}, token)
+    assert response.status == 200
+    await reply(forum, thread, token, body="Terima kasih.")
+    assert len(outbox.sent) == 1
