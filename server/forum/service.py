@@ -194,12 +194,17 @@ class ForumService:
             if thread.hidden and not moderator:
                 raise NotFound(N_("Utas %(id)s tidak ditemukan."), id=thread_id)
             topic = await store.get_topic(session, thread.topic_id)
-            page = await store.replies(session, thread_id, PAGE_SIZE, after=after, before=before)
-            official = list(await store.official_replies(session, thread_id))
+            page, more = await store.replies(
+                session, thread_id, PAGE_SIZE, after=after, before=before
+            )
+            official = (
+                list(await store.official_replies(session, thread_id)) if thread.official else []
+            )
             sitting, category = await store.links(session, thread)
-            first, last = (page[0].id, page[-1].id) if page else (None, None)
-            newer = last is not None and await store.has_replies(session, thread_id, after=last)
-            older = first is not None and await store.has_replies(session, thread_id, before=first)
+        # Read backwards, `more` means older replies; read forwards, newer ones. A reader
+        # who came from a page on the other side knows there is one there.
+        newer = bool(page) and (True if before is not None else more)
+        older = bool(page) and (more if before is not None else after is not None)
         if sitting is not None and not sitting.is_public:
             sitting = None
         return ThreadPage(thread, topic, page, official, sitting, category, newer, older)

@@ -91,31 +91,21 @@ async def replies(
     *,
     after: int | None = None,
     before: int | None = None,
-) -> list[ForumReply]:
+) -> tuple[list[ForumReply], bool]:
     """Visible replies in order: the first page, the page after id `after`, or the page
-    before id `before`."""
+    before id `before`; and whether more lie beyond it in the direction read (one row more
+    is read to know, instead of a second query)."""
     query = select(ForumReply).where(
         ForumReply.thread_id == thread_id, ForumReply.hidden.is_(False)
     )
     if before is not None:
         query = query.where(ForumReply.id < before).order_by(ForumReply.id.desc())
-        return list(reversed((await session.scalars(query.limit(limit))).all()))
+        rows = list((await session.scalars(query.limit(limit + 1))).all())
+        return list(reversed(rows[:limit])), len(rows) > limit
     if after is not None:
         query = query.where(ForumReply.id > after)
-    return list((await session.scalars(query.order_by(ForumReply.id).limit(limit))).all())
-
-
-async def has_replies(
-    session: AsyncSession, thread_id: int, *, after: int | None = None, before: int | None = None
-) -> bool:
-    query = select(ForumReply.id).where(
-        ForumReply.thread_id == thread_id, ForumReply.hidden.is_(False)
-    )
-    if after is not None:
-        query = query.where(ForumReply.id > after)
-    if before is not None:
-        query = query.where(ForumReply.id < before)
-    return await session.scalar(query.limit(1)) is not None
+    rows = list((await session.scalars(query.order_by(ForumReply.id).limit(limit + 1))).all())
+    return rows[:limit], len(rows) > limit
 
 
 async def official_replies(session: AsyncSession, thread_id: int) -> Sequence[ForumReply]:

@@ -838,7 +838,7 @@ class ForumReply(Base):
     __table_args__ = (
         # A thread's page: visible replies in order, paged by keyset on id.
         Index("ix_forum_reply_page", "thread_id", "hidden", "id"),
-        Index("ix_forum_reply_official", "thread_id", "official"),
+        Index("ix_forum_reply_official", "thread_id", "official", "hidden", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

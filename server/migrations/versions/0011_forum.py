@@ -113,7 +113,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_forum_reply")),
     )
     op.create_index("ix_forum_reply_page", "forum_reply", ["thread_id", "hidden", "id"])
-    op.create_index("ix_forum_reply_official", "forum_reply", ["thread_id", "official"])
+    op.create_index(
+        "ix_forum_reply_official", "forum_reply", ["thread_id", "official", "hidden", "id"]
+    )
     op.create_table(
         "forum_subscription",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -1,0 +1,315 @@
+"""The forum at scale: 2,000 threads and 200,000 replies, one thread holding 5,000 of them,
+served through the real app (middlewares, service, templates) on SQLite and PostgreSQL.
+
+Measured, as p95 and median in milliseconds over many requests:
+- `thread_first`: the 5,000-reply thread's first page;
+- `thread_deep`: its page after reply 4,950 (keyset: `?setelah=<id>`);
+- `topic_list`: a topic's thread list (500 threads, latest activity first);
+- `forum_index`: /forum, the topics grouped by komisi with their thread counts;
+- `thread_deep_offset_naive`: the same deep page's replies read with LIMIT/OFFSET, the naive
+  way, beside ours (`thread_deep_query`, the keyset query alone) in the same run.
+
+    python bench/forum_load.py            # both databases
+    python bench/forum_load.py --quick    # 20,000 replies, fewer rounds
+    python bench/forum_load.py --json     # last line: {"sqlite_p95_ms_thread_first": .., ...}
+
+`measure_forum(database_url)` is the reusable part (bench/participation.py imports it): it
+migrates the given database, seeds it and returns {"p95_ms_<page>": .., "median_ms_<page>": ..}.
+PostgreSQL gets a throwaway database created from the `test` admin DSN and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from server.app import create_app  # noqa: E402
+from server.config import Config  # noqa: E402
+from server.search.stemming import stem_text  # noqa: E402
+from server.store.migrate import upgrade  # noqa: E402
+from server.store.models import ForumReply, ForumThread, ForumTopic  # noqa: E402
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+BIG_THREAD_REPLIES = 5_000
+DEEP_POSITION = 4_950
+WORDS = [
+    "jalan",
+    "drainase",
+    "banjir",
+    "sampah",
+    "sekolah",
+    "puskesmas",
+    "pasar",
+    "anggaran",
+    "perda",
+    "retribusi",
+    "lampu",
+    "trotoar",
+    "angkutan",
+    "air",
+    "bersih",
+    "posyandu",
+    "beasiswa",
+    "kelurahan",
+    "parkir",
+    "taman",
+    "pajak",
+]
+
+
+def _text(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+async def seed(url: str, threads: int, replies: int, seed_: int = 7) -> int:
+    """Threads spread over the seeded topics, replies arriving in random order across threads
+    (so one thread's ids are scattered, as in life); returns the big thread's id."""
+    rng = random.Random(seed_)
+    engine = create_async_engine(url)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    try:
+        async with engine.begin() as conn:
+            topics = (await conn.execute(select(ForumTopic.id))).scalars().all()
+            first_id = (await conn.scalar(select(func.max(ForumThread.id)))) or 0
+            rows = []
+            for n in range(threads):
+                title = f"Utas {n}: {_text(rng, 5)}"
+                body = _text(rng, 40)
+                rows.append(
+                    {
+                        "topic_id": topics[n % len(topics)],
+                        "title": title,
+                        "body": body,
+                        "search_text": stem_text(f"{title}\n{body}"),
+                        "author_name": f"Warga {n}",
+                        "badge": "",
+                        "identity_hash": f"{n:064x}",
+                        "ip_hash": "0" * 64,
+                        "locked": False,
+                        "slow_mode_s": 0,
+                        "hidden": False,
+                        "official": False,
+                        "reply_count": 0,
+                        "created_at": start + dt.timedelta(minutes=n),
+                        "last_activity_at": start + dt.timedelta(minutes=n),
+                    }
+                )
+            await conn.execute(insert(ForumThread.__table__), rows)
+            ids = list(range(first_id + 1, first_id + threads + 1))
+            big = ids[0]
+            others = ids[1:]
+            owners = [big] * min(BIG_THREAD_REPLIES, replies)
+            owners += [rng.choice(others) for _ in range(replies - len(owners))]
+            rng.shuffle(owners)
+            counts: dict[int, int] = {}
+            batch = []
+            for n, thread in enumerate(owners):
+                counts[thread] = counts.get(thread, 0) + 1
+                member = n % 25 == 0
+                batch.append(
+                    {
+                        "thread_id": thread,
+                        "body": _text(rng, rng.randint(10, 60)),
+                        "author_name": "Anggota Komisi C" if member else f"Warga {n % 997}",
+                        "badge": "anggota" if member else "",
+                        "identity_hash": f"{n % 997:064x}",
+                        "ip_hash": "0" * 64,
+                        "official": False,
+                        "hidden": n % 200 == 0,
+                        "created_at": start + dt.timedelta(days=30, seconds=n * 10),
+                    }
+                )
+                if len(batch) == 10_000:
+                    await conn.execute(insert(ForumReply.__table__), batch)
+                    batch = []
+            if batch:
+                await conn.execute(insert(ForumReply.__table__), batch)
+            await conn.execute(
+                text(
+                    "UPDATE forum_thread SET reply_count = (SELECT count(*) FROM forum_reply r"
+                    " WHERE r.thread_id = forum_thread.id AND NOT r.hidden),"
+                    " last_activity_at = coalesce((SELECT max(r.created_at) FROM forum_reply r"
+                    " WHERE r.thread_id = forum_thread.id), last_activity_at)"
+                    " WHERE id > :first"
+                ),
+                {"first": first_id},
+            )
+        async with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                # What autovacuum does soon after a bulk load: planner statistics.
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.exec_driver_sql("VACUUM ANALYZE forum_thread")
+                await conn.exec_driver_sql("VACUUM ANALYZE forum_reply")
+            else:
+                await conn.exec_driver_sql("ANALYZE")
+    finally:
+        await engine.dispose()
+    return big
+
+
+def _config(url: str, directory: str) -> Config:
+    return Config(
+        database_url=url,
+        media_dir=Path(directory) / "recordings",
+        data_dir=Path(directory) / "var",
+        secret_key="bench-forum",
+    )
+
+
+async def _timed(client: TestClient, path: str) -> float:
+    began = time.perf_counter()
+    response = await client.get(path)
+    await response.read()
+    took = (time.perf_counter() - began) * 1000
+    assert response.status == 200, (path, response.status)
+    return took
+
+
+async def _query_timings(
+    url: str, big: int, deep_after: int, rounds: int
+) -> dict[str, list[float]]:
+    """The deep page's replies alone, keyset against LIMIT/OFFSET, on the same data."""
+    engine = create_async_engine(url)
+    keyset = text(
+        "SELECT id, body FROM forum_reply WHERE thread_id = :t AND NOT hidden AND id > :after"
+        " ORDER BY id LIMIT 50"
+    )
+    offset = text(
+        "SELECT id, body FROM forum_reply WHERE thread_id = :t AND NOT hidden"
+        " ORDER BY id LIMIT 50 OFFSET :skip"
+    )
+    timings: dict[str, list[float]] = {"thread_deep_query": [], "thread_deep_offset_naive": []}
+    try:
+        async with engine.connect() as conn:
+            for _ in range(rounds):
+                for name, query, params in (
+                    ("thread_deep_query", keyset, {"t": big, "after": deep_after}),
+                    ("thread_deep_offset_naive", offset, {"t": big, "skip": DEEP_POSITION}),
+                ):
+                    began = time.perf_counter()
+                    (await conn.execute(query, params)).all()
+                    timings[name].append((time.perf_counter() - began) * 1000)
+    finally:
+        await engine.dispose()
+    return timings
+
+
+async def measure_forum(
+    database_url: str, *, threads: int = 2_000, replies: int = 200_000, rounds: int = 100
+) -> dict[str, float]:
+    """Migrate and seed `database_url`, then time the forum's pages through the app."""
+    await asyncio.to_thread(upgrade, database_url)
+    big = await seed(database_url, threads, replies)
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            deep_after = await conn.scalar(
+                select(ForumReply.id)
+                .where(ForumReply.thread_id == big, ForumReply.hidden.is_(False))
+                .order_by(ForumReply.id)
+                .offset(DEEP_POSITION - 1)
+                .limit(1)
+            )
+            topic = await conn.scalar(select(ForumThread.topic_id).where(ForumThread.id == big))
+    finally:
+        await engine.dispose()
+    pages = {
+        "thread_first": f"/forum/utas/{big}",
+        "thread_deep": f"/forum/utas/{big}?setelah={deep_after}",
+        "topic_list": f"/forum/{topic}",
+        "forum_index": "/forum",
+    }
+    timings: dict[str, list[float]] = {name: [] for name in pages}
+    with tempfile.TemporaryDirectory() as directory:
+        client = TestClient(TestServer(create_app(_config(database_url, directory))))
+        await client.start_server()
+        try:
+            for path in pages.values():  # warm caches and the connection pool
+                for _ in range(3):
+                    await _timed(client, path)
+            for _ in range(rounds):
+                for name, path in pages.items():
+                    timings[name].append(await _timed(client, path))
+        finally:
+            await client.close()
+    timings |= await _query_timings(database_url, big, deep_after, rounds)
+    result: dict[str, float] = {}
+    for name, values in timings.items():
+        result[f"p95_ms_{name}"] = round(statistics.quantiles(values, n=20)[-1], 2)
+        result[f"median_ms_{name}"] = round(statistics.median(values), 2)
+    return result
+
+
+async def _sqlite(**kwargs) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as directory:
+        return await measure_forum(f"sqlite+aiosqlite:///{directory}/forum.db", **kwargs)
+
+
+async def _postgres(**kwargs) -> dict[str, float]:
+    name = f"sidang_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        return await measure_forum(f"{base}/{name}", **kwargs)
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument("--quick", action="store_true", help="20,000 replies, 30 rounds")
+    args = parser.parse_args()
+    size = {"replies": 20_000, "rounds": 30} if args.quick else {}
+    replies = size.get("replies", 200_000)
+    figures: dict[str, float] = {}
+    for backend, run in (("sqlite", _sqlite), ("postgres", _postgres)):
+        began = time.perf_counter()
+        result = await run(**size)
+        print(
+            f"{backend}: 2,000 threads, {replies:,} replies ({time.perf_counter() - began:.0f} s)"
+        )
+        for page in ("thread_first", "thread_deep", "topic_list", "forum_index"):
+            print(
+                f"  {page:<14} p95 {result[f'p95_ms_{page}']:7.2f} ms"
+                f"  median {result[f'median_ms_{page}']:7.2f} ms"
+            )
+        keyset, naive = (
+            result["median_ms_thread_deep_query"],
+            result["median_ms_thread_deep_offset_naive"],
+        )
+        print(
+            f"  deep page query: keyset median {keyset:.2f} ms, OFFSET (naive) {naive:.2f} ms,"
+            f" {naive / keyset:.1f}x"
+        )
+        figures |= {f"{backend}_{key}": value for key, value in result.items()}
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

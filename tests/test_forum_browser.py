@@ -1,0 +1,80 @@
+"""A resident on a 360 px phone opens a forum thread; a member answers it with the verified
+badge and marks the answer as the DPRD's official reply (Debian Chromium)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.app import create_app
+from server.passwords import hash_password
+from server.store import repo
+from server.store.models import ForumTopic
+from tests.browser import chromium, sign_in
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+def database_url(sqlite_url):
+    """The browser test exercises the pages, not the store: SQLite is enough."""
+    return sqlite_url
+
+
+async def no_sideways_scroll(page) -> None:
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"page is {overflow}px wider than a 360 px screen"
+
+
+async def test_a_member_answers_a_thread_with_the_badge(
+    aiohttp_server, make_config, database_url, store
+):
+    server = await aiohttp_server(create_app(make_config(database_url=database_url)))
+    async with store.transaction() as session:
+        topic = ForumTopic(komisi="Komisi C", title="Pembangunan dan lingkungan", description="")
+        session.add(topic)
+        member = await repo.create_member(session, "Hj. Siti Rahmawati", "Fraksi A", "Komisi C")
+        await repo.create_user(
+            session, "siti-anggota", hash_password(TEST_PASSWORD), "anggota", member.id
+        )
+    async with chromium() as browser:
+        resident = await browser.new_page(viewport=PHONE)
+        await resident.goto(str(server.make_url("/")))
+        async with resident.expect_navigation():
+            await resident.click("nav >> text=Forum")
+        await no_sideways_scroll(resident)
+        async with resident.expect_navigation():
+            await resident.click("text=Pembangunan dan lingkungan")
+        async with resident.expect_navigation():
+            await resident.click("text=Buka utas baru")
+        await no_sideways_scroll(resident)
+        await resident.fill("input[name=name]", "Budi Santoso")
+        await resident.fill("input[name=title]", "Drainase di Jalan Hayam Wuruk tersumbat")
+        await resident.fill("textarea[name=body]", "Setiap hujan air menggenang setinggi lutut.")
+        async with resident.expect_navigation():
+            await resident.click("form button[type=submit]")
+        thread_url = resident.url
+        assert "/forum/utas/" in thread_url
+        await no_sideways_scroll(resident)
+
+        member_page = await browser.new_page(viewport=PHONE)
+        await sign_in(member_page, server, "siti-anggota", TEST_PASSWORD)
+        await member_page.goto(thread_url)
+        await member_page.fill("#form-balas textarea[name=body]", "Sudah kami jadwalkan bulan ini.")
+        async with member_page.expect_navigation():
+            await member_page.click("#form-balas button[type=submit]")
+        answer = member_page.locator("li.forum-post", has_text="Sudah kami jadwalkan")
+        async with member_page.expect_navigation():
+            await answer.locator("text=Tandai jawaban resmi DPRD").click()
+
+        await resident.goto(thread_url)
+        answer = resident.locator("li.forum-post", has_text="Sudah kami jadwalkan")
+        await answer.locator(".badge-verified").wait_for()
+        assert "Anggota DPRD" in await answer.locator(".badge-verified").inner_text()
+        assert "Hj. Siti Rahmawati" in await answer.inner_text()
+        assert await resident.locator(".forum-official").count() == 1
+        await no_sideways_scroll(resident)
