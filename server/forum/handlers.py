@@ -22,6 +22,7 @@ from server.forum.service import (
     THREAD_KIND,
     Author,
     Opening,
+    badge_of,
 )
 from server.http import error_message, path_id
 from server.i18n import N_
@@ -40,6 +41,8 @@ def _page(request: web.Request, name: str, context: dict[str, Any], status: int 
             "is_moderator": bool(user and user.has(MODERATORS)),
             "is_member": bool(user and user.has(MEMBERS)),
             "is_staff": bool(user and user.has(STAFF)),
+            # Members and staff post under their account; anyone else under a display name.
+            "has_badge": bool(user and badge_of(user)),
             "reply_kind": REPLY_KIND,
             "thread_kind": THREAD_KIND,
             **context,
@@ -103,7 +106,7 @@ async def topic(request: web.Request) -> web.Response:
     page = await request.app[keys.FORUM].topic_page(
         path_id(request, "topic_id"), request.query.get("sebelum")
     )
-    return _page(request, "topic.html", {"page": page})
+    return _page(request, "topic.html", {"page": page, "held": "ditahan" in request.query})
 
 
 async def new_thread_form(request: web.Request) -> web.Response:
@@ -141,7 +144,8 @@ async def open_thread(request: web.Request) -> web.Response:
     except (InvalidInput, Refused, RateLimited) as error:
         errors, message, status = _errors(request, error)
         return await _new_thread(request, _values(data), errors, message, status)
-    response.headers["Location"] = f"/forum/utas/{thread.id}?baru=1"
+    held = f"/forum/{opening.topic_id}?ditahan=1"  # waits for a moderator, not yet public
+    response.headers["Location"] = held if thread.hidden else f"/forum/utas/{thread.id}"
     return response
 
 

@@ -295,7 +295,7 @@ class ForumService:
         """The name and badge a post carries. Members and staff post under their account with
         its badge; everyone else passes the moderation gate (bans, floods, slow mode)."""
         user = author.user
-        if user is not None and (badge := _badge(user)):
+        if user is not None and (badge := badge_of(user)):
             member = await _member(session, user.member_id)
             return (member.name if member else user.username), badge
         name = check_name(author.name)
@@ -456,7 +456,8 @@ class ForumService:
         return topic
 
 
-def _badge(user: CurrentUser) -> str:
+def badge_of(user: CurrentUser) -> str:
+    """The badge an account posts with: members', staff's, or none (moderators)."""
     if user.has(MEMBERS) and not user.has(STAFF):
         return Badge.MEMBER.value
     if user.has(STAFF):
@@ -466,7 +467,7 @@ def _badge(user: CurrentUser) -> str:
 
 def _who(author: Author) -> dict:
     sender = author.sender
-    user_id = author.user.id if author.user is not None and _badge(author.user) else None
+    user_id = author.user.id if author.user is not None and badge_of(author.user) else None
     return {
         "identity_hash": sender.identity,
         "ip_hash": sender.ip,
