@@ -3,6 +3,7 @@ e-mail on replies, keyset pages and stemmed search."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 
@@ -12,6 +13,8 @@ from sqlalchemy import func, select
 
 from server import keys
 from server.app import create_app
+from server.domain.moderation import WordAction
+from server.store import comments as repo_comments
 from server.store import repo
 from server.store.models import ForumReply, ForumThread, ForumTopic
 from tests.conftest import csrf_token_for, log_in
@@ -273,3 +276,47 @@ async def test_subscribers_get_an_email_on_a_reply_and_can_stop_it(forum, store)
     assert response.status == 200
     await reply(forum, thread, token, body="Terima kasih.")
     assert len(outbox.sent) == 1
+
+
+async def test_banned_words_refuse_or_hold_a_post_for_the_moderator(forum, store):
+    async with store.transaction() as session:
+        await repo_comments.add_banned_word(session, "bangsat", WordAction.BLOCK)
+        await repo_comments.add_banned_word(session, "tai", WordAction.HOLD)
+    token = await as_resident(forum, "192.0.2.100")
+    thread = await open_thread(forum, store, token)
+    response = await reply(forum, thread, token, body="Dasar b4ngs4t")
+    assert response.status == 400
+    assert 'id="err-body"' in await response.text()
+    response = await reply(forum, thread, token, body="Jalannya penuh tai kucing")
+    assert response.headers["Location"].endswith("?tersimpan=ditahan")
+    assert "penuh tai" not in await (await forum.get(f"/forum/utas/{thread}")).text()
+    forum.session.cookie_jar.clear()
+    await log_in(forum, store, "moderator")
+    assert "penuh tai" in await (await forum.get("/moderasi/laporan")).text()
+
+
+async def test_a_topic_pages_its_threads_by_latest_activity(forum, store):
+    topic = await topic_id(store)
+    async with store.transaction() as session:
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        for n in range(35):
+            at = start + dt.timedelta(hours=n)
+            session.add(
+                ForumThread(
+                    topic_id=topic,
+                    title=f"Utas nomor {n:02d}",
+                    body="isi",
+                    author_name="Warga",
+                    identity_hash="x",
+                    ip_hash="y",
+                    created_at=at,
+                    last_activity_at=at,
+                )
+            )
+    page = await (await forum.get(f"/forum/{topic}")).text()
+    titles = re.findall(r"Utas nomor (\d\d)", page)
+    assert titles[0] == "34" and len(titles) == 30
+    cursor = re.search(r'\?sebelum=([^"]+)" rel="next"', page).group(1)
+    rest = await (await forum.get(f"/forum/{topic}?sebelum={cursor}")).text()
+    assert re.findall(r"Utas nomor (\d\d)", rest) == ["04", "03", "02", "01", "00"]
+    assert 'rel="next"' not in rest
