@@ -190,10 +190,9 @@ class ForumService:
         moderator: bool = False,
     ) -> ThreadPage:
         async with self.store.read() as session:
-            thread = await store.get_thread(session, thread_id)
+            thread, topic = await store.thread_with_topic(session, thread_id)
             if thread.hidden and not moderator:
                 raise NotFound(N_("Utas %(id)s tidak ditemukan."), id=thread_id)
-            topic = await store.get_topic(session, thread.topic_id)
             page, more = await store.replies(
                 session, thread_id, PAGE_SIZE, after=after, before=before
             )

@@ -117,6 +117,17 @@ async def official_replies(session: AsyncSession, thread_id: int) -> Sequence[Fo
     return (await session.scalars(query.order_by(ForumReply.id))).all()
 
 
+async def thread_with_topic(
+    session: AsyncSession, thread_id: int
+) -> tuple[ForumThread, ForumTopic]:
+    """A thread and its topic in one round trip (a thread page's first read)."""
+    query = select(ForumThread, ForumTopic).join(ForumTopic, ForumTopic.id == ForumThread.topic_id)
+    row = (await session.execute(query.where(ForumThread.id == thread_id))).first()
+    if row is None:
+        raise NotFound(N_("Utas %(id)s tidak ditemukan."), id=thread_id)
+    return row[0], row[1]
+
+
 async def get_reply(session: AsyncSession, reply_id: int) -> ForumReply:
     reply = await session.get(ForumReply, reply_id)
     if reply is None:
