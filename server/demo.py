@@ -18,8 +18,9 @@ from server.domain.localtime import zone
 from server.domain.roles import Role
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.passwords import hash_password
+from server.search.stemming import stem_text
 from server.store import Store, repo
-from server.store.models import User
+from server.store.models import ForumReply, ForumThread, ForumTopic, User
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,52 @@ async def seed_demo(config: Config) -> bool:
             for username, role, member_id in accounts:
                 await repo.create_user(session, username, password_hash, role.value, member_id)
             await _seed_sittings(session)
+            await _seed_forum(session, members[1].name)
         return True
     finally:
         await store.close()
+
+
+async def _seed_forum(session, member_name: str) -> None:
+    """A resident's question in the first topic (the migration seeds one per komisi), a
+    neighbour's reply, and a member's answer marked as the DPRD's official reply."""
+    topic = await session.scalar(select(ForumTopic).order_by(ForumTopic.id).limit(1))
+    if topic is None:
+        return
+    title = "Kapan perekaman KTP-el keliling ke kelurahan lagi?"
+    body = "Orang tua saya sulit datang ke Disdukcapil. Apakah ada jadwal jemput bola?"
+    posters = {"identity_hash": "demo", "ip_hash": "demo"}
+    thread = ForumThread(
+        topic_id=topic.id,
+        title=title,
+        body=body,
+        search_text=stem_text(f"{title}\n{body}"),
+        author_name="Rina",
+        official=True,
+        reply_count=2,
+        **posters,
+    )
+    session.add(thread)
+    await session.flush()
+    session.add_all(
+        [
+            ForumReply(
+                thread_id=thread.id,
+                body="Di kelurahan kami terakhir bulan lalu.",
+                author_name="Agus",
+                **posters,
+            ),
+            ForumReply(
+                thread_id=thread.id,
+                body="Komisi A sudah meminta Disdukcapil menjadwalkan layanan keliling setiap "
+                "bulan; jadwalnya diumumkan di kelurahan.",
+                author_name=member_name,
+                badge="anggota",
+                official=True,
+                **posters,
+            ),
+        ]
+    )
 
 
 async def _seed_sittings(session) -> None:
