@@ -320,3 +320,17 @@ async def test_a_topic_pages_its_threads_by_latest_activity(forum, store):
     rest = await (await forum.get(f"/forum/{topic}?sebelum={cursor}")).text()
     assert re.findall(r"Utas nomor (\d\d)", rest) == ["04", "03", "02", "01", "00"]
     assert 'rel="next"' not in rest
+
+
+async def test_form_mistakes_come_back_beside_their_fields(forum, store):
+    token = await as_resident(forum, "192.0.2.110")
+    topic = await topic_id(store)
+    thread = {"name": "", "title": "Judul yang diketik", "body": "Isi"}
+    response = await post(forum, f"/forum/{topic}/baru", thread, token)
+    assert response.status == 400
+    page = await response.text()
+    assert 'id="err-name"' in page and 'value="Judul yang diketik"' in page
+    thread |= {"name": "Rina", "sitting_id": "999"}
+    response = await post(forum, f"/forum/{topic}/baru", thread, token)
+    assert response.status == 400
+    assert 'id="err-sitting_id"' in await response.text()

@@ -297,20 +297,26 @@ class ForumService:
         if user is not None and (badge := badge_of(user)):
             member = await _member(session, user.member_id)
             return (member.name if member else user.username), badge
-        name = check_name(author.name)
+        try:
+            name = check_name(author.name)
+        except Refused as error:  # shown beside the name field, not the message
+            fields = {"name": error.template}
+            raise InvalidInput(error.template, fields=fields, **error.params) from None
         await self.gate.admit(scope, author.sender, text, slow_mode_s)
         return name, ""
 
     async def _check_links(self, session: AsyncSession, opening: Opening) -> None:
         if opening.sitting_id is not None:
-            await repo.get_sitting(session, opening.sitting_id, public_only=True)
+            try:
+                await repo.get_sitting(session, opening.sitting_id, public_only=True)
+            except NotFound as error:
+                fields = {"sitting_id": error.template}
+                raise InvalidInput(error.template, fields=fields, **error.params) from None
         if opening.category_id is not None and (
             await session.get(ComplaintCategory, opening.category_id) is None
         ):
-            raise InvalidInput(
-                N_("Kategori tidak ditemukan."),
-                fields={"category": N_("Kategori tidak ditemukan.")},
-            )
+            message = N_("Kategori tidak ditemukan.")
+            raise InvalidInput(message, fields={"category_id": message})
 
     async def _subscribe(self, session: AsyncSession, thread_id: int, author: Author) -> None:
         if not author.email:
