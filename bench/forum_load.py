@@ -14,7 +14,9 @@ Measured, as p95 and median in milliseconds over many requests:
     python bench/forum_load.py --json     # last line: {"sqlite_p95_ms_thread_first": .., ...}
 
 `measure_forum(database_url)` is the reusable part (bench/participation.py imports it): it
-migrates the given database, seeds it and returns {"p95_ms_<page>": .., "median_ms_<page>": ..}.
+migrates the given database, seeds it and returns {"p95_ms_<page>": .., "median_ms_<page>": ..,
+"cpu_ms_<page>": ..}, the last this process's CPU per request, which load elsewhere does not
+inflate.
 PostgreSQL gets a throwaway database created from the `test` admin DSN and dropped at the end.
 """
 
@@ -243,13 +245,20 @@ async def measure_forum(
             for path in pages.values():  # warm caches and the connection pool
                 for _ in range(3):
                     await _timed(client, path)
+            cpu = dict.fromkeys(pages, 0.0)
             for _ in range(rounds):
                 for name, path in pages.items():
+                    began = time.process_time()
                     timings[name].append(await _timed(client, path))
+                    cpu[name] += time.process_time() - began
         finally:
             await client.close()
     timings |= await _query_timings(database_url, big, deep_after, rounds)
-    result: dict[str, float] = {}
+    # This process's CPU per page (server, client and the SQLite thread; not PostgreSQL's):
+    # unlike wall time it does not grow when other work shares the machine.
+    result: dict[str, float] = {
+        f"cpu_ms_{name}": round(total / rounds * 1000, 2) for name, total in cpu.items()
+    }
     for name, values in timings.items():
         result[f"p95_ms_{name}"] = round(statistics.quantiles(values, n=20)[-1], 2)
         result[f"median_ms_{name}"] = round(statistics.median(values), 2)
@@ -297,6 +306,7 @@ async def main() -> None:
             print(
                 f"  {page:<14} p95 {result[f'p95_ms_{page}']:7.2f} ms"
                 f"  median {result[f'median_ms_{page}']:7.2f} ms"
+                f"  cpu {result[f'cpu_ms_{page}']:6.2f} ms"
             )
         keyset, naive = (
             result["median_ms_thread_deep_query"],
