@@ -26,9 +26,10 @@ from server.forum.service import (
 )
 from server.http import error_message, path_id
 from server.i18n import N_
+from server.middlewares import status_for
 from server.templating import redirect, render
 
-FIELD_OF_REFUSAL = {"too_long": "body", "invalid": "body"}
+REFUSAL_STATUS = {"rate_limited": 429, "slow_mode": 429, "banned": 403, "closed": 409}
 
 
 def _page(request: web.Request, name: str, context: dict[str, Any], status: int = 200):
@@ -57,13 +58,13 @@ def _errors(request: web.Request, error: DomainError) -> tuple[dict[str, str], s
     message = error_message(translations, error)
     if isinstance(error, InvalidInput) and error.fields:
         fields = {k: translations.format(v, error.params) for k, v in error.fields.items()}
-        return fields, message, 400
+        return fields, message, status_for(error)
     if isinstance(error, Refused):
-        status = {"rate_limited": 429, "slow_mode": 429, "banned": 403, "closed": 409}
-        field = FIELD_OF_REFUSAL.get(error.code, "body")
-        return {field: message}, message, status.get(error.code, 400)
-    status = 429 if isinstance(error, RateLimited) else 400
-    return {}, message, status
+        # The gate's refusals are all 400 to the error mapping; a form says more exactly
+        # why the text was not taken: too soon (429), banned (403), a locked thread (409).
+        status = REFUSAL_STATUS.get(error.code, status_for(error))
+        return {"body": message}, message, status
+    return {}, message, status_for(error)
 
 
 def _values(data: MultiDictProxy) -> dict[str, str]:
