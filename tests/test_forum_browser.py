@@ -78,3 +78,7 @@ async def test_a_member_answers_a_thread_with_the_badge(
         assert "Hj. Siti Rahmawati" in await answer.inner_text()
         assert await resident.locator(".forum-official").count() == 1
         await no_sideways_scroll(resident)
+        async with resident.expect_navigation():
+            await answer.locator("text=Laporkan").click()
+        assert "Sudah kami jadwalkan" in await resident.locator("blockquote").inner_text()
+        await no_sideways_scroll(resident)
