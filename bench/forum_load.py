@@ -17,7 +17,7 @@ Measured, as p95 and median in milliseconds over many requests:
 migrates the given database, seeds it and returns {"p95_ms_<page>": .., "median_ms_<page>": ..,
 "cpu_ms_<page>": ..}, the last this process's CPU per request, which load elsewhere does not
 inflate.
-PostgreSQL gets a throwaway database created from the `test` admin DSN and dropped at the end.
+PostgreSQL gets a throwaway database (bench/scratch.py), dropped at the end.
 """
 
 from __future__ import annotations
@@ -31,23 +31,21 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch import scratch_postgres  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.config import Config  # noqa: E402
 from server.search.stemming import stem_text  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import ForumReply, ForumThread, ForumTopic  # noqa: E402
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 BIG_THREAD_REPLIES = 5_000
 DEEP_POSITION = 4_950
 WORDS = [
@@ -271,21 +269,8 @@ async def _sqlite(**kwargs) -> dict[str, float]:
 
 
 async def _postgres(**kwargs) -> dict[str, float]:
-    name = f"sidang_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        return await measure_forum(f"{base}/{name}", **kwargs)
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_postgres() as url:
+        return await measure_forum(url, **kwargs)
 
 
 async def main() -> None:
