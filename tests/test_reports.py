@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from server import keys
 from server.app import create_app
 from server.domain.errors import NotFound
-from server.domain.moderation import REPORT_THRESHOLD, ReviewState, after_report
+from server.domain.moderation import REPORT_THRESHOLD, ReviewState, Sender, after_report
 from server.i18n import N_
 from server.reports import Target
 from server.store.models import AuditEntry, ReportedItem
@@ -138,3 +139,16 @@ async def test_residents_may_not_review(proxied):
         "/moderasi/laporan/1/konfirmasi", data={"csrf_token": token}, allow_redirects=False
     )
     assert response.status in (302, 303, 401)
+
+
+async def test_concurrent_reports_are_each_counted(proxied, store):
+    """Three residents at once: the item row is locked per report, so none is lost."""
+    client, notes = proxied
+    service = client.app[keys.REPORTS]
+    senders = [Sender(f"warga-{n}", f"ip-{n}", f"hp-{n}") for n in range(3)]
+    results = await asyncio.gather(*(service.report("catatan", 2, s, "spam") for s in senders))
+    assert all(r.counted for r in results)
+    assert notes.hidden == {2: True}
+    async with store.read() as session:
+        item = await session.scalar(select(ReportedItem).where(ReportedItem.target_id == 2))
+    assert (item.state, item.reporters) == ("hidden", 3)
