@@ -124,7 +124,9 @@ class TopicPage:
 
 
 @dataclass
-class Index:
+class TopicIndex:
+    """The topics grouped by komisi, and each topic's count of visible threads."""
+
     groups: dict[str, list[ForumTopic]] = field(default_factory=dict)
     counts: dict[int, int] = field(default_factory=dict)
 
@@ -152,11 +154,11 @@ class ForumService:
 
     # Reading
 
-    async def index(self) -> Index:
+    async def index(self) -> TopicIndex:
         async with self.store.read() as session:
             topics = await store.topics(session)
             counts = await store.thread_counts(session)
-        index = Index(counts=counts)
+        index = TopicIndex(counts=counts)
         for topic in topics:
             index.groups.setdefault(topic.komisi, []).append(topic)
         return index
