@@ -9,7 +9,7 @@ from server.app import create_app
 from server.passwords import hash_password
 from server.store import repo
 from server.store.models import ForumTopic
-from tests.browser import chromium, sign_in
+from tests.browser import assert_no_sideways_scroll, chromium, sign_in
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -21,13 +21,6 @@ PHONE = {"width": 360, "height": 740}
 def database_url(sqlite_url):
     """The browser test exercises the pages, not the store: SQLite is enough."""
     return sqlite_url
-
-
-async def no_sideways_scroll(page) -> None:
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"page is {overflow}px wider than a 360 px screen"
 
 
 async def test_a_member_answers_a_thread_with_the_badge(
@@ -46,12 +39,12 @@ async def test_a_member_answers_a_thread_with_the_badge(
         await resident.goto(str(server.make_url("/")))
         async with resident.expect_navigation():
             await resident.click("nav >> text=Forum")
-        await no_sideways_scroll(resident)
+        await assert_no_sideways_scroll(resident)
         async with resident.expect_navigation():
             await resident.click("text=Pembangunan dan lingkungan")
         async with resident.expect_navigation():
             await resident.click("text=Buka utas baru")
-        await no_sideways_scroll(resident)
+        await assert_no_sideways_scroll(resident)
         await resident.fill("input[name=name]", "Budi Santoso")
         await resident.fill("input[name=title]", "Drainase di Jalan Hayam Wuruk tersumbat")
         await resident.fill("textarea[name=body]", "Setiap hujan air menggenang setinggi lutut.")
@@ -59,7 +52,7 @@ async def test_a_member_answers_a_thread_with_the_badge(
             await resident.click("form button[type=submit]")
         thread_url = resident.url
         assert "/forum/utas/" in thread_url
-        await no_sideways_scroll(resident)
+        await assert_no_sideways_scroll(resident)
 
         member_page = await browser.new_page(viewport=PHONE)
         await sign_in(member_page, server, "siti-anggota", TEST_PASSWORD)
@@ -77,8 +70,8 @@ async def test_a_member_answers_a_thread_with_the_badge(
         assert "Anggota DPRD" in await answer.locator(".badge-verified").inner_text()
         assert "Hj. Siti Rahmawati" in await answer.inner_text()
         assert await resident.locator(".forum-official").count() == 1
-        await no_sideways_scroll(resident)
+        await assert_no_sideways_scroll(resident)
         async with resident.expect_navigation():
             await answer.locator("text=Laporkan").click()
         assert "Sudah kami jadwalkan" in await resident.locator("blockquote").inner_text()
-        await no_sideways_scroll(resident)
+        await assert_no_sideways_scroll(resident)
