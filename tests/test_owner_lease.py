@@ -15,11 +15,9 @@ import aiohttp
 import pytest
 
 from server.bus import MemoryBus
-from tests.conftest import TEST_PASSWORD, sign_in
+from tests.conftest import TEST_PASSWORD
 from tests.live_helpers import whip_publisher
-from tests.test_crash import SIDANG, ServerProcess, free_port
-
-START_S = 90.0  # two nodes starting on a busy 2-core machine
+from tests.server_process import SIDANG, ServerProcess, free_port, staff_session
 
 pytestmark = pytest.mark.slow
 
@@ -42,38 +40,6 @@ async def test_a_lapsed_lease_goes_to_the_next_claimant():
     assert not await bus.claim("lease", "node-b", 10)
     now[0] = 10.0
     assert await bus.claim("lease", "node-b", 10)
-
-
-class Node(ServerProcess):
-    async def start(self) -> None:
-        """Like ServerProcess.start, with room for a slow start (both nodes import aiortc
-        and PyAV, and the machine is shared)."""
-        self.process = subprocess.Popen(
-            [SIDANG, "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_S
-        async with aiohttp.ClientSession() as session:
-            while loop.time() < deadline:
-                try:
-                    async with session.get(f"{self.url}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                assert self.process.poll() is None, self.process.stderr.read().decode()
-                await asyncio.sleep(0.1)
-        raise AssertionError("node did not start")
-
-
-async def _staff(url: str) -> tuple[aiohttp.ClientSession, dict]:
-    session = aiohttp.ClientSession(base_url=url, cookie_jar=aiohttp.CookieJar(unsafe=True))
-    response, token = await sign_in(session, "staf", TEST_PASSWORD)
-    assert response.status == 303
-    return session, {"X-CSRF-Token": token}
 
 
 async def _publish(url: str, sitting_id: int, key: str) -> int:
@@ -111,11 +77,16 @@ async def test_the_owner_is_forwarded_to_left_alone_and_taken_over_after_kill_9(
         capture_output=True,
     )
     owner, other = (
-        Node({**shared, "SIDANG_NODE_URL": f"http://127.0.0.1:{port}"}, port) for port in ports
+        ServerProcess(
+            {**shared, "SIDANG_NODE_URL": f"http://127.0.0.1:{port}"},
+            port,
+            tmp_path / f"node-{port}.log",
+        )
+        for port in ports
     )
     await owner.start()
     try:
-        session, headers = await _staff(owner.url)
+        session, headers = await staff_session(owner)
         async with session:
             created = await session.post(
                 "/api/v1/sittings",
@@ -154,7 +125,7 @@ async def test_the_owner_is_forwarded_to_left_alone_and_taken_over_after_kill_9(
             assert loop.time() < deadline, statuses
             await asyncio.sleep(0.5)  # no event to await: the lease lapses in Redis
         assert set(statuses) <= {503}
-        session, headers = await _staff(other.url)
+        session, headers = await staff_session(other)
         async with session:
             detail = await (await session.get(f"/api/v1/sittings/{sid}")).json()
             assert detail["status"] == "live"
