@@ -113,8 +113,11 @@ async def test_the_watch_page_costs_under_200_kb_before_video_and_starts_on_360p
         )
         await cdp.send("Network.enable")
         await page.goto(str(server.make_url(f"/sidang/{sitting_id}")))
+        # Playing, with its first picture decoded (videoHeight stays 0 until then).
         await page.wait_for_function(
-            "() => document.getElementById('player').currentTime > 0", timeout=30_000
+            "() => { const v = document.getElementById('player');"
+            " return v.currentTime > 0 && v.videoHeight > 0; }",
+            timeout=30_000,
         )
         # What the phone decodes (hls.js's currentLevel is -1 for a moment while it switches).
         height = await page.evaluate("() => document.getElementById('player').videoHeight")
