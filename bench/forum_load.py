@@ -39,9 +39,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scratch import scratch_postgres  # noqa: E402
+from bench.scratch import bench_config, scratch_postgres, timed_get  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.config import Config  # noqa: E402
 from server.search.stemming import stem_text  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import ForumReply, ForumThread, ForumTopic  # noqa: E402
@@ -163,24 +162,6 @@ async def seed(url: str, threads: int, replies: int, seed_: int = 7) -> int:
     return big
 
 
-def _config(url: str, directory: str) -> Config:
-    return Config(
-        database_url=url,
-        media_dir=Path(directory) / "recordings",
-        data_dir=Path(directory) / "var",
-        secret_key="bench-forum",
-    )
-
-
-async def _timed(client: TestClient, path: str) -> float:
-    began = time.perf_counter()
-    response = await client.get(path)
-    await response.read()
-    took = (time.perf_counter() - began) * 1000
-    assert response.status == 200, (path, response.status)
-    return took
-
-
 async def _query_timings(
     url: str, big: int, deep_after: int, rounds: int
 ) -> dict[str, list[float]]:
@@ -237,17 +218,19 @@ async def measure_forum(
     }
     timings: dict[str, list[float]] = {name: [] for name in pages}
     with tempfile.TemporaryDirectory() as directory:
-        client = TestClient(TestServer(create_app(_config(database_url, directory))))
+        client = TestClient(
+            TestServer(create_app(bench_config(database_url, directory, "bench-forum")))
+        )
         await client.start_server()
         try:
             for path in pages.values():  # warm caches and the connection pool
                 for _ in range(3):
-                    await _timed(client, path)
+                    await timed_get(client, path)
             cpu = dict.fromkeys(pages, 0.0)
             for _ in range(rounds):
                 for name, path in pages.items():
                     began = time.process_time()
-                    timings[name].append(await _timed(client, path))
+                    timings[name].append(await timed_get(client, path))
                     cpu[name] += time.process_time() - began
         finally:
             await client.close()

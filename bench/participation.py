@@ -43,10 +43,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import scratch_postgres  # noqa: E402
+from bench.scratch import bench_config, scratch_postgres, timed_get  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.bus import MemoryBus  # noqa: E402
-from server.config import Config  # noqa: E402
 from server.pengaduan.mail import Mailer  # noqa: E402
 from server.raperda.service import RaperdaService  # noqa: E402
 from server.signing import Signer  # noqa: E402
@@ -162,24 +161,6 @@ async def seed(url: str, pasal: int, inputs: int, seed_: int = 3) -> tuple[int, 
     return raperda_id, [u.lineage for u in units]
 
 
-def _config(url: str, directory: str) -> Config:
-    return Config(
-        database_url=url,
-        media_dir=Path(directory) / "recordings",
-        data_dir=Path(directory) / "var",
-        secret_key="bench-participation",
-    )
-
-
-async def _timed(client: TestClient, path: str) -> float:
-    began = time.perf_counter()
-    response = await client.get(path)
-    await response.read()
-    took = (time.perf_counter() - began) * 1000
-    assert response.status == 200, (path, response.status)
-    return took
-
-
 async def _count_timings(url: str, raperda_id: int, lineages: list[int], rounds: int):
     """Counts per pasal: one query per pasal (naive) against one GROUP BY (ours)."""
     engine = create_async_engine(url)
@@ -219,7 +200,9 @@ async def measure_raperda(
     rng = random.Random(9)
     timings: dict[str, list[float]] = {name: [] for name in PAGES}
     with tempfile.TemporaryDirectory() as directory:
-        client = TestClient(TestServer(create_app(_config(database_url, directory))))
+        client = TestClient(
+            TestServer(create_app(bench_config(database_url, directory, "bench-participation")))
+        )
         await client.start_server()
         try:
 
@@ -235,12 +218,12 @@ async def measure_raperda(
 
             for _ in range(3):  # warm caches and the connection pool
                 for path in paths().values():
-                    await _timed(client, path)
+                    await timed_get(client, path)
             cpu = dict.fromkeys(PAGES, 0.0)
             for _ in range(rounds):
                 for name, path in paths().items():
                     began = time.process_time()
-                    timings[name].append(await _timed(client, path))
+                    timings[name].append(await timed_get(client, path))
                     cpu[name] += time.process_time() - began
         finally:
             await client.close()

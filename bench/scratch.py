@@ -1,15 +1,20 @@
-"""A throwaway PostgreSQL database for a benchmark run: created migrated, dropped afterwards."""
+"""What benchmark runs share: a throwaway PostgreSQL database (created migrated, dropped
+afterwards), the app's config for a run, and timing one page through a test client."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
+from aiohttp.test_utils import TestClient
 
+from server.config import Config
 from server.store.migrate import upgrade
 
 PG_ADMIN_DSN = os.environ.get("SIDANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -35,3 +40,22 @@ async def scratch_postgres() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+def bench_config(url: str, directory: str, secret_key: str) -> Config:
+    return Config(
+        database_url=url,
+        media_dir=Path(directory) / "recordings",
+        data_dir=Path(directory) / "var",
+        secret_key=secret_key,
+    )
+
+
+async def timed_get(client: TestClient, path: str) -> float:
+    """Milliseconds to fetch and read one page, which must answer 200."""
+    began = time.perf_counter()
+    response = await client.get(path)
+    await response.read()
+    took = (time.perf_counter() - began) * 1000
+    assert response.status == 200, (path, response.status)
+    return took

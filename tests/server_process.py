@@ -67,3 +67,16 @@ async def staff_session(server: ServerProcess) -> tuple[aiohttp.ClientSession, d
     response, token = await sign_in(session, "staf", TEST_PASSWORD)
     assert response.status == 303
     return session, {"X-CSRF-Token": token}
+
+
+def migrate_with_staff(env: dict[str, str]) -> None:
+    """`sidang db upgrade`, then a staff account `staf` (TEST_PASSWORD), as an operator does."""
+    subprocess.run([SIDANG, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [SIDANG, "user", "add", "staf", "--role", "sekretariat"],
+        env=env,
+        check=True,
+        input=TEST_PASSWORD + "\n",
+        text=True,
+        capture_output=True,
+    )

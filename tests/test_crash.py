@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 import time
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD
-from tests.server_process import SIDANG, ServerProcess, free_port, staff_session
+from tests.server_process import ServerProcess, free_port, migrate_with_staff, staff_session
 
 SEGMENT_S = 2.0
 
@@ -24,15 +22,7 @@ async def test_kill_9_mid_recording_then_recover(tmp_path):
         "SIDANG_MEDIA_DIR": str(tmp_path / "media"),
         "SIDANG_DATA_DIR": str(tmp_path / "var"),
     }
-    subprocess.run([SIDANG, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [SIDANG, "user", "add", "staf", "--role", "sekretariat"],
-        env=env,
-        check=True,
-        input=TEST_PASSWORD + "\n",
-        text=True,
-        capture_output=True,
-    )
+    migrate_with_staff(env)
     server = ServerProcess(env, free_port(), tmp_path / "server.log")
     await server.start()
     try:

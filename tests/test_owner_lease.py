@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import uuid
 
 import aiohttp
 import pytest
 
 from server.bus import MemoryBus
-from tests.conftest import TEST_PASSWORD
 from tests.live_helpers import whip_publisher
-from tests.server_process import SIDANG, ServerProcess, free_port, staff_session
+from tests.server_process import ServerProcess, free_port, migrate_with_staff, staff_session
 
 pytestmark = pytest.mark.slow
 
@@ -67,15 +65,7 @@ async def test_the_owner_is_forwarded_to_left_alone_and_taken_over_after_kill_9(
         "SIDANG_REDIS_PREFIX": f"lease-test-{uuid.uuid4().hex[:8]}:",
         "SIDANG_TRUSTED_PROXIES": "127.0.0.1",
     }
-    subprocess.run([SIDANG, "db", "upgrade"], env=shared, check=True, capture_output=True)
-    subprocess.run(
-        [SIDANG, "user", "add", "staf", "--role", "sekretariat"],
-        env=shared,
-        check=True,
-        input=TEST_PASSWORD + "\n",
-        text=True,
-        capture_output=True,
-    )
+    migrate_with_staff(shared)
     owner, other = (
         ServerProcess(
             {**shared, "SIDANG_NODE_URL": f"http://127.0.0.1:{port}"},
