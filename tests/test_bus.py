@@ -256,3 +256,29 @@ async def test_a_node_cut_off_from_redis_sends_its_publishes_when_back_and_runs_
         await node_a.close()
         await node_b.close()
         await link.cut()
+
+
+async def test_a_node_cut_off_from_redis_keeps_its_leases_but_takes_no_new_one(redis_prefix):
+    """Two nodes must never both record one sitting: a node that cannot see Redis cannot know
+    that another node took a lease, so it only renews what it already holds."""
+    link = CuttableLink(REDIS_URL)
+    await link.restore()
+    cut_off, other = (
+        RedisBus(link.url, prefix=redis_prefix),
+        RedisBus(REDIS_URL, prefix=redis_prefix),
+    )
+    try:
+        await cut_off.start()
+        await other.start()
+        assert await cut_off.claim("live:owner:1", "cut-off", 30)
+        await link.cut()
+        assert await cut_off.wait_disconnected(timeout=10)
+
+        assert await other.claim("live:owner:2", "other", 30)
+        assert not await cut_off.claim("live:owner:2", "cut-off", 30), "held in Redis by another"
+        assert not await cut_off.claim("live:owner:3", "cut-off", 30), "free, but unknowable"
+        assert await cut_off.claim("live:owner:1", "cut-off", 30), "its own lease is renewed"
+    finally:
+        await cut_off.close()
+        await other.close()
+        await link.cut()

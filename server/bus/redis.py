@@ -216,19 +216,31 @@ class RedisBus(Bus):
         return await self._local.get_value(key)
 
     async def claim(self, key: str, value: str, ttl_s: float) -> bool:
-        """Redis decides while it answers; while it is down this node's memory does, so a
-        node keeps the leases it holds (another node cannot see Redis either)."""
-        if self.connected:
+        """Redis decides while it answers. A timed-out claim is asked once more: the script
+        may have run, and asking again with the same value is a renewal. While Redis cannot
+        be reached a node renews the leases it holds in its memory but takes no new one: the
+        other nodes cannot see Redis either, and two nodes recording one sitting into the same
+        folder would ruin its record."""
+        for attempt in range(2):
+            if not self.connected:
+                break
             try:
                 won = bool(
                     await self._claim(keys=[self._key(key)], args=[value, int(ttl_s * 1000)])
                 )
+            except RedisTimeoutError as exc:
+                if attempt == 0:
+                    continue
+                self._failed(repr(exc))
             except DOWN_ERRORS as exc:
                 self._failed(repr(exc))
+                break
             else:
                 if won:
                     await self._local.set_value(key, value, ttl_s)
                 return won
+        if await self._local.get_value(key) != value:
+            return False
         return await self._local.claim(key, value, ttl_s)
 
     async def delete_value(self, key: str) -> None:

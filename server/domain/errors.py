@@ -65,6 +65,16 @@ class StorageUnavailable(DomainError):
     message = N_("Penyimpanan berkas sedang bermasalah.")
 
 
+class CoordinationUnavailable(StorageUnavailable):
+    """The nodes' shared bus (Redis) cannot confirm which node owns a live sitting, so none
+    may start recording it: two nodes writing one sitting's folder would ruin the record."""
+
+    message = N_(
+        "Server koordinasi (Redis) tidak dapat dihubungi, sehingga siaran belum dapat dimulai."
+        " Coba lagi sebentar lagi."
+    )
+
+
 class DatabaseUnavailable(StorageUnavailable):
     """The database cannot be reached (down, restarting, unreachable): a moment's wait, not a
     fault in the request, so pages answer 503 and a comment socket stays open."""

@@ -29,7 +29,12 @@ from media.program import Layout, LayoutKind
 from media.recorder import RecordingInfo
 from media.storage import MediaStorageError
 from server.bus import Bus
-from server.domain.errors import Conflict, NotFound, StorageUnavailable
+from server.domain.errors import (
+    Conflict,
+    CoordinationUnavailable,
+    NotFound,
+    StorageUnavailable,
+)
 from server.domain.sitting import SittingStatus, check_resume, check_transition
 from server.i18n import N_
 from server.store import Store, repo
@@ -204,6 +209,8 @@ class LiveService:
                         N_("Rekaman rapat ini sudah ada; rapat tidak dapat disiarkan ulang.")
                     )
             if not await self._claim(sitting_id):
+                if await self.bus.get_value(f"live:owner:{sitting_id}") is None:
+                    raise CoordinationUnavailable()
                 raise Conflict(N_("Rapat ini sedang disiarkan oleh server lain."))
             live = LiveSitting(str(sitting_id), sitting.title, self.media_dir, resume=resuming)
             try:
