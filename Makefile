@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR := web/static/vendor
 # Two workers on a 2-core machine: browser and media tests wait on real time, so the suite
-# overlaps them (each worker has its own PostgreSQL database and Redis prefix).
-PYTEST_ARGS ?= -n 2
+# overlaps them (each worker has its own PostgreSQL database and Redis prefix). The slowest
+# tests are listed at the end, to keep the suite inside its 15-minute budget.
+PYTEST_ARGS ?= -n 2 --durations=15
 
 .PHONY: run test install assets services lint format messages bench cluster e2e clean
 
