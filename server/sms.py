@@ -26,6 +26,8 @@ NOT_SENT = N_("SMS tidak dapat dikirim sekarang. Coba lagi beberapa menit lagi."
 
 
 class SmsGateway(Protocol):
+    delivers: bool  # False: messages only reach the log (development)
+
     async def send(self, to: str, message: str) -> None:
         """Hand one message to the gateway, or raise DeliveryUnavailable."""
 
@@ -33,6 +35,8 @@ class SmsGateway(Protocol):
 
 
 class HttpGateway:
+    delivers = True
+
     def __init__(self, url: str, token: str) -> None:
         self.url = url
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -58,6 +62,8 @@ class HttpGateway:
 
 class LogGateway:
     """The development outbox: the message goes to the log, and to nobody's phone."""
+
+    delivers = False
 
     async def send(self, to: str, message: str) -> None:
         log.warning("SMS not sent (SIDANG_SMS_URL=log:) to %s: %s", to, message)

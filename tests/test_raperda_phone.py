@@ -106,6 +106,7 @@ async def test_a_resident_verifies_by_phone_and_comments(app_client, store, gate
     assert gateway.received[0]["message"].endswith(f"@127.0.0.1 #{code}")
     page = await (await app_client.get("/raperda/identitas/kode")).text()
     assert "0812-****-890" in page and 'autocomplete="one-time-code"' in page
+    assert "SMS tidak benar-benar dikirim" not in page
 
     confirmed = await enter(app_client, f"{code[:3]} {code[3:]}")  # as some phones space it
     assert confirmed.status == 303
@@ -286,6 +287,8 @@ async def test_the_development_outbox_writes_the_sms_to_the_log(
     client = await aiohttp_client(create_app(app_config(make_config, database_url, SMS_LOG)))
     with caplog.at_level(logging.WARNING, logger="server.sms"):
         assert (await ask(client)).status == 303
+    page = await (await client.get("/raperda/identitas/kode")).text()
+    assert "SMS tidak benar-benar dikirim" in page
     logged = [r.getMessage() for r in caplog.records if r.name == "server.sms"]
     assert len(logged) == 1 and E164 in logged[0]
     code = re.search(r"#(\d{6})", logged[0]).group(1)

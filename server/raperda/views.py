@@ -300,7 +300,13 @@ async def code_page(request: web.Request, error: DomainError | None = None) -> w
         if error is None:
             return redirect("/raperda/masukan-saya")
         return _identity_form(request, error, {})
-    context: dict[str, Any] = {"masked": challenge[1], "errors": {}, "alert": ""}
+    gateway = request.app[keys.PHONE_VERIFIER].gateway
+    context: dict[str, Any] = {
+        "masked": challenge[1],
+        "errors": {},
+        "alert": "",
+        "logged_only": gateway is not None and not gateway.delivers,
+    }
     status = 200
     if error is not None:
         translations = request.app[keys.TRANSLATIONS]
