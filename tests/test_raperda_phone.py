@@ -22,7 +22,7 @@ from server.domain import phone
 from server.domain.errors import InvalidInput
 from server.raperda.phone import resend_key
 from server.store.models import PhoneCode, RaperdaComment, utcnow
-from tests.conftest import csrf_token_for
+from tests.conftest import REDIS_URL, csrf_token_for
 from tests.test_raperda import comment, import_and_publish, lineage_of
 
 TOKEN = "rahasia-gateway"
@@ -225,7 +225,16 @@ def phone_hash(client, e164: str) -> str:
     return client.app[keys.SIGNER].digest("resident-phone", e164)
 
 
-async def test_sending_is_limited_per_number_and_per_address(app_client, gateway):
+@SQLITE_ONLY
+@pytest.mark.parametrize("on_redis", [False, True], ids=["memory", "redis"])
+async def test_sending_is_limited_per_number_and_per_address(
+    aiohttp_client, make_config, database_url, store, gateway, redis_prefix, on_redis
+):
+    """The counters live on the bus, so with Redis every node counts the same SMS."""
+    config = app_config(make_config, database_url, gateway.url)
+    if on_redis:
+        config = replace(config, redis_url=REDIS_URL, redis_prefix=redis_prefix)
+    app_client = await aiohttp_client(create_app(config))
     assert (await ask(app_client, ip="10.2.0.1")).status == 303
     again = await ask(app_client, ip="10.2.0.2")
     assert again.status == 429
