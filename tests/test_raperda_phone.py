@@ -263,7 +263,9 @@ async def test_a_gateway_that_fails_is_a_503_and_may_be_retried_at_once(app_clie
     gateway.status = 500
     failed = await ask(app_client)
     assert failed.status == 503
-    assert "SMS tidak dapat dikirim sekarang" in await failed.text()
+    page = await failed.text()
+    assert "SMS tidak dapat dikirim sekarang" in page
+    assert 'value="0812-3456-7890"' in page, "the form keeps what the resident typed"
     gateway.status = 200
     retried = await ask(app_client)
     assert retried.status == 303

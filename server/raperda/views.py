@@ -17,6 +17,7 @@ from server.auth import get_user, requires
 from server.comments.views import resident_sender
 from server.cookies import delete_cookie, read_cookie, set_cookie
 from server.domain.errors import (
+    DeliveryUnavailable,
     DomainError,
     InvalidInput,
     NotAuthenticated,
@@ -214,20 +215,29 @@ async def mine(request: web.Request) -> web.Response:
     return page(request, "mine.html", {"inputs": inputs, "sent": "dikirim" in request.query})
 
 
-def _identity_form(request: web.Request, error: DomainError, values: dict[str, str]):
-    """The identity forms again, with what went wrong beside the field it is about."""
-    translations = request.app[keys.TRANSLATIONS]
-    fields = getattr(error, "fields", {}) or {}
-    context = {
-        "inputs": [],
-        "errors": {k: translations.format(v, error.params) for k, v in fields.items()},
-        "values": values,
-        "alert": error_message(translations, error),
-    }
-    response = page(request, "mine.html", context, status=status_for(error))
+def _form_page(
+    request: web.Request, name: str, context: dict[str, Any], error: DomainError | None = None
+) -> web.Response:
+    """A form page; after an error, again with what went wrong beside the field it is about,
+    at the error's status."""
+    status = 200
+    if error is not None:
+        translations = request.app[keys.TRANSLATIONS]
+        fields = getattr(error, "fields", {}) or {}
+        context = {
+            **context,
+            "errors": {k: translations.format(v, error.params) for k, v in fields.items()},
+            "alert": error_message(translations, error),
+        }
+        status = status_for(error)
+    response = page(request, name, context, status=status)
     if isinstance(error, RateLimited):
         response.headers["Retry-After"] = str(error.retry_after_s)
     return response
+
+
+def _identity_form(request: web.Request, error: DomainError, values: dict[str, str]):
+    return _form_page(request, "mine.html", {"inputs": [], "values": values}, error)
 
 
 async def ask_link(request: web.Request) -> web.Response:
@@ -273,7 +283,7 @@ async def ask_code(request: web.Request) -> web.Response:
         sent = await verifier.send_code(
             name, number, request[CLIENT_IP_KEY], translations.gettext(SMS_TEXT)
         )
-    except (InvalidInput, RateLimited) as error:
+    except (InvalidInput, RateLimited, DeliveryUnavailable) as error:
         return _identity_form(request, error, {"name": name, "phone": number})
     response = redirect("/raperda/identitas/kode")
     token = request.app[keys.SIGNER].sign(CODE_COOKIE, [sent.challenge_id, sent.masked])
@@ -301,23 +311,12 @@ async def code_page(request: web.Request, error: DomainError | None = None) -> w
             return redirect("/raperda/masukan-saya")
         return _identity_form(request, error, {})
     gateway = request.app[keys.PHONE_VERIFIER].gateway
-    context: dict[str, Any] = {
+    context = {
         "masked": challenge[1],
         "errors": {},
-        "alert": "",
         "logged_only": gateway is not None and not gateway.delivers,
     }
-    status = 200
-    if error is not None:
-        translations = request.app[keys.TRANSLATIONS]
-        fields = getattr(error, "fields", {}) or {}
-        context["errors"] = {k: translations.format(v, error.params) for k, v in fields.items()}
-        context["alert"] = error_message(translations, error)
-        status = status_for(error)
-    response = page(request, "code.html", context, status=status)
-    if isinstance(error, RateLimited):
-        response.headers["Retry-After"] = str(error.retry_after_s)
-    return response
+    return _form_page(request, "code.html", context, error)
 
 
 async def confirm_code(request: web.Request) -> web.Response:
