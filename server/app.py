@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -42,6 +43,7 @@ from server.pengaduan.mail import Mailer
 from server.pengaduan.service import PengaduanService
 from server.pengaduan.vault import Vault
 from server.raperda import views as raperda
+from server.raperda.phone import PhoneVerifier
 from server.raperda.service import InputReports, RaperdaService
 from server.reports import ReportService
 from server.room import metrics as room_metrics
@@ -49,6 +51,7 @@ from server.room import views as room
 from server.room.service import RoomService
 from server.search import views as search
 from server.signing import Signer
+from server.sms import create_gateway
 from server.store import Store
 from server.templating import create_environment
 from server.views import (
@@ -220,12 +223,23 @@ async def _reports(app: web.Application) -> AsyncIterator[None]:
 
 async def _raperda(app: web.Application) -> AsyncIterator[None]:
     """Raperda input: after the store, the bus and the reports it registers its input with;
-    its mail drains on the way out."""
-    mailer = Mailer(app[keys.CONFIG].smtp_url)
+    its mail drains and its SMS gateway closes on the way out."""
+    config = app[keys.CONFIG]
+    mailer = Mailer(config.smtp_url)
     app[keys.RAPERDA] = RaperdaService(app[keys.STORE], app[keys.BUS], app[keys.SIGNER], mailer)
+    gateway = create_gateway(config.sms_url, config.sms_token)
+    app[keys.PHONE_VERIFIER] = PhoneVerifier(
+        app[keys.STORE],
+        app[keys.BUS],
+        app[keys.SIGNER],
+        gateway,
+        urlsplit(config.public_url).hostname or "localhost",
+    )
     app[keys.REPORTS].register(InputReports.kind, InputReports())
     yield
     await mailer.drain()
+    if gateway is not None:
+        await gateway.close()
 
 
 async def _forum(app: web.Application) -> AsyncIterator[None]:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/sidang.db"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 LOG_FORMATS = ("json", "text")
+SMS_LOG = "log:"
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -57,6 +58,10 @@ class Config:
     # in, and an optional map tile URL template.
     data_keys: tuple[str, ...] = ()
     smtp_url: str | None = None
+    # Raperda phone verification: an HTTP SMS gateway (server/sms.py), or "log:" to write
+    # each SMS to the log instead; unset, no SMS is sent.
+    sms_url: str | None = None
+    sms_token: str = ""
     timezone: str = "Asia/Jakarta"
     map_tiles: str | None = None
     contact_retention_days: int = 365  # after a report is closed, its contact data goes
@@ -107,6 +112,8 @@ class Config:
             ),
             data_keys=_parse_data_keys(env.get("SIDANG_DATA_KEY", "")),
             smtp_url=_parse_smtp_url(env.get("SIDANG_SMTP_URL") or None),
+            sms_url=_parse_sms_url(env.get("SIDANG_SMS_URL") or None),
+            sms_token=env.get("SIDANG_SMS_TOKEN", ""),
             timezone=_parse_timezone(env.get("SIDANG_TIMEZONE") or "Asia/Jakarta"),
             map_tiles=_parse_map_tiles(env.get("SIDANG_MAP_TILES") or None),
             contact_retention_days=_parse_positive_int(
@@ -122,6 +129,11 @@ class Config:
             return self
         key = _key_file(self.data_dir / "data_key", lambda: Fernet.generate_key().decode())
         return replace(self, data_keys=(key,))
+
+    def with_sms_log(self) -> Config:
+        """For `sidang demo` only: without a gateway, each SMS (its one-time code) is written
+        to the log, so phone verification can be tried. Production sets SIDANG_SMS_URL."""
+        return self if self.sms_url else replace(self, sms_url=SMS_LOG)
 
     def with_secret(self) -> Config:
         """Return a copy with a secret key, generating one under data_dir on first use."""
@@ -250,6 +262,15 @@ def _parse_smtp_url(value: str | None) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(f"SIDANG_SMTP_URL must be an smtp:// or smtps:// URL, not {value!r}")
+    return value
+
+
+def _parse_sms_url(value: str | None) -> str | None:
+    if value is None or value == SMS_LOG:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"SIDANG_SMS_URL must be an http(s) URL or {SMS_LOG!r}, not {value!r}")
     return value
 
 

@@ -1,4 +1,5 @@
-"""Demo data for `sidang demo`: DPRD Kota Pekalongan with 35 members and a few sittings."""
+"""Demo data for `sidang demo`: DPRD Kota Pekalongan with 35 members, a few sittings, a Raperda
+open for input and a forum thread a member answered."""
 
 from __future__ import annotations
 
@@ -12,15 +13,26 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
-from server import keys
+from server import demo_raperda, keys
+from server.auth import CurrentUser
+from server.bus import MemoryBus
 from server.config import Config
 from server.domain.localtime import zone
+from server.domain.moderation import Sender
 from server.domain.roles import Role
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
+from server.forum.service import Author, ForumService, Opening
 from server.passwords import hash_password
-from server.search.stemming import stem_text
+from server.pengaduan.mail import Mailer
+from server.pengaduan.vault import Vault
+from server.raperda.identity import Resident
+from server.raperda.service import RaperdaService
+from server.raperda.stage import Stage
+from server.reports import ReportService
+from server.signing import Signer
 from server.store import Store, repo
-from server.store.models import ForumReply, ForumThread, ForumTopic, User
+from server.store import raperda as raperda_store
+from server.store.models import ForumThread, ForumTopic, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +103,14 @@ DEMO_AGENDA = [
 
 
 async def seed_demo(config: Config) -> bool:
-    """Create the demo institution, people and sittings once; returns False if already there."""
+    """Create the demo institution, people and sittings once, then the Raperda input and the
+    forum thread if they are missing; returns False if the institution was already there."""
+    created = await _seed_institution(config)
+    await seed_participation(config)
+    return created
+
+
+async def _seed_institution(config: Config) -> bool:
     store = Store(config.database_url)
     try:
         async with store.transaction() as session:
@@ -114,52 +133,126 @@ async def seed_demo(config: Config) -> bool:
             for username, role, member_id in accounts:
                 await repo.create_user(session, username, password_hash, role.value, member_id)
             await _seed_sittings(session)
-            await _seed_forum(session, members[1].name)
         return True
     finally:
         await store.close()
 
 
-async def _seed_forum(session, member_name: str) -> None:
-    """A resident's question in the first topic (the migration seeds one per komisi), a
+async def seed_participation(config: Config, now: dt.datetime | None = None) -> None:
+    """A Raperda open for input with residents' input and the committee's answer, and a forum
+    thread a member answered officially: made through the services, as the people would, each
+    only when it is not there yet (an older demo database gains them too)."""
+    config = config.with_secret()
+    store, bus, signer, mailer = (
+        Store(config.database_url),
+        MemoryBus(),
+        Signer(config.secret_key),
+        Mailer(None),
+    )
+    await bus.start()
+    try:
+        async with store.read() as session:
+            member = await repo.get_user_by_username(session, "anggota")
+            staff = await repo.get_user_by_username(session, "sekretariat")
+        if member is None or staff is None:
+            return
+        await _seed_raperda(RaperdaService(store, bus, signer, mailer), signer, now or utcnow())
+        forum = ForumService(
+            store,
+            bus,
+            signer,
+            ReportService(store, bus),
+            Vault(config.data_keys),
+            mailer,
+            config.public_url,
+        )
+        await _seed_forum(store, forum, signer, CurrentUser.of(member), CurrentUser.of(staff))
+    finally:
+        await bus.close()
+        await store.close()
+
+
+def _resident(signer: Signer, name: str, verified_by: str) -> tuple[Resident, Sender]:
+    identity = signer.digest(f"resident-{verified_by}", f"demo:{name}")
+    return Resident(name, identity, verified_by), Sender(identity, signer.digest("demo-ip", name))
+
+
+async def _seed_raperda(service: RaperdaService, signer: Signer, now: dt.datetime) -> None:
+    async with service.store.read() as session:
+        drafts = await raperda_store.drafts(session, published_only=False)
+        sittings = await _titled(session, demo_raperda.RAPERDA_SITTING)
+    found = [d for d in drafts if d.title == demo_raperda.RAPERDA_TITLE]
+    if found:
+        raperda_id = found[0].id
+    else:
+        raperda_id = await service.create(
+            demo_raperda.RAPERDA_TITLE, demo_raperda.RAPERDA_TEXT, "sekretariat"
+        )
+        await service.publish(raperda_id, {}, "sekretariat")
+    draft = await service.draft_page(raperda_id, now=now)
+    if draft.stage is not Stage.OPEN:  # the window stays open however old the demo is
+        await service.update(
+            raperda_id,
+            title=demo_raperda.RAPERDA_TITLE,
+            summary="Penataan lokasi, pendaftaran tanpa biaya, pemberdayaan dan sanksi bagi "
+            "pedagang kaki lima.",
+            opens_at=now - dt.timedelta(days=3),
+            closes_at=now + dt.timedelta(days=30),
+            document_id=None,
+            naskah_id=None,
+            sitting_ids=[s.id for s in sittings],
+            enacted=False,
+            actor="sekretariat",
+        )
+    lineages = {u.row.number: u.lineage for u in draft.units if u.row.kind == "pasal"}
+    if not any(draft.counts.values()):
+        for given in demo_raperda.INPUTS:
+            resident, sender = _resident(signer, given.name, given.verified_by)
+            await service.post(
+                raperda_id,
+                resident,
+                sender,
+                lineage=lineages[given.pasal] if given.pasal else None,
+                ayat=given.ayat,
+                position=given.position,
+                text=given.text,
+                proposed=given.proposed,
+                now=now,
+            )
+    if not draft.responses:
+        lineage = lineages[demo_raperda.RESPONSE_PASAL]
+        await service.respond(raperda_id, lineage, demo_raperda.RESPONSE, "anggota")
+
+
+async def _seed_forum(
+    store: Store, forum: ForumService, signer: Signer, member: CurrentUser, staff: CurrentUser
+) -> None:
+    """A resident's question in Komisi A's topic (the migration seeds one per komisi), a
     neighbour's reply, and a member's answer marked as the DPRD's official reply."""
-    topic = await session.scalar(select(ForumTopic).order_by(ForumTopic.id).limit(1))
-    if topic is None:
-        return
     title = "Kapan perekaman KTP-el keliling ke kelurahan lagi?"
+    async with store.read() as session:
+        topic = await session.scalar(select(ForumTopic).order_by(ForumTopic.id).limit(1))
+        exists = await session.scalar(select(ForumThread.id).where(ForumThread.title == title))
+    if exists is not None:
+        return
+    if topic is None:
+        topic = await forum.add_topic(
+            staff, "Komisi A", "Pemerintahan dan administrasi kependudukan", "KTP, kelurahan."
+        )
+
+    def resident(name: str) -> Author:
+        return Author(_resident(signer, name, "email")[1], name=name)
+
     body = "Orang tua saya sulit datang ke Disdukcapil. Apakah ada jadwal jemput bola?"
-    posters = {"identity_hash": "demo", "ip_hash": "demo"}
-    thread = ForumThread(
-        topic_id=topic.id,
-        title=title,
-        body=body,
-        search_text=stem_text(f"{title}\n{body}"),
-        author_name="Rina",
-        official=True,
-        reply_count=2,
-        **posters,
+    thread = await forum.open_thread(Opening(topic.id, title, body), resident("Rina"))
+    await forum.reply(thread.id, "Di kelurahan kami terakhir bulan lalu.", resident("Agus"))
+    answer = await forum.reply(
+        thread.id,
+        "Komisi A sudah meminta Disdukcapil menjadwalkan layanan keliling setiap bulan; "
+        "jadwalnya diumumkan di kelurahan.",
+        Author(_resident(signer, member.username, "email")[1], user=member),
     )
-    session.add(thread)
-    await session.flush()
-    session.add_all(
-        [
-            ForumReply(
-                thread_id=thread.id,
-                body="Di kelurahan kami terakhir bulan lalu.",
-                author_name="Agus",
-                **posters,
-            ),
-            ForumReply(
-                thread_id=thread.id,
-                body="Komisi A sudah meminta Disdukcapil menjadwalkan layanan keliling setiap "
-                "bulan; jadwalnya diumumkan di kelurahan.",
-                author_name=member_name,
-                badge="anggota",
-                official=True,
-                **posters,
-            ),
-        ]
-    )
+    await forum.mark_official(member, answer.id, True)
 
 
 async def _seed_sittings(session) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from server.live.service import LiveService
     from server.metrics import Metrics
     from server.pengaduan.service import PengaduanService
+    from server.raperda.phone import PhoneVerifier
     from server.raperda.service import RaperdaService
     from server.reports import ReportService
     from server.room.service import RoomService
@@ -58,4 +59,5 @@ ARCHIVE: web.AppKey[ArchiveService] = web.AppKey("archive")
 PENGADUAN: web.AppKey[PengaduanService] = web.AppKey("pengaduan")
 REPORTS: web.AppKey[ReportService] = web.AppKey("reports")
 RAPERDA: web.AppKey[RaperdaService] = web.AppKey("raperda")
+PHONE_VERIFIER: web.AppKey[PhoneVerifier] = web.AppKey("phone_verifier")
 FORUM: web.AppKey[ForumService] = web.AppKey("forum")

@@ -25,6 +25,7 @@ def test_defaults_match_the_design_contract():
         ("SIDANG_ICE_SERVERS", '["stun:x"]'),
         ("SIDANG_TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip"),
         ("SIDANG_PUBLIC_URL", "ftp://x"),
+        ("SIDANG_SMS_URL", "smsgw.example.id/kirim"),
     ],
 )
 def test_a_bad_value_names_its_variable(name, value):
@@ -48,3 +49,11 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
 def test_secure_cookies_follow_the_public_url():
     assert Config.from_env({"SIDANG_PUBLIC_URL": "https://dprd.example.id"}).secure_cookies
     assert not Config.from_env({}).secure_cookies
+
+
+def test_sms_goes_to_a_gateway_the_log_or_nowhere():
+    gateway = Config.from_env({"SIDANG_SMS_URL": "https://sms.example.id/kirim"})
+    assert gateway.sms_url == "https://sms.example.id/kirim"
+    assert gateway.with_sms_log().sms_url == gateway.sms_url, "demo keeps a configured gateway"
+    assert Config.from_env({}).sms_url is None
+    assert Config.from_env({}).with_sms_log().sms_url == "log:"

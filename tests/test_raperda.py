@@ -352,6 +352,8 @@ async def test_every_form_needs_the_csrf_token(app_client, store):
         f"/raperda/{raperda_id}/masukan",
         f"/raperda/{raperda_id}/tanggapan/{lineage}",
         "/raperda/identitas",
+        "/raperda/identitas/telepon",
+        "/raperda/identitas/kode",
         "/raperda/masukan/1/tarik",
         "/laporkan/raperda/1",
     ):

@@ -80,3 +80,10 @@ class DatabaseUnavailable(StorageUnavailable):
     fault in the request, so pages answer 503 and a comment socket stays open."""
 
     message = N_("Basis data sedang tidak dapat dihubungi. Coba lagi sebentar lagi.")
+
+
+class DeliveryUnavailable(StorageUnavailable):
+    """An outside gateway (the SMS gateway) did not take a message: a wait, not a fault in the
+    request, so it answers 503 like the storage it depends on."""
+
+    message = N_("Pesan tidak dapat dikirim sekarang. Coba lagi beberapa menit lagi.")

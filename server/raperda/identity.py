@@ -1,6 +1,7 @@
 """Who gives input: a display name plus an e-mail address the resident proved to read (a link
-sent to it), or a login. Only keyed hashes are kept: the address itself is never stored, the
-link and the cookie are signed (server/signing.py)."""
+sent to it) or a phone that received a one-time code (server/raperda/phone.py), or a login.
+Only keyed hashes are kept: the address and the number are never stored, the link and the
+cookie are signed (server/signing.py)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 @dataclass(frozen=True)
 class Resident:
     name: str
-    identity: str  # a keyed hash of the e-mail address or the account
-    verified_by: str  # "email" or "login"
+    identity: str  # a keyed hash of the e-mail address, the phone number or the account
+    verified_by: str  # "email", "phone" or "login"
 
 
 def check_request(name: str, email: str) -> tuple[str, str]:
@@ -49,17 +50,25 @@ def confirm(signer: Signer, token: str) -> tuple[Resident, str]:
         name, identity = signer.unsign("raperda-verify", token, LINK_MAX_AGE_S)
     except (BadSignature, ValueError, TypeError):
         raise InvalidInput(N_("Tautan verifikasi tidak berlaku lagi. Minta tautan baru.")) from None
-    return Resident(name, identity, "email"), signer.sign("raperda-resident", [name, identity])
+    resident = Resident(name, identity, "email")
+    return resident, cookie_for(signer, resident)
+
+
+def cookie_for(signer: Signer, resident: Resident) -> str:
+    """The cookie that identifies a verified resident from now on."""
+    return signer.sign("raperda-resident", [resident.name, resident.identity, resident.verified_by])
 
 
 def from_cookie(signer: Signer, value: str | None) -> Resident | None:
     if not value or len(value) > 500:
         return None
     try:
-        name, identity = signer.unsign("raperda-resident", value, COOKIE_MAX_AGE_S)
+        name, identity, *how = signer.unsign("raperda-resident", value, COOKIE_MAX_AGE_S)
     except (BadSignature, ValueError, TypeError):
         return None
-    return Resident(name, identity, "email")
+    # Cookies made before phone verification carry no method: they all came from e-mail.
+    verified_by = how[0] if how and how[0] in ("email", "phone") else "email"
+    return Resident(name, identity, verified_by)
 
 
 def of_account(signer: Signer, username: str) -> Resident:

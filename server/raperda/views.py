@@ -15,21 +15,32 @@ from aiohttp import web
 from server import keys
 from server.auth import get_user, requires
 from server.comments.views import resident_sender
-from server.cookies import read_cookie, set_cookie
-from server.domain.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
+from server.cookies import delete_cookie, read_cookie, set_cookie
+from server.domain.errors import (
+    DeliveryUnavailable,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    PermissionDenied,
+    RateLimited,
+)
 from server.domain.moderation import Sender
 from server.domain.roles import MODERATORS, STAFF, Role
 from server.http import error_message, path_id
 from server.i18n import N_
-from server.middlewares import CLIENT_IP_KEY
+from server.middlewares import CLIENT_IP_KEY, status_for
 from server.raperda import identity
 from server.raperda.identity import Resident
+from server.raperda.phone import CODE_TTL, SMS_TEXT
 from server.raperda.service import KIND_LABELS, POSITION_LABELS, POSITIONS, text_of_upload
 from server.raperda.stage import STAGE_LABELS, Stage
 from server.raperda.versions import word_diff
+from server.signing import BadSignature
 from server.templating import redirect, render
 
 COOKIE = "sidang_raperda"
+UNVERIFIED = N_("Verifikasi nomor ponsel atau e-mail Anda, atau masuk dahulu.")
+CODE_COOKIE = "sidang_raperda_kode"  # which SMS code the resident is about to type
 # Who answers for the committee in public: the secretariat and members of the DPRD.
 RESPONDERS = frozenset({*STAFF, Role.PIMPINAN, Role.ANGGOTA})
 
@@ -39,6 +50,9 @@ def setup(app: web.Application) -> None:
     r.add_get("/raperda", index, name="raperda_index")
     r.add_get("/raperda/masukan-saya", mine)
     r.add_post("/raperda/identitas", ask_link)
+    r.add_post("/raperda/identitas/telepon", ask_code)
+    r.add_get("/raperda/identitas/kode", code_page)
+    r.add_post("/raperda/identitas/kode", confirm_code)
     r.add_get("/raperda/identitas/{token:[A-Za-z0-9_.-]{10,600}}", confirm_link)
     r.add_post("/raperda/masukan/{comment_id}/tarik", withdraw)
     r.add_get("/raperda/kelola", staff_index)
@@ -78,6 +92,7 @@ def page(request: web.Request, name: str, context: dict[str, Any], status: int =
             "Stage": Stage,
             "word_diff": word_diff,
             "resident": resident_of(request),
+            "phone_enabled": request.app[keys.PHONE_VERIFIER].enabled,
             "when": lambda value: _when(request, value),
             **context,
         },
@@ -160,7 +175,7 @@ async def post_input(request: web.Request) -> web.Response:
     response = web.Response(status=303)
     try:
         if resident is None:
-            raise NotAuthenticated(N_("Verifikasi e-mail Anda atau masuk dahulu."))
+            raise NotAuthenticated(UNVERIFIED)
         # The device and address as every feature keys them, so a moderator's ban from the
         # live comments or the forum holds here too; the identity is the verified one.
         browser = resident_sender(request, response)
@@ -200,6 +215,31 @@ async def mine(request: web.Request) -> web.Response:
     return page(request, "mine.html", {"inputs": inputs, "sent": "dikirim" in request.query})
 
 
+def _form_page(
+    request: web.Request, name: str, context: dict[str, Any], error: DomainError | None = None
+) -> web.Response:
+    """A form page; after an error, again with what went wrong beside the field it is about,
+    at the error's status."""
+    status = 200
+    if error is not None:
+        translations = request.app[keys.TRANSLATIONS]
+        fields = getattr(error, "fields", {}) or {}
+        context = {
+            **context,
+            "errors": {k: translations.format(v, error.params) for k, v in fields.items()},
+            "alert": error_message(translations, error),
+        }
+        status = status_for(error)
+    response = page(request, name, context, status=status)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
+def _identity_form(request: web.Request, error: DomainError, values: dict[str, str]):
+    return _form_page(request, "mine.html", {"inputs": [], "values": values}, error)
+
+
 async def ask_link(request: web.Request) -> web.Response:
     """Send a sign-in link to the address given; the address itself is never stored."""
     data = await request.post()
@@ -214,14 +254,7 @@ async def ask_link(request: web.Request) -> web.Response:
                 fields={"email": N_("E-mail belum dapat dikirim dari situs ini.")},
             )
     except InvalidInput as error:
-        errors = {k: translations.gettext(v) for k, v in error.fields.items()}
-        context = {
-            "inputs": [],
-            "errors": errors,
-            "values": {"name": name, "email": email},
-            "alert": error_message(translations, error),
-        }
-        return page(request, "mine.html", context, status=400)
+        return _identity_form(request, error, {"name": name, "email": email})
     token = await service.link_for(name, email, request[CLIENT_IP_KEY])
     link = f"{request.app[keys.CONFIG].public_url}/raperda/identitas/{quote(token)}"
     service.mailer.send(
@@ -240,10 +273,74 @@ async def confirm_link(request: web.Request) -> web.Response:
     return response
 
 
+async def ask_code(request: web.Request) -> web.Response:
+    """Text a one-time code to the number given, then ask for it; the number is not stored."""
+    data = await request.post()
+    name, number = str(data.get("name", "")), str(data.get("phone", ""))
+    translations = request.app[keys.TRANSLATIONS]
+    verifier = request.app[keys.PHONE_VERIFIER]
+    try:
+        sent = await verifier.send_code(
+            name, number, request[CLIENT_IP_KEY], translations.gettext(SMS_TEXT)
+        )
+    except (InvalidInput, RateLimited, DeliveryUnavailable) as error:
+        return _identity_form(request, error, {"name": name, "phone": number})
+    response = redirect("/raperda/identitas/kode")
+    token = request.app[keys.SIGNER].sign(CODE_COOKIE, [sent.challenge_id, sent.masked])
+    set_cookie(request, response, CODE_COOKIE, token, max_age=int(CODE_TTL.total_seconds()))
+    return response
+
+
+def _challenge(request: web.Request) -> tuple[int, str] | None:
+    value = read_cookie(request, CODE_COOKIE)
+    if not value or len(value) > 300:
+        return None
+    try:
+        challenge_id, masked = request.app[keys.SIGNER].unsign(
+            CODE_COOKIE, value, CODE_TTL.total_seconds()
+        )
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return int(challenge_id), str(masked)
+
+
+async def code_page(request: web.Request, error: DomainError | None = None) -> web.Response:
+    challenge = _challenge(request)
+    if challenge is None:
+        if error is None:
+            return redirect("/raperda/masukan-saya")
+        return _identity_form(request, error, {})
+    gateway = request.app[keys.PHONE_VERIFIER].gateway
+    context = {
+        "masked": challenge[1],
+        "errors": {},
+        "logged_only": gateway is not None and not gateway.delivers,
+    }
+    return _form_page(request, "code.html", context, error)
+
+
+async def confirm_code(request: web.Request) -> web.Response:
+    data = await request.post()
+    challenge = _challenge(request)
+    try:
+        if challenge is None:
+            raise InvalidInput(N_("Kode ini tidak berlaku lagi. Minta kode baru."))
+        resident = await request.app[keys.PHONE_VERIFIER].confirm(
+            challenge[0], str(data.get("code", ""))
+        )
+    except (InvalidInput, RateLimited) as error:
+        return await code_page(request, error)
+    response = redirect("/raperda/masukan-saya")
+    cookie = identity.cookie_for(request.app[keys.SIGNER], resident)
+    set_cookie(request, response, COOKIE, cookie, max_age=identity.COOKIE_MAX_AGE_S)
+    delete_cookie(request, response, CODE_COOKIE)
+    return response
+
+
 async def withdraw(request: web.Request) -> web.Response:
     resident = resident_of(request)
     if resident is None:
-        raise NotAuthenticated(N_("Verifikasi e-mail Anda atau masuk dahulu."))
+        raise NotAuthenticated(UNVERIFIED)
     await request.app[keys.RAPERDA].withdraw(path_id(request, "comment_id"), resident)
     return redirect("/raperda/masukan-saya")
 

@@ -759,11 +759,28 @@ class RaperdaComment(Base):
     name: Mapped[str] = mapped_column(String(80))
     identity_hash: Mapped[str] = mapped_column(String(64), index=True)
     ip_hash: Mapped[str] = mapped_column(String(64))
-    verified_by: Mapped[str] = mapped_column(String(10))  # "email" or "login"
+    verified_by: Mapped[str] = mapped_column(String(10))  # "email", "phone" or "login"
     held: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PhoneCode(Base):
+    """A one-time code sent by SMS to verify a resident's phone. Neither the number nor the
+    code is stored: only keyed hashes (server/signing.py), so a copy of the database reveals
+    no number, and codes cannot be tried against it offline."""
+
+    __tablename__ = "phone_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(80))  # the display name to verify it with
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
 
 class RaperdaResponse(Base):
