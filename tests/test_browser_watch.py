@@ -8,6 +8,7 @@ import pytest
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.app import create_app
+from server.room.session import public_cache_key
 from tests.browser import chromium
 from tests.live_helpers import scheduled_sitting
 
@@ -132,3 +133,65 @@ async def test_the_watch_page_costs_under_200_kb_before_video_and_starts_on_360p
     media = [url for url in urls.values() if "/live/" in url and "index.m3u8" not in url]
     assert media and all("/360p/" in url for url in media), "a 360 px phone loads only 360p"
     assert height == 360
+
+
+async def test_the_player_reconnects_by_itself_after_the_origin_loses_the_stream(on_air):
+    """A node taking over a sitting (issue 17): for a while the origin answers 404 for the
+    playlists and parts, longer than hls.js retries on its own. The page says so calmly, keeps
+    trying, and once the stream is back plays on at the live edge with no reload; when the
+    sitting ends during such an outage, it stops trying and says the broadcast has ended."""
+    server, sitting_id, live = on_air
+    app = server.app
+    service = app[keys.LIVE]
+    error = "#player-error:has-text('Siaran terputus')"
+    try:
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 360, "height": 740})
+            await page.goto(str(server.make_url(f"/sidang/{sitting_id}")))
+            await page.wait_for_function(
+                "() => document.getElementById('player').currentTime > 3", timeout=30_000
+            )
+            await page.evaluate("() => { window.samePage = true; }")
+
+            # The stream goes away: this node no longer has the sitting, as after its owner died.
+            del service.sittings[sitting_id]
+            await page.wait_for_selector(error, state="visible", timeout=30_000)
+            # hls.js gave up (fatal) more than once while the page kept trying, and the stream
+            # went on for four more segments: the player is now well behind the live edge.
+            await page.wait_for_function(
+                "() => window.sidangPlayerErrors.length >= 2", timeout=60_000
+            )
+            for _ in range(2):  # a blocking reload reaches at most two segments ahead
+                edge = live.packager.tracks["720p"].edge()[0]
+                assert await live.packager.wait_for("720p", edge + 2, None, timeout=30)
+            before = await page.evaluate("() => document.getElementById('player').currentTime")
+
+            service.sittings[sitting_id] = live
+            await page.wait_for_selector(error, state="hidden", timeout=60_000)
+            # Playing again, and at the live edge rather than where the stream stopped.
+            await page.wait_for_function(
+                "([before]) => { const v = document.getElementById('player');"
+                " return v.currentTime > before + 2"
+                " && window.sidangHls.liveSyncPosition - v.currentTime < 6; }",
+                arg=[before],
+                timeout=60_000,
+            )
+            assert await page.evaluate("() => window.samePage"), "no reload"
+
+            # Lost again, and this time the sitting ends: no more retries, the ended state instead.
+            del service.sittings[sitting_id]
+            await page.wait_for_selector(error, state="visible", timeout=30_000)
+            await live.stop()
+            service.sittings[sitting_id] = live  # so that end() finds and stores its recording
+            await service.end(sitting_id, actor="test")
+            await app[keys.BUS].delete_value(public_cache_key(sitting_id))
+            await page.wait_for_selector(
+                "#player-placeholder:has-text('Siaran berakhir')", state="visible", timeout=30_000
+            )
+            state = await page.evaluate(
+                "() => ({ retrying: window.sidangPlayer.retrying, hls: window.sidangHls,"
+                " polling: window.sidangPlayer.polling, same: window.samePage })"
+            )
+            assert state == {"retrying": False, "hls": None, "polling": False, "same": True}
+    finally:
+        service.sittings.setdefault(sitting_id, live)  # stopped with the app

@@ -2,6 +2,9 @@
 // audio-only media playlist for residents on slow mobile data. While the sitting is scheduled or
 // live, the page follows its status with a light poll of the cached summary: it starts playing
 // when the sitting goes live, and when it ends it says so, lets go of the stream and stops asking.
+// When the stream is lost (a node taking the sitting over, a network drop, a stall), the player
+// says so calmly and keeps trying with a growing, jittered delay until the stream is back; then it
+// plays on from the live edge. Nobody has to reload the page.
 (function () {
   "use strict";
   const frame = document.getElementById("player-frame");
@@ -17,16 +20,30 @@
   const POLL_MS = 5000;
   const BEHIND_S = 6; // further than this from the live edge offers "back to live"
   const JOIN_BEHIND_S = 1; // a first frame further behind the sync position jumps to it
+  const RETRY_MS = 1000; // first delay before loading again; doubles up to RETRY_MAX_MS
+  const RETRY_MAX_MS = 15000;
+  const FRESH_AFTER = 3; // failed restarts after which hls.js starts over with a new instance
+  const STALL_S = 10; // live video that should play but has not moved for this long is lost
   const number = new Intl.NumberFormat(document.documentElement.lang || "id", {
     minimumFractionDigits: 1,
     maximumFractionDigits: 1,
   });
-  const player = { status: frame.dataset.status, polling: false, timer: null };
+  const player = {
+    status: frame.dataset.status,
+    polling: false,
+    timer: null,
+    retrying: false, // the stream was lost and a reload is scheduled or under way
+    attempts: 0,
+    recoveries: 0,
+  };
   window.sidangPlayer = player; // read by support staff and the browser tests
   window.sidangPlayerErrors = []; // fatal errors
   let live = video.dataset.live === "true";
   let hls = null;
   let source = null;
+  let retryTimer = null;
+  let mediaErrorAt = 0;
+  const progress = { time: -1, still: 0, started: false };
 
   function showError(visible) {
     if (!errorBox) return;
@@ -54,14 +71,12 @@
       hls.on(window.Hls.Events.ERROR, function (_event, data) {
         if (!data.fatal) return;
         window.sidangPlayerErrors.push(data.type + ":" + data.details);
-        showError(true);
-        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-        else {
-          if (live) check(); // a playlist that went away may mean the sitting has ended
-          setTimeout(function () { if (hls) hls.startLoad(); }, 1000);
-        }
+        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR && Date.now() - mediaErrorAt > 5000) {
+          mediaErrorAt = Date.now(); // one quick repair; a second one within 5 s starts over
+          hls.recoverMediaError();
+        } else lost();
       });
-      hls.on(window.Hls.Events.FRAG_BUFFERED, function () { showError(false); });
+      hls.on(window.Hls.Events.FRAG_BUFFERED, resumed);
       if (live) joinLiveEdge(hls);
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
         if (startAt) video.currentTime = startAt;
@@ -73,6 +88,89 @@
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = url;
       video.play().catch(function () {});
+    }
+  }
+
+  // -- losing the stream and getting it back -------------------------------------------------------
+
+  function lost() {
+    // hls.js has given up (a playlist or part that 404s or times out while another node takes
+    // the sitting over, the origin unreachable) or playback stalled. Say so and try again later.
+    player.retrying = true;
+    showError(true);
+    if (live) check(); // a stream that went away may mean the sitting has ended
+    if (retryTimer === null) retryTimer = setTimeout(retry, retryDelay(player.attempts));
+  }
+
+  function retryDelay(attempt) {
+    // Exponential, with jitter: thousands of viewers lose a stream at the same moment, and must
+    // not all come back to the origin in the same second.
+    const ceiling = Math.min(RETRY_MAX_MS, RETRY_MS * Math.pow(2, attempt));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  function retry() {
+    retryTimer = null;
+    if (!player.retrying || !source) return;
+    player.attempts += 1;
+    progress.still = 0;
+    // hls.startLoad() reloads the playlist and goes on from where it was; a failed master
+    // playlist, or restarts that keep failing, need a new instance (a fresh view of the stream).
+    // Native HLS (iPhones) gets its source again.
+    if (!hls) {
+      video.src = source;
+      video.play().catch(function () {});
+    } else if (player.attempts > FRESH_AFTER || !hls.levels || !hls.levels.length) {
+      load(source, live ? null : video.currentTime);
+    } else {
+      hls.startLoad();
+    }
+    // If this attempt fails too, hls.js reports it and lost() schedules the next one; if it
+    // neither fails nor brings media, the stall check does.
+  }
+
+  function resumed() {
+    if (!player.retrying) return;
+    player.retrying = false;
+    player.attempts = 0;
+    player.recoveries += 1;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    showError(false);
+    const edge = live ? liveEdge() : null;
+    if (edge !== null && edge - video.currentTime > BEHIND_S) video.currentTime = edge;
+    video.play().catch(function () {});
+  }
+
+  function giveUp() {
+    player.retrying = false;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    showError(false);
+  }
+
+  // Native HLS reports a lost stream as an error of the video element, and its return by playing.
+  video.addEventListener("error", function () {
+    if (!hls && source && video.error) lost();
+  });
+  video.addEventListener("playing", function () {
+    if (!hls) resumed();
+  });
+
+  function watchStall() {
+    // Live video that should be playing and has not moved for STALL_S seconds, with no error
+    // from hls.js (a playlist that stays the same, parts that never arrive), is lost as well.
+    if (!live || !source || video.paused || video.currentTime !== progress.time) {
+      progress.time = video.currentTime;
+      progress.still = 0;
+      if (video.currentTime > 0) progress.started = true;
+      return;
+    }
+    progress.still += 1;
+    if (progress.started && progress.still >= STALL_S) {
+      window.sidangPlayerErrors.push("stall");
+      progress.still = 0;
+      lost();
     }
   }
 
@@ -126,6 +224,7 @@
   }
 
   setInterval(function () {
+    watchStall();
     if (!live) return;
     const edge = liveEdge();
     if (toLive) toLive.hidden = edge === null || edge - video.currentTime < BEHIND_S;
@@ -165,8 +264,10 @@
   function ended() {
     live = false;
     stopPolling();
+    giveUp();
     if (hls) hls.destroy();
     hls = null;
+    source = null;
     window.sidangHls = null;
     video.removeAttribute("src");
     video.load();
