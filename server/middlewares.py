@@ -74,6 +74,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Every response's defaults; a view may set its own. deploy/nginx.conf repeats them on the media it
+# sends itself (tests/test_compose.py holds the two together).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
+}
+
+
 def csrf_exempt(handler):
     """For non-browser endpoints authenticated by a bearer key (WHIP), never by cookies."""
     handler.csrf_exempt = True
@@ -108,12 +119,8 @@ async def security_headers(request: web.Request, handler) -> web.StreamResponse:
 def _set_security_headers(response: web.StreamResponse) -> None:
     if response.prepared:
         return
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
 
 
 @web.middleware

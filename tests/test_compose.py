@@ -4,16 +4,24 @@ ports and names the three files share agree."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
 import re
 import shutil
+import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import yaml
 
+from server.middlewares import SECURITY_HEADERS
+from tests.archive_helpers import ended_sitting, publish
 from tests.cluster import load_cluster_script
+from tests.server_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_NODES = ("app1", "app2")
@@ -138,3 +146,70 @@ def test_nginx_accepts_the_config_as_scripts_cluster_renders_it(nginx_conf, tmp_
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def database_url(sqlite_url):
+    """The nginx tests check what nginx sends; the store behind the app is not under test."""
+    return sqlite_url
+
+
+@contextlib.contextmanager
+def running_nginx(conf: str, state: Path) -> Iterator[None]:
+    """nginx with this config until the block ends. With `daemon on` the command returns once
+    the master has bound its socket, so requests queue in the backlog instead of racing it."""
+    (state / "nginx.conf").write_text(conf)
+    pid = state / "nginx.pid"
+    # As root, workers would run as `nobody`, who cannot read the test's private tmp_path.
+    user = " user root;" if os.geteuid() == 0 else ""
+    subprocess.run(
+        ["nginx", "-c", str(state / "nginx.conf"), "-e", str(state / "error.log")]
+        + ["-g", f"daemon on; pid {pid};{user}"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield
+    finally:
+        os.kill(int(pid.read_text()), signal.SIGQUIT)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+async def test_media_nginx_sends_itself_carry_the_apps_security_headers(
+    nginx_conf, tmp_path, client, login, store, config, recording_template
+):
+    """Live parts come straight from the volume and archive media after the app's check
+    (X-Accel-Redirect); either way the resident gets the headers the app sets on its own."""
+    sitting_id = await ended_sitting(store, config, recording_template)
+    await publish(client, await login("sekretariat"), sitting_id)
+    segment = config.media_dir / str(sitting_id) / "360p" / "seg00001.m4s"
+    live_dir = config.media_dir / str(sitting_id + 1) / "360p"  # on air: no FINISHED yet
+    live_dir.mkdir(parents=True)
+    shutil.copy(segment, live_dir / "part00001.0.m4s")
+    archive = f"/sidang/{sitting_id}/rekaman/360p/seg00002.m4s"
+    from_app = await client.get(archive)
+    assert from_app.status == 200
+    assert {k: from_app.headers[k] for k in SECURITY_HEADERS} == SECURITY_HEADERS
+
+    port = free_port()
+    conf = load_cluster_script().render_nginx(
+        nginx_conf,
+        listen=f"127.0.0.1:{port}",
+        nodes=[f"127.0.0.1:{client.server.port}"],
+        media_root=config.media_dir,
+        state=tmp_path,
+    )
+    with running_nginx(conf, tmp_path):
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as resident:
+            for path, cache in (
+                (f"/live/{sitting_id + 1}/360p/part00001.0.m4s", "immutable"),
+                (archive, "immutable"),
+            ):
+                response = await resident.get(path)
+                body = await response.read()
+                assert response.status == 200, (path, body[:200])
+                assert body and "X-Accel-Redirect" not in response.headers
+                assert response.content_type == "video/iso.segment"
+                assert cache in response.headers["Cache-Control"]
+                for name, value in SECURITY_HEADERS.items():
+                    assert response.headers.getall(name, []) == [value], (path, name)
