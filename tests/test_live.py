@@ -5,8 +5,10 @@ from __future__ import annotations
 import av
 import pytest
 
+from media import recorder
 from media.live import STALE_PART_S
 from server import keys
+from server.store import repo
 from tests.live_helpers import eventually, scheduled_sitting, whip_publish, whip_publisher
 
 
@@ -198,3 +200,29 @@ async def test_health_names_a_stuck_rendition_and_recovers_when_it_heals(
     msn, parts, complete = track.edge()
     assert await live.packager.wait_for("360p", *((msn + 1, 0) if complete else (msn, parts)), 10)
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_a_takeover_keeps_the_sitting_live_throughout(
+    client, live_sitting, config, monkeypatch
+):
+    """The node that takes a sitting over from a dead owner never marks it ended on the way:
+    residents' pages poll the status, and one that read "ended" would stop playing."""
+    sitting_id, _ = live_sitting
+    service = client.app[keys.LIVE]
+    dead = service.sittings.pop(sitting_id)  # the owner's pipeline, as if its node died
+    assert await dead.wait_ready(10)
+    await dead.stop()
+    (config.media_dir / str(sitting_id) / recorder.FINISHED).unlink()  # a kill writes none
+    changes = []
+    change_status = repo.change_status
+
+    async def spy(session, sitting, target, now=None):
+        changes.append(target)
+        return await change_status(session, sitting, target, now)
+
+    monkeypatch.setattr(repo, "change_status", spy)
+    assert await service.take_over(sitting_id)
+    assert changes == []
+    detail = await (await client.get(f"/api/v1/sittings/{sitting_id}")).json()
+    assert detail["status"] == "live" and detail["recording"]["recovered"]
+    assert sitting_id in service.sittings

@@ -85,6 +85,13 @@ def check_resume(current: SittingStatus, interrupted: bool) -> None:
         raise InvalidTransition(current, SittingStatus.LIVE)
 
 
+def check_takeover(current: SittingStatus) -> None:
+    """Another node continues a live sitting whose owner died; it stays live throughout. One
+    ended meanwhile (staff ended it through the new owner) stays ended."""
+    if current is not SittingStatus.LIVE:
+        raise InvalidTransition(current, SittingStatus.LIVE)
+
+
 class QuorumRule(enum.StrEnum):
     """UU 23/2014 art. 183: more than a half, at least two thirds, or at least three quarters."""
 

@@ -35,7 +35,12 @@ from server.domain.errors import (
     NotFound,
     StorageUnavailable,
 )
-from server.domain.sitting import SittingStatus, check_resume, check_transition
+from server.domain.sitting import (
+    SittingStatus,
+    check_resume,
+    check_takeover,
+    check_transition,
+)
 from server.i18n import N_
 from server.store import Store, repo
 
@@ -116,7 +121,8 @@ class LiveService:
             except Exception:
                 log.exception("could not end sitting %s cleanly at shutdown", sitting_id)
 
-    async def _recovered(self, name: str, info: RecordingInfo) -> None:
+    async def _recovered(self, name: str, info: RecordingInfo, end: bool = True) -> None:
+        """Store a recording a crash interrupted; with `end`, the sitting has ended."""
         if not name.isdigit():
             return
         async with self.store.transaction() as session:
@@ -126,7 +132,7 @@ class LiveService:
                 log.warning("recovered media for unknown sitting %s", name)
                 return
             await self._save_recording(session, sitting, info, recovered=True)
-            if sitting.status == SittingStatus.LIVE.value:
+            if end and sitting.status == SittingStatus.LIVE.value:
                 await repo.change_status(session, sitting, SittingStatus.ENDED)
             await repo.audit(
                 session,
@@ -182,8 +188,10 @@ class LiveService:
             await self.bus.delete_value(f"live:owner:{sitting_id}")
             return False
         info = await asyncio.to_thread(recorder.recover, sitting_dir)
-        await self._recovered(str(sitting_id), info)
-        await self.start(sitting_id, actor="system:takeover")
+        # The sitting stays live throughout: residents' pages poll its status, and one that
+        # read "ended" for a moment would stop playing for good.
+        await self._recovered(str(sitting_id), info, end=False)
+        await self.start(sitting_id, actor="system:takeover", takeover=True)
         log.warning("took over live sitting %s after its owner's lease lapsed", sitting_id)
         return True
 
@@ -192,14 +200,17 @@ class LiveService:
 
     # -- going live and ending -------------------------------------------------------------
 
-    async def start(self, sitting_id: int, actor: str) -> LiveSitting:
+    async def start(self, sitting_id: int, actor: str, takeover: bool = False) -> LiveSitting:
         """scheduled → live: start the program (slate until the hall publishes) and recording.
-        ended → live resumes a sitting a crash interrupted: its recording continues."""
+        ended → live resumes a sitting a crash interrupted: its recording continues. With
+        `takeover`, a sitting still live whose owner died continues here the same way."""
         async with self._lock(sitting_id):
             async with self.store.read() as session:
                 sitting = await repo.get_sitting(session, sitting_id, public_only=False)
-            resuming = sitting.status == SittingStatus.ENDED.value
-            if resuming:
+            resuming = takeover or sitting.status == SittingStatus.ENDED.value
+            if takeover:
+                check_takeover(SittingStatus(sitting.status))
+            elif resuming:
                 interrupted = sitting.recording is not None and sitting.recording.recovered
                 check_resume(SittingStatus.ENDED, interrupted)
             else:
@@ -224,7 +235,9 @@ class LiveService:
             try:
                 async with self.store.transaction() as session:
                     sitting = await repo.get_sitting(session, sitting_id, public_only=False)
-                    if resuming:
+                    if takeover:
+                        pass  # live all along
+                    elif resuming:
                         await repo.resume_live(session, sitting)
                     else:
                         await repo.change_status(session, sitting, SittingStatus.LIVE, now=started)
