@@ -21,7 +21,7 @@
   const BEHIND_S = 6; // further than this from the live edge offers "back to live"
   const JOIN_BEHIND_S = 1; // a first frame further behind the sync position jumps to it
   const RETRY_MS = 1000; // first delay before loading again; doubles up to RETRY_MAX_MS
-  const RETRY_MAX_MS = 15000;
+  const RETRY_MAX_MS = 8000;
   const FRESH_AFTER = 3; // failed restarts after which hls.js starts over with a new instance
   const STALL_S = 10; // live video that should play but has not moved for this long is lost
   const number = new Intl.NumberFormat(document.documentElement.lang || "id", {
@@ -43,6 +43,7 @@
   let source = null;
   let retryTimer = null;
   let mediaErrorAt = 0;
+  let freshNext = false; // the next retry starts over with a new hls.js instance
   const progress = { time: -1, still: 0, started: false };
 
   function showError(visible) {
@@ -71,10 +72,14 @@
       hls.on(window.Hls.Events.ERROR, function (_event, data) {
         if (!data.fatal) return;
         window.sidangPlayerErrors.push(data.type + ":" + data.details);
-        if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR && Date.now() - mediaErrorAt > 5000) {
-          mediaErrorAt = Date.now(); // one quick repair; a second one within 5 s starts over
+        if (data.type !== window.Hls.ErrorTypes.MEDIA_ERROR) lost();
+        else if (Date.now() - mediaErrorAt > 5000) {
+          mediaErrorAt = Date.now(); // one quick repair in place
           hls.recoverMediaError();
-        } else lost();
+        } else {
+          freshNext = true; // a second one within 5 s: start over
+          lost();
+        }
       });
       hls.on(window.Hls.Events.FRAG_BUFFERED, resumed);
       if (live) joinLiveEdge(hls);
@@ -120,7 +125,8 @@
     if (!hls) {
       video.src = source;
       video.play().catch(function () {});
-    } else if (player.attempts > FRESH_AFTER || !hls.levels || !hls.levels.length) {
+    } else if (freshNext || player.attempts > FRESH_AFTER || !hls.levels.length) {
+      freshNext = false;
       load(source, live ? null : video.currentTime);
     } else {
       hls.startLoad();
