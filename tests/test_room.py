@@ -588,6 +588,18 @@ async def test_the_page_explains_when_the_sitting_is_not_live(client, store):
     assert "tidak sedang disiarkan" in await response.text()
 
 
+async def test_the_page_opens_the_room_of_a_sitting_live_on_another_node(client, store):
+    """Behind nginx the page may come from a node that does not run the sitting's media; its
+    socket is forwarded to the owner (server/forward.py), so the page offers to join."""
+    sid = await new_sitting(store)  # live in the database, no pipeline on this node
+    await log_in(client, store, "anggota", member_id=await add_member(store, "A"))
+    response = await client.get(f"/ruang/{sid}")
+    assert response.status == 200
+    page = await response.text()
+    assert "tidak sedang disiarkan" not in page
+    assert 'data-join="video"' in page and f'data-socket="/ruang/{sid}/ws"' in page
+
+
 async def test_the_socket_refuses_anonymous_and_cross_origin(client, store):
     sid = await new_sitting(store)
     response = await client.get(f"/ruang/{sid}/ws", headers={"Accept": "application/json"})

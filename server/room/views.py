@@ -30,6 +30,7 @@ from server.domain.chair import may_chair, takes_part
 from server.domain.errors import DomainError, InvalidInput, PermissionDenied
 from server.domain.localtime import ZONE_LABELS
 from server.domain.roles import MEMBERS_ROOM, STAFF, Role
+from server.domain.sitting import SittingStatus
 from server.domain.votes import CHOICE_LABELS, AttendanceMode
 from server.edge import InvalidJson, loads_json
 from server.forward import forward_socket, owner_elsewhere
@@ -92,11 +93,13 @@ def participant_for(user: CurrentUser, member: Member | None) -> Participant:
 
 
 async def room_page(request: web.Request) -> web.Response:
+    """Open while the sitting is live, whichever node runs its media: behind nginx the page
+    may come from a node that does not own the sitting (the socket is forwarded to the owner),
+    and after the owner dies the room reopens on the node that takes it over."""
     user, sitting, member = await admit(request)
-    live = sitting.id in request.app[keys.LIVE].sittings
     context: dict[str, Any] = {
         "sitting": sitting,
-        "live": live,
+        "live": sitting.status == SittingStatus.LIVE.value,
         "member": member,
         "chair": may_chair(user.role),
         "staff": user.has(STAFF),
