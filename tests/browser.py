@@ -60,8 +60,10 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 async def sign_in(page, server, username: str, password: str) -> None:
-    """Log a Playwright page in through the login form."""
-    await page.goto(str(server.make_url("/masuk")))
+    """Log a Playwright page in through the login form; `server` is a test server or a base
+    URL (the end-to-end suite's nginx or one node)."""
+    base = server if isinstance(server, str) else str(server.make_url("/")).rstrip("/")
+    await page.goto(f"{base}/masuk")
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", password)
     await page.click("form button[type=submit]")
