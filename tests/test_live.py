@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import av
 import pytest
 
 from media import recorder
 from media.live import STALE_PART_S
 from server import keys
+from server.domain.sitting import SittingStatus
 from server.store import repo
+from tests.factories import new_sitting
 from tests.live_helpers import eventually, scheduled_sitting, whip_publish, whip_publisher
 
 
@@ -151,6 +155,20 @@ async def test_staff_console_shows_ingest_status_and_switches_layout(client, liv
         f"/konsol/rapat/{sitting_id}/siaran/tata-letak", json={"layout": "disko"}, headers=staff
     )
     assert bad.status == 400
+
+
+async def test_the_console_runs_a_sitting_live_on_another_node(client, store, staff):
+    """Behind nginx the console may come from a node that does not own the sitting: it shows
+    the live panel, whose status and layout requests are forwarded to the owner."""
+    async with store.transaction() as session:
+        owned = await new_sitting(session, status=SittingStatus.LIVE)
+        orphan = await new_sitting(session, status=SittingStatus.LIVE)
+    lease = json.dumps({"node": "other", "url": "http://127.0.0.1:9"})
+    assert await client.app[keys.BUS].claim(f"live:owner:{owned.id}", lease, 30)
+    text = await (await client.get(f"/konsol/rapat/{owned.id}")).text()
+    assert 'id="live-status"' in text and 'id="program-preview"' in text
+    text = await (await client.get(f"/konsol/rapat/{orphan.id}")).text()
+    assert 'id="live-status"' not in text, "no node runs it (its owner died, no takeover yet)"
 
 
 async def test_an_unwritable_media_dir_refuses_to_go_live_and_fails_health(

@@ -169,6 +169,11 @@ class LiveService:
         self._owners[sitting_id] = (now, owner)
         return owner
 
+    async def running(self, sitting_id: int) -> bool:
+        """Whether the sitting's pipeline runs on this node or on another that holds its
+        lease: behind nginx a staff page may come from either node."""
+        return sitting_id in self.sittings or await self.owner(sitting_id) is not None
+
     async def take_over(self, sitting_id: int) -> bool:
         """Continue a live sitting whose owner died (its lease lapsed): finish what the dead
         node recorded as an interrupted recording, then resume it here. False when the sitting

@@ -335,7 +335,7 @@ async def _console_context(request: web.Request, sitting) -> dict:
         "sitting": sitting,
         "targets": console_targets(sitting),
         "values": {},
-        "live_running": sitting.id in request.app[keys.LIVE].sittings,
+        "live_running": await request.app[keys.LIVE].running(sitting.id),
         "LAYOUTS": LAYOUTS,
         "job": job,
         "job_started": None if job is None else job.started_at,
