@@ -17,6 +17,7 @@ from server.domain.documents import DOCUMENT_KIND_LABELS, DOCUMENT_STATUS_LABELS
 from server.domain.localtime import MONTHS_ID, clock, local, zone_label
 from server.domain.roles import ROLE_LABELS
 from server.domain.sitting import QUORUM_RULE_LABELS, SITTING_TYPE_LABELS, STATUS_LABELS
+from server.domain.votes import CHOICE_LABELS
 from server.i18n import Translations, current_locale
 
 TEMPLATE_DIR = WEB_DIR / "templates"
@@ -47,6 +48,7 @@ def create_environment(translations: Translations, static_url: Callable[[str], s
         ROLE_LABELS=ROLE_LABELS,
         DOCUMENT_KIND_LABELS=DOCUMENT_KIND_LABELS,
         DOCUMENT_STATUS_LABELS=DOCUMENT_STATUS_LABELS,
+        CHOICE_LABELS=CHOICE_LABELS,
     )
     return env
 

@@ -57,7 +57,7 @@ async def open_vote(store, sid: int, **kwargs):
             session,
             sitting,
             title=kwargs.get("title", "Persetujuan Raperda"),
-            agenda_item_id=None,
+            agenda_item_id=kwargs.get("agenda_item_id"),
             closes_at=kwargs.get("closes_at"),
             opened_by="pimpinan",
             now=NOW,
@@ -657,7 +657,9 @@ async def test_staff_enter_hall_ballots_and_results_reach_the_api(client, store)
     token = await log_in(client, store, "sekretariat")
     a, b = await add_member(store, "Ani"), await add_member(store, "Budi")
     await present(store, sid, a, b)
-    vote = await open_vote(store, sid)
+    async with store.read() as session:
+        [item] = (await repo.get_sitting(session, sid, public_only=False)).agenda_items
+    vote = await open_vote(store, sid, agenda_item_id=item.id)
     headers = {"X-CSRF-Token": token}
     url = f"/ruang/{sid}/suara/{vote.id}"
     ok = await client.post(url, json={"member_id": a, "choice": "setuju"}, headers=headers)
@@ -682,6 +684,8 @@ async def test_staff_enter_hall_ballots_and_results_reach_the_api(client, store)
     }
     summary = await (await client.get(f"/sidang/{sid}/kuorum")).json()
     assert summary["votes"][0]["totals"]["setuju"] == 1
+    page = await (await client.get(f"/sidang/{sid}")).text()
+    assert "<li>Ani: Setuju</li>" in page, "each ballot under its agenda item, in words"
 
 
 async def test_a_hall_ballot_for_a_member_connected_remotely_is_refused(client, store):
