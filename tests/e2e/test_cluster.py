@@ -37,6 +37,7 @@ import time
 import aiohttp
 import pytest
 from aiortc import RTCSessionDescription
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import expect
 
 from server.demo import DEMO_PASSWORD
@@ -154,6 +155,27 @@ async def live_sitting(staff: Staff) -> tuple[int, str, list[int]]:
     return sid, (await staff.sitting(sid))["ingest_key"], items
 
 
+# What the watch page's player is doing, for a failure message.
+PLAYER_STATE = """() => {
+  const v = document.getElementById("player");
+  const ranges = [...Array(v.buffered.length).keys()].map(
+    (i) => [v.buffered.start(i).toFixed(1), v.buffered.end(i).toFixed(1)]);
+  return { currentTime: v.currentTime, paused: v.paused, readyState: v.readyState,
+           buffered: ranges, src: v.dataset.src, errors: window.sidangPlayerErrors };
+}"""
+
+
+async def plays_past(page, seconds: float) -> None:
+    """The watch page's player gets past `seconds`; says what the player did if not."""
+    try:
+        await page.wait_for_function(
+            f"() => document.getElementById('player').currentTime > {seconds}",
+            timeout=PAGE_TIMEOUT_MS,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(f"not playing: {await page.evaluate(PLAYER_STATE)}") from None
+
+
 async def enter_room(browser, base: str, username: str, sid: int, join: str):
     """A member of the DPRD logs in (members land on the live sitting's room) and joins with
     camera and microphone (`video`) or sound only (`audio`)."""
@@ -261,9 +283,7 @@ async def test_a_sitting_across_two_nodes_from_going_live_to_its_archive(cluster
             loaded = {"wait_until": "domcontentloaded", "timeout": PAGE_TIMEOUT_MS}
             await watcher.goto(f"{cluster.node_url(other)}/sidang/{sid}", **loaded)
             await reader.goto(f"{cluster.node_url(owner)}/sidang/{sid}", **loaded)
-            await watcher.wait_for_function(
-                "() => document.getElementById('player').currentTime > 3", timeout=PAGE_TIMEOUT_MS
-            )
+            await plays_past(watcher, 3)
             await watcher.fill("#komentar [name=name]", "Siti")
             await watcher.fill("#komentar [name=text]", "Terima kasih atas siarannya")
             await watcher.click("#komentar button[type=submit]")
@@ -284,9 +304,7 @@ async def test_a_sitting_across_two_nodes_from_going_live_to_its_archive(cluster
             await chair.wait_for_selector(f"{mine}:not(:has(.badge-offline))")
             # The resident reloads the page (see the module docstring for why).
             await watcher.reload(**loaded)
-            await watcher.wait_for_function(
-                "() => document.getElementById('player').currentTime > 3", timeout=PAGE_TIMEOUT_MS
-            )
+            await plays_past(watcher, 3)
             await watcher.close()
 
             # 4. Agenda item 2 and its roll-call vote, on the node that took over.
@@ -329,10 +347,12 @@ async def test_a_sitting_across_two_nodes_from_going_live_to_its_archive(cluster
         archive = await browser.new_page()
         archive.set_default_timeout(PAGE_TIMEOUT_MS)
         await archive.goto(f"{cluster.url}/sidang/{sid}", wait_until="domcontentloaded")
-        await archive.wait_for_function("() => document.getElementById('player').currentTime > 2")
+        await plays_past(archive, 2)
         result = archive.locator("#acara-2 .vote-result", has_text="Persetujuan Raperda Parkir")
-        await expect(result).to_contain_text("Setuju 1")
-        await expect(result).to_contain_text("Tidak setuju 1")
+        await expect(result).to_contain_text("Setuju 1 · Tidak setuju 1")
+        for ballot in vote["ballots"]:  # the roll call, member by member
+            choice = {"setuju": "Setuju", "tidak_setuju": "Tidak setuju"}[ballot["choice"]]
+            await expect(result.locator(".ballots")).to_contain_text(f"{ballot['name']}: {choice}")
         seek = archive.locator("#acara-2 a.seek")
         assert abs(float(await seek.get_attribute("data-seek")) - chapter_2) <= SEGMENT_S
         await archive.evaluate(
@@ -342,6 +362,4 @@ async def test_a_sitting_across_two_nodes_from_going_live_to_its_archive(cluster
         )
         await seek.click()
         assert abs(await archive.evaluate("() => window.landed") - chapter_2) <= SEGMENT_S
-        await archive.wait_for_function(
-            f"() => document.getElementById('player').currentTime > {chapter_2 + 1}"
-        )
+        await plays_past(archive, chapter_2 + 1)
