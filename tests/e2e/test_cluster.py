@@ -19,7 +19,7 @@ with Debian's Chromium, in the order a sitting happens:
    and its chapter link lands at item 2's time in the published recording (the hole cut
    out), within a segment.
 
-Run with `make e2e` (about 1.5 minutes plus the cluster's start on an idle machine).
+Run with `make e2e`: 1.5 to 3.5 minutes on the shared 2-core machine, the cluster's start included.
 
 Not covered: the staff console is driven through the API here (its pages are covered on one
 node by tests/test_journeys_browser.py). The floor, the speaking queue and mutes live in the
