@@ -8,7 +8,7 @@ import pytest
 from media.source import SyntheticAudioTrack, SyntheticVideoTrack
 from server import keys
 from server.app import create_app
-from server.room.session import public_cache_key
+from server.room.shapes import public_cache_key
 from tests.browser import chromium
 from tests.live_helpers import scheduled_sitting
 

@@ -464,6 +464,44 @@ async def test_the_chair_sees_who_was_removed_and_can_let_them_back_in(rooms, st
     assert session.state.seats[member].connected
 
 
+async def test_the_node_taking_a_sitting_over_carries_on_the_chairs_room(store, bus):
+    """kill -9 of the owner (issue 17): the floor, the queue, a hard mute and a removal outlive
+    it. The second node finds them on the bus; its members come back to the same room."""
+    dead = RoomService(store, bus, FakeLiveService(), [], room_factory=FakeMedia, grace_s=60)
+    sid, _ = await live_room(dead, store)
+    speaker, waiting, muted, removed = [await add_member(store, n) for n in "ABCD"]
+    chair = person(None, "pimpinan", user_id=1)
+    session = await dead.enter(sid, person(speaker), FakeConnection())
+    for member in (waiting, muted, removed):
+        await dead.enter(sid, person(member), FakeConnection())
+    await dead.command(session, chair, {"type": "auto_mute", "on": True})
+    await dead.command(session, chair, {"type": "floor", "member": speaker, "limit_s": 120})
+    await dead.command(session, person(waiting), {"type": "hand", "raise": True})
+    await dead.command(session, chair, {"type": "mute", "member": muted})
+    await dead.command(session, chair, {"type": "remove", "member": removed})
+    # The owner dies here: nothing of it runs any more, and its memory is gone.
+
+    taker = RoomService(store, bus, FakeLiveService(), [], room_factory=FakeMedia, grace_s=60)
+    live = taker.live.sittings[sid] = FakeLive()
+    for member in (speaker, waiting, muted):
+        taken = await taker.enter(sid, person(member), FakeConnection())
+        await taker.join_media(taken, person(member), "v=0 offer", audio_only=False)
+    assert live.layouts[-1] == Layout(LayoutKind.FLOOR, floor=f"member:{speaker}")
+    assert taken.media.allowed == {str(speaker): True, str(waiting): False, str(muted): False}
+    with pytest.raises(PermissionDenied):
+        await taker.command(taken, person(muted), {"type": "mic", "open": True})
+    with pytest.raises(PermissionDenied):
+        await taker.enter(sid, person(removed), FakeConnection())
+    state = taker.snapshot(taken)
+    assert state["queue"] == [waiting] and state["auto_mute"] is True
+    assert state["floor"]["member"] == speaker and state["floor"]["limit_s"] == 120
+    assert [m["id"] for m in state["members"] if m["connected"]] == sorted(
+        [speaker, waiting, muted], key=lambda m: f"M{m}"
+    )
+    await taker.command(taken, person(muted), {"type": "hand", "raise": True})
+    assert taker.snapshot(taken)["queue"] == [waiting, muted], "raised later, queued later"
+
+
 async def test_votes_in_the_room(rooms, store):
     sid, _ = await live_room(rooms, store)
     await set_seats(store, 3)

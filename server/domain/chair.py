@@ -10,14 +10,17 @@ microphone until the chair allows it; the server enforces that by dropping their
 modified page cannot get around it.
 
 A seat survives a dropped connection: it is marked disconnected and kept, with its hand, floor
-and mute state, until the glue's grace period ends and calls `leave`.
+and mute state, until the glue's grace period ends and calls `leave`. The whole state survives
+the node too: `to_json` is kept on the bus after every change, and the node that takes a live
+sitting over carries on `from_json`, so a hard mute, a removal or the floor outlive a crash.
 """
 
 from __future__ import annotations
 
 import enum
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from server.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from server.domain.roles import STAFF, Role
@@ -245,6 +248,57 @@ class ChairState:
     def audio_allowed(self, member_id: int) -> bool:
         seat = self.seats.get(member_id)
         return seat is not None and seat.mic_open and not seat.hard_muted
+
+    # -- carried over to another node -------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but connections; times are wall-clock seconds, which every node shares."""
+        return {
+            "default_limit_s": self.default_limit_s,
+            "auto_mute": self.auto_mute,
+            "seats": [
+                {
+                    "member_id": seat.member_id,
+                    "name": seat.name,
+                    "chair": seat.chair,
+                    "mic_open": seat.mic_open,
+                    "hard_muted": seat.hard_muted,
+                    "request": seat.request.value if seat.request else None,
+                    "requested_seq": seat.requested_seq,
+                }
+                for seat in self.seats.values()
+            ],
+            "floor": None if self.floor is None else asdict(self.floor),
+            "removed": [[member_id, name] for member_id, name in self.removed.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], now: float) -> ChairState:
+        """The room as the previous node left it. Every seat comes back disconnected, with its
+        grace period starting `now`: its member reconnects to this node or leaves as usual."""
+        seats = {
+            item["member_id"]: Seat(
+                item["member_id"],
+                item["name"],
+                item["chair"],
+                connected=False,
+                mic_open=item["mic_open"],
+                hard_muted=item["hard_muted"],
+                request=RequestKind(item["request"]) if item["request"] else None,
+                requested_seq=item["requested_seq"],
+                disconnected_at=now,
+            )
+            for item in data["seats"]
+        }
+        last_seq = max((seat.requested_seq for seat in seats.values()), default=0)
+        return cls(
+            default_limit_s=data["default_limit_s"],
+            auto_mute=data["auto_mute"],
+            seats=seats,
+            floor=Floor(**data["floor"]) if data["floor"] else None,
+            removed={member_id: name for member_id, name in data["removed"]},
+            _seq=itertools.count(last_seq + 1),
+        )
 
     # -- helpers ----------------------------------------------------------------------------------
 

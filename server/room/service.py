@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import time
 from typing import Any
@@ -25,6 +26,7 @@ from media.ingest import InvalidOffer
 from media.program import Layout, LayoutKind
 from media.room import MemberRoom, PeerOptions
 from server.bus import Bus
+from server.domain.chair import ChairState
 from server.domain.errors import Conflict, InvalidInput
 from server.domain.votes import AttendanceMode
 from server.i18n import N_
@@ -37,6 +39,7 @@ from server.room.session import (
     Participant,
     RoomFactory,
     RoomSession,
+    chair_state_key,
     channel_for,
     member_key,
     program_input,
@@ -50,6 +53,8 @@ from server.store.models import utcnow
 log = logging.getLogger(__name__)
 
 GRACE_S = 60.0
+# The chair's state stays on the bus this long after its last change: longer than any sitting.
+CHAIR_STATE_TTL_S = 24 * 3600.0
 TICK_S = 0.5
 CAMERA_RENDITION = "720p"
 AUDIO_ONLY_RENDITION = "360p"  # no camera up, and a lighter program down
@@ -165,8 +170,15 @@ class RoomService:
                     N_("Rapat ini belum disiarkan; ruang rapat dibuka saat siaran dimulai.")
                 )
             media = self.room_factory(live, self.ice_servers)
-            session = RoomSession(sitting_id, live, media)
+            saved = await self.bus.get_value(chair_state_key(sitting_id))
+            state = (
+                ChairState()
+                if saved is None
+                else ChairState.from_json(json.loads(saved), time.time())
+            )
+            session = RoomSession(sitting_id, live, media, state)
             media.on_state = lambda key, state: self._on_media_state(session, key, state)
+            self._sync_media(session)  # a floor carried over goes back on the program
             await self._refresh(session)
             session.listener = asyncio.create_task(
                 self._listen(session), name=f"room-{sitting_id}-bus"
@@ -233,6 +245,13 @@ class RoomService:
             session.live.set_layout(layout)
 
     async def _broadcast(self, session: RoomSession) -> None:
+        """Every change ends here: the chair's state is kept on the bus first, for the node
+        that would take the sitting over if this one died."""
+        await self.bus.set_value(
+            chair_state_key(session.sitting_id),
+            json.dumps(session.state.to_json()),
+            CHAIR_STATE_TTL_S,
+        )
         frame = self.snapshot(session)
         for _participant, connection in list(session.connections.values()):
             try:
@@ -294,6 +313,7 @@ class RoomService:
     async def _tend(self, sitting_id: int, session: RoomSession) -> None:
         if self.live.sittings.get(sitting_id) is not session.live:
             await self._close_room(sitting_id, "Rapat telah selesai.")
+            await self.bus.delete_value(chair_state_key(sitting_id))
             return
         now = time.time()
         if session.state.tick(now):

@@ -23,8 +23,9 @@ def channel_for(sitting_id: int) -> str:
     return f"room:{sitting_id}"
 
 
-def public_cache_key(sitting_id: int) -> str:
-    return f"room:public:{sitting_id}"
+def chair_state_key(sitting_id: int) -> str:
+    """The chair's state (seats, floor, mutes, removals), kept for the node that takes over."""
+    return f"room:chair:{sitting_id}"
 
 
 class MediaRoom(Protocol):
