@@ -63,6 +63,8 @@ MAX_PROPOSED = 4000
 MAX_SOURCE = 1_000_000
 MAX_TITLE = 300
 # A resident writes a few considered inputs, not a stream: five in ten minutes per identity.
+# Input shown per page on a pasal's page and its summary; the counts always cover all of it.
+PAGE_SIZE = 30
 INPUT_LIMITS = Limits(per_identity=5, per_ip=30, window_s=600.0, duplicate_window_s=86400.0)
 LINK_LIMITS = Limits(per_identity=3, per_ip=10, window_s=3600.0, duplicate_window_s=60.0)
 
@@ -135,8 +137,9 @@ class PasalPage:
     page: DraftPage
     unit: Unit
     previous: Unit | None  # the same pasal in the version before, for the diff
-    inputs: list[Input]
+    inputs: list[Input]  # one page, newest first
     response: RaperdaResponse | None
+    older: int | None = None  # the next page's cursor (`sebelum`); None on the last page
 
 
 @dataclass(frozen=True)
@@ -162,9 +165,9 @@ class Comparison:
 class SummaryRow:
     unit: Unit | None  # None: input on the whole draft
     counts: dict[str, int]
-    proposals: list[RaperdaComment]
     inputs: list[RaperdaComment]
     response: RaperdaResponse | None
+    older: int | None = None  # one pasal's summary: the next page's cursor, None on the last
 
     @property
     def total(self) -> int:
@@ -255,7 +258,8 @@ class RaperdaService:
         raperda = await store.get(session, raperda_id)
         if raperda is None or (raperda.current_version_id is None and not staff):
             raise NotFound(N_("Raperda tidak ditemukan."))
-        published = [v for v in await store.versions(session, raperda_id) if v.published_at]
+        versions = await store.versions(session, raperda_id, text=False)
+        published = [v for v in versions if v.published_at]
         if not published:
             raise NotFound(N_("Raperda ini belum dipublikasikan."))
         version = published[-1]
@@ -287,8 +291,14 @@ class RaperdaService:
         return page
 
     async def pasal_page(
-        self, raperda_id: int, lineage: int, version_number: int | None = None
+        self,
+        raperda_id: int,
+        lineage: int,
+        version_number: int | None = None,
+        before: int | None = None,
     ) -> PasalPage:
+        """A pasal with one page of its input, newest first: the input older than the id
+        `before`, or the newest."""
         async with self.store.read() as session:
             page = await self._draft_page(session, raperda_id, version_number, False, None, lineage)
             unit = next((u for u in page.units if u.lineage == lineage), None)
@@ -299,9 +309,12 @@ class RaperdaService:
             if earlier:
                 row = await store.unit_of(session, earlier[-1].id, lineage)
                 previous = _unit(row) if row is not None else None
-            rows = await store.comments(session, raperda_id, lineage)
+            rows, more = await store.comments_page(
+                session, raperda_id, lineage, PAGE_SIZE, before=before
+            )
             inputs = await self._inputs(session, page.versions, rows)
-        return PasalPage(page, unit, previous, inputs, page.responses.get(lineage))
+        older = rows[-1].id if more else None
+        return PasalPage(page, unit, previous, inputs, page.responses.get(lineage), older)
 
     async def _inputs(self, session, versions, rows: Iterable[RaperdaComment]) -> list[Input]:
         rows = list(rows)
@@ -339,18 +352,35 @@ class RaperdaService:
         return out
 
     async def summary(
-        self, raperda_id: int, lineage: int | None = None, *, inputs: bool = True
+        self,
+        raperda_id: int,
+        lineage: int | None = None,
+        *,
+        inputs: bool = True,
+        before: int | None = None,
+        position: str | None = None,
     ) -> tuple[DraftPage, list[SummaryRow]]:
         """Per pasal of the current version (and the whole draft): counts by position and,
-        with `inputs`, the proposed wordings and the comments, from every version of that
-        pasal. One pasal only when `lineage` is given (0: the whole draft)."""
+        with `inputs`, every input (with its proposed wording) from every version of that
+        pasal. One pasal only when `lineage` is given (0: the whole draft): all its counts
+        and one page of its input, newest first (older than `before`, of one `position`
+        when given)."""
+        older = None
         async with self.store.read() as session:
             page = await self._draft_page(session, raperda_id, None, False, None, lineage)
             rows: Iterable[RaperdaComment] = ()
             if lineage is not None:
-                rows = await store.comments(session, raperda_id, lineage or None)
+                rows, more = await store.comments_page(
+                    session,
+                    raperda_id,
+                    lineage or None,
+                    PAGE_SIZE,
+                    before=before,
+                    position=position,
+                )
+                older = rows[-1].id if more else None
             elif inputs:
-                rows = await store.comments(session, raperda_id, None, every=True)
+                rows = await store.comments(session, raperda_id)
         by_lineage: dict[int | None, list[RaperdaComment]] = {}
         for c in rows:
             by_lineage.setdefault(c.lineage, []).append(c)
@@ -367,9 +397,9 @@ class RaperdaService:
                 SummaryRow(
                     unit,
                     page.counts.get(key, {}),
-                    [c for c in found if c.position == Position.USUL and c.proposed],
                     found,
                     page.responses.get(key) if key is not None else None,
+                    older,
                 )
             )
         return page, out
@@ -786,8 +816,9 @@ class InputReports:
         comment = await store.comment(session, target_id)
         if comment is None or comment.held or comment.withdrawn:
             raise NotFound(N_("Masukan tidak ditemukan."))
-        anchor = f"/pasal/{comment.lineage}" if comment.lineage else ""
-        url = f"/raperda/{comment.raperda_id}{anchor}#masukan-{comment.id}"
+        # The page of input that begins with this one.
+        where = f"pasal/{comment.lineage}?" if comment.lineage else "ringkasan?pasal=0&"
+        url = f"/raperda/{comment.raperda_id}/{where}sebelum={comment.id + 1}#masukan-{comment.id}"
         return Target(f"{comment.name}: {comment.text or comment.proposed}"[:300], url)
 
     async def set_hidden(self, session, target_id: int, hidden: bool) -> None:

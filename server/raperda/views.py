@@ -129,6 +129,16 @@ def _version(request: web.Request) -> int | None:
     return int(value)
 
 
+def _before(request: web.Request) -> int | None:
+    """The keyset cursor of a page of input: the id the page's input comes before."""
+    value = request.query.get("sebelum", "")
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 2**31:
+        raise InvalidInput(N_("Halaman tidak valid."))
+    return int(value)
+
+
 # Residents
 
 
@@ -146,7 +156,9 @@ async def draft_page(request: web.Request) -> web.Response:
 async def pasal_page(request: web.Request, errors=None, values=None, status=200, alert=""):
     service = request.app[keys.RAPERDA]
     lineage = path_id(request, "lineage_id")
-    view = await service.pasal_page(path_id(request, "raperda_id"), lineage, _version(request))
+    view = await service.pasal_page(
+        path_id(request, "raperda_id"), lineage, _version(request), _before(request)
+    )
     return page(
         request,
         "pasal.html",
@@ -365,8 +377,14 @@ async def summary(request: web.Request) -> web.Response:
     raperda_id = path_id(request, "raperda_id")
     value = request.query.get("pasal", "")
     lineage = int(value) if value.isdigit() and int(value) < 2**31 else None
-    draft, rows = await service.summary(raperda_id, lineage, inputs=False)
-    return page(request, "summary.html", {"d": draft, "rows": rows, "one": lineage is not None})
+    position = request.query.get("sikap") or None
+    if position is not None and position not in POSITIONS:
+        raise InvalidInput(N_("Pilih salah satu sikap."))
+    draft, rows = await service.summary(
+        raperda_id, lineage, inputs=False, before=_before(request), position=position
+    )
+    context = {"d": draft, "rows": rows, "one": lineage is not None, "position": position}
+    return page(request, "summary.html", context)
 
 
 async def printable(request: web.Request) -> web.Response:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from server.store.models import (
     Document,
@@ -37,12 +38,18 @@ async def get(session: AsyncSession, raperda_id: int) -> Raperda | None:
     return await session.get(Raperda, raperda_id)
 
 
-async def versions(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaVersion]:
+async def versions(
+    session: AsyncSession, raperda_id: int, *, text: bool = True
+) -> Sequence[RaperdaVersion]:
+    """A draft's versions in order; without `text`, not their source text (the pages read
+    the published units instead, and a draft's text may be a megabyte per version)."""
     query = (
         select(RaperdaVersion)
         .where(RaperdaVersion.raperda_id == raperda_id)
         .order_by(RaperdaVersion.number)
     )
+    if not text:
+        query = query.options(defer(RaperdaVersion.source_text, raiseload=True))
     return (await session.scalars(query)).all()
 
 
@@ -90,19 +97,36 @@ async def counts(
     return out
 
 
-async def comments(
-    session: AsyncSession, raperda_id: int, lineage: int | None, *, every: bool = False
-) -> Sequence[RaperdaComment]:
-    """The input on one lineage (or on the whole draft), oldest first; every lineage when
-    `every`."""
+async def comments(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaComment]:
+    """Every visible input on the draft, oldest first: the printed summary and the export."""
     query = select(RaperdaComment).where(RaperdaComment.raperda_id == raperda_id, *VISIBLE)
-    if not every:
-        query = query.where(
-            RaperdaComment.lineage.is_(None)
-            if lineage is None
-            else RaperdaComment.lineage == lineage
-        )
     return (await session.scalars(query.order_by(RaperdaComment.id))).all()
+
+
+async def comments_page(
+    session: AsyncSession,
+    raperda_id: int,
+    lineage: int | None,
+    limit: int,
+    *,
+    before: int | None = None,
+    position: str | None = None,
+) -> tuple[list[RaperdaComment], bool]:
+    """Visible input on one lineage (None: the whole draft), newest first, as the forum pages
+    its replies: by keyset (ids below `before`), one row more read to know whether an older
+    page exists. Optionally of one position only."""
+    query = select(RaperdaComment).where(
+        RaperdaComment.raperda_id == raperda_id,
+        RaperdaComment.lineage.is_(None) if lineage is None else RaperdaComment.lineage == lineage,
+        *VISIBLE,
+    )
+    if before is not None:
+        query = query.where(RaperdaComment.id < before)
+    if position is not None:
+        query = query.where(RaperdaComment.position == position)
+    query = query.order_by(RaperdaComment.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(query)).all())
+    return rows[:limit], len(rows) > limit
 
 
 async def held(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaComment]:
