@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -206,6 +207,27 @@ def _parts(pasal: Pasal) -> dict:
     }
 
 
+class PublishedUnits:
+    """Published versions' units as pages show them, kept in memory: a published version never
+    changes, so its 120 pasal are read from the store once, not on every page about the draft.
+    Bounded: the version read least recently goes first."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._by_version: OrderedDict[int, tuple[Unit, ...]] = OrderedDict()
+
+    async def of(self, session, version_id: int) -> tuple[Unit, ...]:
+        units = self._by_version.get(version_id)
+        if units is None:
+            units = tuple(_unit(row) for row in await store.units(session, version_id))
+            self._by_version[version_id] = units
+            if len(self._by_version) > self.size:
+                self._by_version.popitem(last=False)
+        else:
+            self._by_version.move_to_end(version_id)
+        return units
+
+
 class RaperdaService:
     def __init__(
         self,
@@ -220,6 +242,7 @@ class RaperdaService:
         self.mailer = mailer
         self.gate = Gate(bus, limits or INPUT_LIMITS)
         self.link_gate = Gate(bus, LINK_LIMITS)
+        self.units = PublishedUnits()
 
     async def link_for(self, name: str, email: str, ip: str) -> str:
         """A verification link's token; asking for many is refused like any flood."""
@@ -277,11 +300,11 @@ class RaperdaService:
             counts=await store.counts(session, raperda_id, only),
             responses=await store.responses(session, raperda_id),
         )
+        units = await self.units.of(session, version.id)
         if only is not None:
-            row = await store.unit_of(session, version.id, only) if only else None
-            page.units = [_unit(row)] if row is not None else []
+            page.units = [u for u in units if u.lineage == only]
             return page
-        page.units = [_unit(u) for u in await store.units(session, version.id)]
+        page.units = list(units)
         docs = await store.documents(session, (raperda.document_id, raperda.naskah_id))
         page.document = docs.get(raperda.document_id or 0)
         page.naskah = docs.get(raperda.naskah_id or 0)
@@ -307,8 +330,8 @@ class RaperdaService:
             earlier = [v for v in page.versions if v.number < page.version.number]
             previous = None
             if earlier:
-                row = await store.unit_of(session, earlier[-1].id, lineage)
-                previous = _unit(row) if row is not None else None
+                units = await self.units.of(session, earlier[-1].id)
+                previous = next((u for u in units if u.lineage == lineage), None)
             rows, more = await store.comments_page(
                 session, raperda_id, lineage, PAGE_SIZE, before=before
             )
@@ -317,14 +340,18 @@ class RaperdaService:
         return PasalPage(page, unit, previous, inputs, page.responses.get(lineage), older)
 
     async def _inputs(self, session, versions, rows: Iterable[RaperdaComment]) -> list[Input]:
+        """Each input with the pasal it was made on, as numbered in its (published) version."""
         rows = list(rows)
         numbers = {v.id: v.number for v in versions}
-        units = await store.units_by_id(session, (c.unit_id for c in rows if c.unit_id))
+        units = {
+            u.row.id: u
+            for version_id in {c.version_id for c in rows if c.unit_id}
+            for u in await self.units.of(session, version_id)
+        }
         out = []
         for c in rows:
             unit = units.get(c.unit_id or 0)
-            label = _unit(unit).label if unit else ""
-            out.append(Input(c, label, numbers.get(c.version_id, 0)))
+            out.append(Input(c, unit.label if unit else "", numbers.get(c.version_id, 0)))
         return out
 
     async def compare(self, raperda_id: int, old: int, new: int) -> list[Comparison]:
@@ -334,7 +361,7 @@ class RaperdaService:
             before = [v for v in page.versions if v.number == old]
             if not before:
                 raise NotFound(N_("Versi tidak ditemukan."))
-            previous = {u.lineage: _unit(u) for u in await store.units(session, before[0].id)}
+            previous = {u.lineage: u for u in await self.units.of(session, before[0].id)}
         out = []
         for unit in page.units:
             was = previous.pop(unit.lineage, None)
