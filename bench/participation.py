@@ -327,10 +327,11 @@ async def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument("--quick", action="store_true", help="2,000 inputs, 30 rounds")
     parser.add_argument("--database", choices=("both", "sqlite", "postgres"), default="both")
+    parser.add_argument("--no-forum", action="store_true", help="the Raperda pages only")
     args = parser.parse_args()
     size = {"inputs": 2_000, "rounds": 30} if args.quick else {}
-    forum = forum_measure()
-    if forum is None:
+    forum = None if args.no_forum else forum_measure()
+    if forum is None and not args.no_forum:
         print("forum: bench/forum_load.py is not in this tree; its pages are not measured")
     figures: dict[str, float] = {}
     for backend, wrap in (("sqlite", _with_sqlite), ("postgres", _with_postgres)):

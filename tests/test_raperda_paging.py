@@ -1,6 +1,7 @@
 """A popular pasal's input is paged newest first by keyset: following the plain "Tampilkan lebih
 banyak" links reaches every visible input exactly once, hidden, held and withdrawn input never
-shows, and the counts cover all of it. On SQLite and PostgreSQL."""
+shows, and the counts cover all of it; counts kept in memory follow every change, on every
+node. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ import re
 import pytest
 from sqlalchemy import select
 
+from server import keys
+from server.app import create_app
 from server.raperda.service import PAGE_SIZE, InputReports
-from server.store.models import Raperda, RaperdaComment, RaperdaUnit, utcnow
-from tests.test_raperda import app_client, import_and_publish, lineage_of  # noqa: F401
+from server.store import raperda as raperda_store
+from server.store.models import BannedWord, Raperda, RaperdaComment, RaperdaUnit, utcnow
+from tests.test_raperda import (  # noqa: F401
+    app_client,
+    comment,
+    import_and_publish,
+    lineage_of,
+    resident,
+)
 
 MORE = re.compile(r'<a href="([^"]+)" rel="next" class="more">Tampilkan lebih banyak</a>')
 SHOWN = re.compile(r'<li id="masukan-(\d+)">')
@@ -53,6 +63,7 @@ async def add_inputs(store, raperda_id: int, lineage: int | None, n: int) -> lis
         ]
         session.add_all(rows)
         await session.flush()
+        await raperda_store.input_changed(session, raperda_id)
         return [r.id for r in reversed(rows) if not (r.hidden or r.held or r.withdrawn)]
 
 
@@ -147,3 +158,45 @@ async def test_a_reported_input_links_to_the_page_that_shows_it(
         page = await (await app_client.get(target.url.split("#")[0])).text()
         assert f'id="masukan-{comment_id}"' in page
         assert target.url.endswith(f"#masukan-{comment_id}")
+
+
+async def test_counts_follow_every_change_to_the_input_on_every_node(
+    app_client,  # noqa: F811
+    aiohttp_client,
+    make_config,
+    database_url,
+    store,
+):
+    raperda_id = await import_and_publish(app_client)
+    lineage = await lineage_of(store, raperda_id, "4")
+    # A second node on the same database, which keeps the counts it read in memory.
+    other = await aiohttp_client(create_app(make_config(database_url=database_url)))
+    link = re.compile(rf'href="/raperda/{raperda_id}/pasal/{lineage}">[^<(]*\((\d+)\)')
+
+    async def counted() -> int:
+        page = await (await other.get(f"/raperda/{raperda_id}")).text()
+        return int(link.search(page).group(1))
+
+    assert await counted() == 0
+    form, headers = await resident(app_client)
+    for text in ("Pertama.", "Kedua."):
+        posted = await comment(app_client, form, headers, raperda_id, lineage, text=text)
+        assert posted.status == 303
+    assert await counted() == 2
+    async with store.read() as session:
+        first, second = (await session.scalars(select(RaperdaComment.id))).all()
+    withdrawn = await app_client.post(
+        f"/raperda/masukan/{first}/tarik", data={"csrf_token": form}, allow_redirects=False
+    )
+    assert withdrawn.status == 303 and await counted() == 1
+    async with store.transaction() as session:  # three reports hide it (server/reports.py)
+        await InputReports().set_hidden(session, second, True)
+    assert await counted() == 0
+    async with store.transaction() as session:
+        session.add(BannedWord(pattern="bajingan", action="hold"))
+    held = await comment(app_client, form, headers, raperda_id, lineage, text="Bajingan.")
+    assert "ditahan" in held.headers["Location"] and await counted() == 0
+    async with store.read() as session:
+        held_id = max((await session.scalars(select(RaperdaComment.id))).all())
+    await app_client.app[keys.RAPERDA].moderate(held_id, "release", "moderator")
+    assert await counted() == 1

@@ -228,6 +228,33 @@ class PublishedUnits:
         return units
 
 
+class DraftCounts:
+    """Each draft's visible input counted by lineage and position, kept in memory while the
+    draft's `input_version` stands. Every change to its visible input bumps that number in the
+    same transaction (store.input_changed), on whichever node, and the number is read before
+    the counts: a page never shows counts older than the last change it could see, and all of
+    a draft's input is counted once per change instead of once per page. Bounded like
+    PublishedUnits."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._by_draft: OrderedDict[int, tuple[int, dict[int | None, dict[str, int]]]] = (
+            OrderedDict()
+        )
+
+    async def of(self, session, raperda: Raperda) -> dict[int | None, dict[str, int]]:
+        kept = self._by_draft.get(raperda.id)
+        if kept is not None and kept[0] == raperda.input_version:
+            self._by_draft.move_to_end(raperda.id)
+            return kept[1]
+        counts = await store.counts(session, raperda.id)
+        self._by_draft[raperda.id] = (raperda.input_version, counts)
+        self._by_draft.move_to_end(raperda.id)
+        if len(self._by_draft) > self.size:
+            self._by_draft.popitem(last=False)
+        return counts
+
+
 class RaperdaService:
     def __init__(
         self,
@@ -243,6 +270,7 @@ class RaperdaService:
         self.gate = Gate(bus, limits or INPUT_LIMITS)
         self.link_gate = Gate(bus, LINK_LIMITS)
         self.units = PublishedUnits()
+        self.counts = DraftCounts()
 
     async def link_for(self, name: str, email: str, ip: str) -> str:
         """A verification link's token; asking for many is refused like any flood."""
@@ -277,7 +305,7 @@ class RaperdaService:
         self, session, raperda_id, version_number, staff, now, only: int | None = None
     ) -> DraftPage:
         """The draft in one version; with `only` (a lineage, 0: the whole draft) just that
-        pasal's unit and counts, for the pages about one pasal."""
+        pasal's unit, for the pages about one pasal."""
         raperda = await store.get(session, raperda_id)
         if raperda is None or (raperda.current_version_id is None and not staff):
             raise NotFound(N_("Raperda tidak ditemukan."))
@@ -297,7 +325,7 @@ class RaperdaService:
             versions=published,
             version=version,
             units=[],
-            counts=await store.counts(session, raperda_id, only),
+            counts=await self.counts.of(session, raperda),
             responses=await store.responses(session, raperda_id),
         )
         units = await self.units.of(session, version.id)
@@ -544,6 +572,7 @@ class RaperdaService:
             )
             session.add(comment)
             await session.flush()
+            await store.input_changed(session, raperda_id)
         return Posted(comment.id, held)
 
     async def mine(self, resident: Resident) -> list[tuple[RaperdaComment, Raperda, str]]:
@@ -566,6 +595,7 @@ class RaperdaService:
             if comment is None or comment.identity_hash != resident.identity:
                 raise NotFound(N_("Masukan tidak ditemukan."))
             comment.withdrawn = True
+            await store.input_changed(session, comment.raperda_id)
 
     # Staff
 
@@ -829,6 +859,7 @@ class RaperdaService:
                 raise Conflict(N_("Masukan ini tidak sedang ditahan."))
             comment.held = False
             comment.hidden = action == "hide"
+            await store.input_changed(session, comment.raperda_id)
             await repo.audit(session, actor, f"raperda.{action}", str(comment_id))
             return comment.raperda_id
 
@@ -849,7 +880,10 @@ class InputReports:
         return Target(f"{comment.name}: {comment.text or comment.proposed}"[:300], url)
 
     async def set_hidden(self, session, target_id: int, hidden: bool) -> None:
-        await store.set_flags(session, target_id, hidden=hidden)
+        comment = await store.comment(session, target_id)
+        if comment is not None:
+            comment.hidden = hidden
+            await store.input_changed(session, comment.raperda_id)
 
 
 async def text_of_upload(filename: str, data: bytes) -> str:

@@ -674,6 +674,9 @@ class Raperda(Base):
     enacted: Mapped[bool] = mapped_column(Boolean, default=False)
     current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     next_lineage: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped with every change to the draft's visible input, in the same transaction: pages
+    # keep the counts by position while it stands (server/raperda/service.py, DraftCounts).
+    input_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=func.now()

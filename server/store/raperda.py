@@ -77,24 +77,27 @@ async def units_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Ra
     return {unit.id: unit for unit in rows}
 
 
-async def counts(
-    session: AsyncSession, raperda_id: int, lineage: int | None = None
-) -> dict[int | None, dict[str, int]]:
-    """Visible input per lineage (None: the whole draft) and position ("" for none); one
-    lineage's only when given (0: the whole draft's)."""
+async def counts(session: AsyncSession, raperda_id: int) -> dict[int | None, dict[str, int]]:
+    """Visible input per lineage (None: the whole draft) and position ("" for none)."""
     query = (
         select(RaperdaComment.lineage, RaperdaComment.position, func.count())
         .where(RaperdaComment.raperda_id == raperda_id, *VISIBLE)
         .group_by(RaperdaComment.lineage, RaperdaComment.position)
     )
-    if lineage is not None:
-        query = query.where(
-            RaperdaComment.lineage == lineage if lineage else RaperdaComment.lineage.is_(None)
-        )
     out: dict[int | None, dict[str, int]] = {}
     for lineage, position, n in await session.execute(query):
         out.setdefault(lineage, {})[position] = n
     return out
+
+
+async def input_changed(session: AsyncSession, raperda_id: int) -> None:
+    """Say that the draft's visible input changed (in the transaction that changes it): pages
+    on every node then count it again."""
+    await session.execute(
+        update(Raperda)
+        .where(Raperda.id == raperda_id)
+        .values(input_version=Raperda.input_version + 1)
+    )
 
 
 async def comments(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaComment]:
@@ -195,12 +198,6 @@ async def documents(session: AsyncSession, ids: Iterable[int | None]) -> dict[in
         return {}
     rows = await session.scalars(select(Document).where(Document.id.in_(wanted)))
     return {doc.id: doc for doc in rows}
-
-
-async def set_flags(session: AsyncSession, comment_id: int, **flags: bool) -> None:
-    await session.execute(
-        update(RaperdaComment).where(RaperdaComment.id == comment_id).values(**flags)
-    )
 
 
 async def pasal_links(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, tuple[int, int]]:

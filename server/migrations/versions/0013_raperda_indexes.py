@@ -1,4 +1,5 @@
-"""raperda indexes: visible input only, for the counts by position and a pasal's pages of input
+"""raperda indexes: visible input only, for the counts by position and a pasal's pages of input;
+and raperda.input_version, bumped with every change to a draft's visible input
 
 Revision ID: 0013_raperda_indexes
 Revises: 0012_raperda
@@ -6,7 +7,8 @@ Create Date: 2026-12-02 17:50:00
 
 The counts and the public pages read visible input only (not held, hidden or withdrawn), so
 partial indexes hold just those rows and the flags need not be read per row. The held queue
-for moderators gets a small index of its own.
+for moderators gets a small index of its own. Pages keep a draft's counts in memory while its
+input_version stands, instead of counting all its input for every page.
 """
 
 import sqlalchemy as sa
@@ -28,6 +30,9 @@ HELD = sa.and_(sa.column("held").is_(True), sa.column("withdrawn").is_(False))
 
 
 def upgrade() -> None:
+    op.add_column(
+        "raperda", sa.Column("input_version", sa.Integer(), server_default="0", nullable=False)
+    )
     op.drop_index("ix_raperda_comment_counts", table_name="raperda_comment")
     op.create_index(
         "ix_raperda_comment_visible_counts",
@@ -64,3 +69,4 @@ def downgrade() -> None:
         "raperda_comment",
         ["raperda_id", "lineage", "position", "held", "hidden", "withdrawn"],
     )
+    op.drop_column("raperda", "input_version")
