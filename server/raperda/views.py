@@ -30,6 +30,7 @@ from server.http import error_message, path_id
 from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY, status_for
 from server.raperda import identity
+from server.raperda.html import badges
 from server.raperda.identity import Resident
 from server.raperda.phone import CODE_TTL, SMS_TEXT
 from server.raperda.service import KIND_LABELS, POSITION_LABELS, POSITIONS, text_of_upload
@@ -75,14 +76,16 @@ def setup(app: web.Application) -> None:
 
 def page(request: web.Request, name: str, context: dict[str, Any], status: int = 200):
     gettext = request.app[keys.TRANSLATIONS].gettext
+    # translated once per page, not once per pasal
+    position_text = [(p, gettext(POSITION_LABELS[p])) for p in (*POSITIONS, "")]
     return render(
         request,
         f"raperda/{name}",
         {
             "STAGE_LABELS": STAGE_LABELS,
             "POSITION_LABELS": POSITION_LABELS,
-            # translated once per page, not once per pasal
-            "POSITION_TEXT": [(p, gettext(POSITION_LABELS[p])) for p in (*POSITIONS, "")],
+            "POSITION_TEXT": position_text,
+            "badges": lambda counts: badges(counts, position_text),
             "POSITION_NAME": {p: gettext(label) for p, label in POSITION_LABELS.items()},
             "AYAT_WORD": gettext(N_("ayat")),
             "REPORT_WORD": gettext(N_("Laporkan")),
