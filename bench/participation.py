@@ -3,7 +3,10 @@ the real app (middlewares, service, templates) on SQLite and PostgreSQL; and the
 (bench/forum_load.py's `measure_forum`) in the same run when that module is present.
 
 Measured, as p95 and median in milliseconds over many requests:
-- `draft_page`: /raperda/{id}, all 120 pasal with their counts by position;
+- `draft_page`: /raperda/{id}, all 120 pasal with their counts by position (kept in memory
+  while the draft's input is unchanged);
+- `draft_page_changed`: the same page just after its input changed (an input was posted,
+  withdrawn or hidden, on any node), which counts all of it again;
 - `pasal_summary`: /raperda/{id}/ringkasan?pasal=N, one pasal's counts and its newest page of
   input (proposed wordings as diffs), for a random pasal each time;
 - `summary_table`: /raperda/{id}/ringkasan, the counts of every pasal;
@@ -13,7 +16,8 @@ Measured, as p95 and median in milliseconds over many requests:
 - `baseline`: /raperda, the list of drafts, for what any page costs here (middlewares,
   session, layout) on a machine as loaded as it is during the run;
 - `counts_naive` beside `counts_query`: the counts per pasal read one query per pasal (the
-  naive way) against our one GROUP BY over the partial index of visible input;
+  naive way) against our one GROUP BY over the partial index of visible input (what
+  `draft_page_changed` runs);
 - `inputs_naive` beside `inputs_page`: a pasal's input read whole (as its page did before
   it was paged) against one keyset page of it;
 - `cpu_ms_<page>`: this process's CPU per request, which load elsewhere does not inflate.
@@ -62,6 +66,7 @@ from server.store.raperda import VISIBLE  # noqa: E402
 
 PAGES = (
     "draft_page",
+    "draft_page_changed",
     "pasal_summary",
     "summary_table",
     "pasal_page",
@@ -248,6 +253,7 @@ async def measure_raperda(
     ids = await _visible_ids(database_url, raperda_id)
     rng = random.Random(9)
     timings: dict[str, list[float]] = {name: [] for name in PAGES}
+    writer = Store(database_url)  # says the input changed, as another node would
     with tempfile.TemporaryDirectory() as directory:
         client = TestClient(
             TestServer(create_app(bench_config(database_url, directory, "bench-participation")))
@@ -259,6 +265,7 @@ async def measure_raperda(
                 lineage = rng.choice(lineages)
                 return {
                     "draft_page": f"/raperda/{raperda_id}",
+                    "draft_page_changed": f"/raperda/{raperda_id}",
                     "pasal_summary": f"/raperda/{raperda_id}/ringkasan?pasal={lineage}",
                     "summary_table": f"/raperda/{raperda_id}/ringkasan",
                     "pasal_page": f"/raperda/{raperda_id}/pasal/{lineage}",
@@ -273,11 +280,15 @@ async def measure_raperda(
             cpu = dict.fromkeys(PAGES, 0.0)
             for _ in range(rounds):
                 for name, path in paths().items():
+                    if name == "draft_page_changed":
+                        async with writer.transaction() as session:
+                            await raperda_store.input_changed(session, raperda_id)
                     began = time.process_time()
                     timings[name].append(await timed_get(client, path))
                     cpu[name] += time.process_time() - began
         finally:
             await client.close()
+            await writer.close()
     timings |= await _query_timings(database_url, raperda_id, lineages, max(rounds // 5, 5))
     # This process's CPU per page (server, client and the SQLite thread; not PostgreSQL's):
     # unlike wall time it does not grow when other work shares the machine.
@@ -316,7 +327,7 @@ def _print(result: dict[str, float], names) -> None:
     for page in names:
         cpu = result.get(f"cpu_ms_{page}")
         print(
-            f"  {page:<16} p95 {result[f'p95_ms_{page}']:7.2f} ms"
+            f"  {page:<18} p95 {result[f'p95_ms_{page}']:7.2f} ms"
             f"  median {result[f'median_ms_{page}']:7.2f} ms"
             + (f"  cpu {cpu:6.2f} ms" if cpu is not None else "")
         )
