@@ -575,7 +575,8 @@ class RaperdaService:
             await store.input_changed(session, raperda_id)
         return Posted(comment.id, held)
 
-    async def mine(self, resident: Resident) -> list[tuple[RaperdaComment, Raperda, str]]:
+    async def mine(self, resident: Resident) -> list[tuple[RaperdaComment, Raperda, str, str]]:
+        """The resident's own input with its draft, its pasal's label and where it shows."""
         async with self.store.read() as session:
             rows = list(await store.by_identity(session, resident.identity))
             units = await store.units_by_id(session, (c.unit_id for c in rows if c.unit_id))
@@ -585,6 +586,7 @@ class RaperdaService:
                 c,
                 drafts[c.raperda_id],
                 _unit(units[c.unit_id]).label if c.unit_id in units else "",
+                shown_at(c),
             )
             for c in rows
         ]
@@ -874,16 +876,22 @@ class InputReports:
         comment = await store.comment(session, target_id)
         if comment is None or comment.held or comment.withdrawn:
             raise NotFound(N_("Masukan tidak ditemukan."))
-        # The page of input that begins with this one.
-        where = f"pasal/{comment.lineage}?" if comment.lineage else "ringkasan?pasal=0&"
-        url = f"/raperda/{comment.raperda_id}/{where}sebelum={comment.id + 1}#masukan-{comment.id}"
-        return Target(f"{comment.name}: {comment.text or comment.proposed}"[:300], url)
+        return Target(
+            f"{comment.name}: {comment.text or comment.proposed}"[:300], shown_at(comment)
+        )
 
     async def set_hidden(self, session, target_id: int, hidden: bool) -> None:
         comment = await store.comment(session, target_id)
         if comment is not None:
             comment.hidden = hidden
             await store.input_changed(session, comment.raperda_id)
+
+
+def shown_at(comment: RaperdaComment) -> str:
+    """Where an input shows: the page of its pasal's input (or the whole draft's) that begins
+    with it, newest first."""
+    where = f"pasal/{comment.lineage}?" if comment.lineage else "ringkasan?pasal=0&"
+    return f"/raperda/{comment.raperda_id}/{where}sebelum={comment.id + 1}#masukan-{comment.id}"
 
 
 async def text_of_upload(filename: str, data: bytes) -> str:
