@@ -210,21 +210,24 @@ def _parts(pasal: Pasal) -> dict:
 class PublishedUnits:
     """Published versions' units as pages show them, kept in memory: a published version never
     changes, so its 120 pasal are read from the store once, not on every page about the draft.
-    Bounded: the version read least recently goes first."""
+    Kept by id and publication time, so a reused id (a restored database) is never mistaken
+    for the version kept. Bounded: the version read least recently goes first."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._by_version: OrderedDict[int, tuple[Unit, ...]] = OrderedDict()
+        self._by_version: OrderedDict[tuple[int, dt.datetime], tuple[Unit, ...]] = OrderedDict()
 
-    async def of(self, session, version_id: int) -> tuple[Unit, ...]:
-        units = self._by_version.get(version_id)
+    async def of(self, session, version: RaperdaVersion) -> tuple[Unit, ...]:
+        assert version.published_at is not None, "only a published version never changes"
+        key = (version.id, version.published_at)
+        units = self._by_version.get(key)
         if units is None:
-            units = tuple(_unit(row) for row in await store.units(session, version_id))
-            self._by_version[version_id] = units
+            units = tuple(_unit(row) for row in await store.units(session, version.id))
+            self._by_version[key] = units
             if len(self._by_version) > self.size:
                 self._by_version.popitem(last=False)
         else:
-            self._by_version.move_to_end(version_id)
+            self._by_version.move_to_end(key)
         return units
 
 
@@ -233,22 +236,24 @@ class DraftCounts:
     draft's `input_version` stands. Every change to its visible input bumps that number in the
     same transaction (store.input_changed), on whichever node, and the number is read before
     the counts: a page never shows counts older than the last change it could see, and all of
-    a draft's input is counted once per change instead of once per page. Bounded like
+    a draft's input is counted once per change instead of once per page. The draft's creation
+    time is part of the stamp, as the publication time is for PublishedUnits. Bounded like
     PublishedUnits."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
-        self._by_draft: OrderedDict[int, tuple[int, dict[int | None, dict[str, int]]]] = (
+        self._by_draft: OrderedDict[int, tuple[tuple, dict[int | None, dict[str, int]]]] = (
             OrderedDict()
         )
 
     async def of(self, session, raperda: Raperda) -> dict[int | None, dict[str, int]]:
+        stamp = (raperda.created_at, raperda.input_version)
         kept = self._by_draft.get(raperda.id)
-        if kept is not None and kept[0] == raperda.input_version:
+        if kept is not None and kept[0] == stamp:
             self._by_draft.move_to_end(raperda.id)
             return kept[1]
         counts = await store.counts(session, raperda.id)
-        self._by_draft[raperda.id] = (raperda.input_version, counts)
+        self._by_draft[raperda.id] = (stamp, counts)
         self._by_draft.move_to_end(raperda.id)
         if len(self._by_draft) > self.size:
             self._by_draft.popitem(last=False)
@@ -328,7 +333,7 @@ class RaperdaService:
             counts=await self.counts.of(session, raperda),
             responses=await store.responses(session, raperda_id),
         )
-        units = await self.units.of(session, version.id)
+        units = await self.units.of(session, version)
         if only is not None:
             page.units = [u for u in units if u.lineage == only]
             return page
@@ -358,7 +363,7 @@ class RaperdaService:
             earlier = [v for v in page.versions if v.number < page.version.number]
             previous = None
             if earlier:
-                units = await self.units.of(session, earlier[-1].id)
+                units = await self.units.of(session, earlier[-1])
                 previous = next((u for u in units if u.lineage == lineage), None)
             rows, more = await store.comments_page(
                 session, raperda_id, lineage, PAGE_SIZE, before=before
@@ -370,16 +375,16 @@ class RaperdaService:
     async def _inputs(self, session, versions, rows: Iterable[RaperdaComment]) -> list[Input]:
         """Each input with the pasal it was made on, as numbered in its (published) version."""
         rows = list(rows)
-        numbers = {v.id: v.number for v in versions}
+        by_id = {v.id: v for v in versions}
         units = {
             u.row.id: u
             for version_id in {c.version_id for c in rows if c.unit_id}
-            for u in await self.units.of(session, version_id)
+            for u in await self.units.of(session, by_id[version_id])
         }
         out = []
         for c in rows:
             unit = units.get(c.unit_id or 0)
-            out.append(Input(c, unit.label if unit else "", numbers.get(c.version_id, 0)))
+            out.append(Input(c, unit.label if unit else "", by_id[c.version_id].number))
         return out
 
     async def compare(self, raperda_id: int, old: int, new: int) -> list[Comparison]:
@@ -389,7 +394,7 @@ class RaperdaService:
             before = [v for v in page.versions if v.number == old]
             if not before:
                 raise NotFound(N_("Versi tidak ditemukan."))
-            previous = {u.lineage: u for u in await self.units.of(session, before[0].id)}
+            previous = {u.lineage: u for u in await self.units.of(session, before[0])}
         out = []
         for unit in page.units:
             was = previous.pop(unit.lineage, None)
