@@ -3,15 +3,23 @@ the real app (middlewares, service, templates) on SQLite and PostgreSQL; and the
 (bench/forum_load.py's `measure_forum`) in the same run when that module is present.
 
 Measured, as p95 and median in milliseconds over many requests:
-- `draft_page`: /raperda/{id}, all 120 pasal with their counts by position;
-- `pasal_summary`: /raperda/{id}/ringkasan?pasal=N, one pasal's counts, proposed wordings (as
-  diffs) and comments, for a random pasal each time;
+- `draft_page`: /raperda/{id}, all 120 pasal with their counts by position (kept in memory
+  while the draft's input is unchanged);
+- `draft_page_changed`: the same page just after its input changed (an input was posted,
+  withdrawn or hidden, on any node), which counts all of it again;
+- `pasal_summary`: /raperda/{id}/ringkasan?pasal=N, one pasal's counts and its newest page of
+  input (proposed wordings as diffs), for a random pasal each time;
 - `summary_table`: /raperda/{id}/ringkasan, the counts of every pasal;
-- `pasal_page`: /raperda/{id}/pasal/N, a pasal with its comments and the form;
+- `pasal_page`: /raperda/{id}/pasal/N, a pasal with its newest page of input and the form;
+- `pasal_page_deep`: the same pasal's page of input older than a random one of its inputs
+  (?sebelum=ID, keyset), which costs what the first page costs;
 - `baseline`: /raperda, the list of drafts, for what any page costs here (middlewares,
   session, layout) on a machine as loaded as it is during the run;
 - `counts_naive` beside `counts_query`: the counts per pasal read one query per pasal (the
-  naive way) against our one GROUP BY over the (raperda, lineage, position) index;
+  naive way) against our one GROUP BY over the partial index of visible input (what
+  `draft_page_changed` runs);
+- `inputs_naive` beside `inputs_page`: a pasal's input read whole (as its page did before
+  it was paged) against one keyset page of it;
 - `cpu_ms_<page>`: this process's CPU per request, which load elsewhere does not inflate.
 
     python bench/participation.py            # both databases
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib.util
 import json
 import random
@@ -47,13 +56,23 @@ from bench.scratch import bench_config, scratch_postgres, timed_get  # noqa: E40
 from server.app import create_app  # noqa: E402
 from server.bus import MemoryBus  # noqa: E402
 from server.pengaduan.mail import Mailer  # noqa: E402
-from server.raperda.service import RaperdaService  # noqa: E402
+from server.raperda.service import PAGE_SIZE, RaperdaService  # noqa: E402
 from server.signing import Signer  # noqa: E402
 from server.store import Store  # noqa: E402
+from server.store import raperda as raperda_store  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import Raperda, RaperdaComment, RaperdaUnit, utcnow  # noqa: E402
+from server.store.raperda import VISIBLE  # noqa: E402
 
-PAGES = ("draft_page", "pasal_summary", "summary_table", "pasal_page", "baseline")
+PAGES = (
+    "draft_page",
+    "draft_page_changed",
+    "pasal_summary",
+    "summary_table",
+    "pasal_page",
+    "pasal_page_deep",
+    "baseline",
+)
 WORDS = [
     *("pemerintah daerah wajib menyediakan sarana pengelolaan sampah bagi setiap rumah tangga",),
     *("dengan memperhatikan kemampuan keuangan kelurahan masyarakat retribusi izin usaha",),
@@ -161,34 +180,68 @@ async def seed(url: str, pasal: int, inputs: int, seed_: int = 3) -> tuple[int, 
     return raperda_id, [u.lineage for u in units]
 
 
-async def _count_timings(url: str, raperda_id: int, lineages: list[int], rounds: int):
-    """Counts per pasal: one query per pasal (naive) against one GROUP BY (ours)."""
-    engine = create_async_engine(url)
+async def _visible_ids(url: str, raperda_id: int) -> dict[int, list[int]]:
+    """Each pasal's visible inputs' ids: where a deep page of its input may begin."""
+    store = Store(url)
     c = RaperdaComment
-    visible = (c.held.is_(False), c.hidden.is_(False), c.withdrawn.is_(False))
+    out: dict[int, list[int]] = {}
+    try:
+        async with store.read() as session:
+            query = select(c.lineage, c.id).where(
+                c.raperda_id == raperda_id, c.lineage.is_not(None), *VISIBLE
+            )
+            for lineage, comment_id in await session.execute(query):
+                out.setdefault(lineage, []).append(comment_id)
+    finally:
+        await store.close()
+    return out
+
+
+async def _query_timings(url: str, raperda_id: int, lineages: list[int], rounds: int):
+    """Counts per pasal: one query per pasal (naive) against one GROUP BY (ours). A pasal's
+    input: all of it (naive) against one keyset page (ours), for a random pasal."""
+    store = Store(url)
+    c = RaperdaComment
     ours = (
         select(c.lineage, c.position, func.count())
-        .where(c.raperda_id == raperda_id, *visible)
+        .where(c.raperda_id == raperda_id, *VISIBLE)
         .group_by(c.lineage, c.position)
     )
-    timings: dict[str, list[float]] = {"counts_query": [], "counts_naive": []}
+    names = ("counts_query", "counts_naive", "inputs_page", "inputs_naive")
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    rng = random.Random(5)
+
+    async def timed(name: str, read) -> None:
+        async with store.read() as session:
+            began = time.perf_counter()
+            await read(session)
+            timings[name].append((time.perf_counter() - began) * 1000)
+
+    async def naive_counts(session) -> None:
+        for lineage in lineages:
+            naive = (
+                select(c.position, func.count())
+                .where(c.raperda_id == raperda_id, c.lineage == lineage, *VISIBLE)
+                .group_by(c.position)
+            )
+            (await session.execute(naive)).all()
+
+    async def naive_inputs(session, lineage: int) -> None:
+        whole = select(c).where(c.raperda_id == raperda_id, c.lineage == lineage, *VISIBLE)
+        (await session.scalars(whole.order_by(c.id))).all()
+
+    async def paged_inputs(session, lineage: int) -> None:
+        await raperda_store.comments_page(session, raperda_id, lineage, PAGE_SIZE)
+
     try:
-        async with engine.connect() as conn:
-            for _ in range(rounds):
-                began = time.perf_counter()
-                (await conn.execute(ours)).all()
-                timings["counts_query"].append((time.perf_counter() - began) * 1000)
-                began = time.perf_counter()
-                for lineage in lineages:
-                    naive = (
-                        select(c.position, func.count())
-                        .where(c.raperda_id == raperda_id, c.lineage == lineage, *visible)
-                        .group_by(c.position)
-                    )
-                    (await conn.execute(naive)).all()
-                timings["counts_naive"].append((time.perf_counter() - began) * 1000)
+        for _ in range(rounds):
+            lineage = rng.choice(lineages)
+            await timed("counts_query", lambda session: session.execute(ours))
+            await timed("counts_naive", naive_counts)
+            await timed("inputs_page", functools.partial(paged_inputs, lineage=lineage))
+            await timed("inputs_naive", functools.partial(naive_inputs, lineage=lineage))
     finally:
-        await engine.dispose()
+        await store.close()
     return timings
 
 
@@ -197,8 +250,10 @@ async def measure_raperda(
 ) -> dict[str, float]:
     await asyncio.to_thread(upgrade, database_url)
     raperda_id, lineages = await seed(database_url, pasal, inputs)
+    ids = await _visible_ids(database_url, raperda_id)
     rng = random.Random(9)
     timings: dict[str, list[float]] = {name: [] for name in PAGES}
+    writer = Store(database_url)  # says the input changed, as another node would
     with tempfile.TemporaryDirectory() as directory:
         client = TestClient(
             TestServer(create_app(bench_config(database_url, directory, "bench-participation")))
@@ -210,9 +265,12 @@ async def measure_raperda(
                 lineage = rng.choice(lineages)
                 return {
                     "draft_page": f"/raperda/{raperda_id}",
+                    "draft_page_changed": f"/raperda/{raperda_id}",
                     "pasal_summary": f"/raperda/{raperda_id}/ringkasan?pasal={lineage}",
                     "summary_table": f"/raperda/{raperda_id}/ringkasan",
                     "pasal_page": f"/raperda/{raperda_id}/pasal/{lineage}",
+                    "pasal_page_deep": f"/raperda/{raperda_id}/pasal/{lineage}"
+                    f"?sebelum={rng.choice(ids[lineage])}",
                     "baseline": "/raperda",
                 }
 
@@ -222,12 +280,16 @@ async def measure_raperda(
             cpu = dict.fromkeys(PAGES, 0.0)
             for _ in range(rounds):
                 for name, path in paths().items():
+                    if name == "draft_page_changed":
+                        async with writer.transaction() as session:
+                            await raperda_store.input_changed(session, raperda_id)
                     began = time.process_time()
                     timings[name].append(await timed_get(client, path))
                     cpu[name] += time.process_time() - began
         finally:
             await client.close()
-    timings |= await _count_timings(database_url, raperda_id, lineages, max(rounds // 5, 5))
+            await writer.close()
+    timings |= await _query_timings(database_url, raperda_id, lineages, max(rounds // 5, 5))
     # This process's CPU per page (server, client and the SQLite thread; not PostgreSQL's):
     # unlike wall time it does not grow when other work shares the machine.
     result: dict[str, float] = {
@@ -265,7 +327,7 @@ def _print(result: dict[str, float], names) -> None:
     for page in names:
         cpu = result.get(f"cpu_ms_{page}")
         print(
-            f"  {page:<16} p95 {result[f'p95_ms_{page}']:7.2f} ms"
+            f"  {page:<18} p95 {result[f'p95_ms_{page}']:7.2f} ms"
             f"  median {result[f'median_ms_{page}']:7.2f} ms"
             + (f"  cpu {cpu:6.2f} ms" if cpu is not None else "")
         )
@@ -276,10 +338,11 @@ async def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument("--quick", action="store_true", help="2,000 inputs, 30 rounds")
     parser.add_argument("--database", choices=("both", "sqlite", "postgres"), default="both")
+    parser.add_argument("--no-forum", action="store_true", help="the Raperda pages only")
     args = parser.parse_args()
     size = {"inputs": 2_000, "rounds": 30} if args.quick else {}
-    forum = forum_measure()
-    if forum is None:
+    forum = None if args.no_forum else forum_measure()
+    if forum is None and not args.no_forum:
         print("forum: bench/forum_load.py is not in this tree; its pages are not measured")
     figures: dict[str, float] = {}
     for backend, wrap in (("sqlite", _with_sqlite), ("postgres", _with_postgres)):
@@ -290,7 +353,7 @@ async def main() -> None:
         inputs = size.get("inputs", 20_000)
         took = time.perf_counter() - began
         print(f"{backend}: Raperda of 120 pasal, {inputs:,} inputs ({took:.0f} s)")
-        _print(result, (*PAGES, "counts_query", "counts_naive"))
+        _print(result, (*PAGES, "counts_query", "counts_naive", "inputs_page", "inputs_naive"))
         figures |= {f"{backend}_{k}": v for k, v in result.items()}
         if forum is not None:
             began = time.perf_counter()

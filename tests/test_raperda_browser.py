@@ -1,5 +1,7 @@
-"""Staff import and publish a Raperda; a resident on a 360 px phone proposes new wording for an
-ayat; staff publish version 2 and the input is still on its pasal (Debian Chromium)."""
+"""Staff import and publish a Raperda; a resident on a 360 px touch phone picks a pasal and
+proposes new wording for an ayat by tapping (no mouse, no text selection: CONSUL's annotations
+break on touch); staff publish version 2 and the input is still on its pasal (Debian
+Chromium)."""
 
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ async def test_resident_proposes_wording_and_it_stays_on_its_pasal_in_version_2(
         async with staff.expect_navigation():
             await staff.click("#form-terbitkan button[type=submit]")
 
-        resident = await browser.new_page(viewport=PHONE)
+        resident = await browser.new_page(viewport=PHONE, has_touch=True, is_mobile=True)
         token = identity.link_token(Signer("test-secret-key"), "Siti", "siti@example.com")
         await resident.goto(str(server.make_url(f"/raperda/identitas/{token}")))
         await resident.goto(str(server.make_url(f"/raperda/{raperda_id}")))
@@ -73,9 +75,10 @@ async def test_resident_proposes_wording_and_it_stays_on_its_pasal_in_version_2(
         await no_sideways_scroll(resident)
         pasal3 = resident.locator("article.pasal", has_text="Pasal 3")
         async with resident.expect_navigation():
-            await pasal3.locator("a", has_text="beri masukan").click()
+            await pasal3.locator("a", has_text="beri masukan").tap()
         await resident.select_option("select[name=ayat]", "2")
-        await resident.check("input[name=position][value=usul_perubahan]")
+        await resident.locator("label.choice", has_text="Usul perubahan").tap()
+        assert await resident.is_checked("input[name=position][value=usul_perubahan]")
         await resident.fill("textarea[name=text]", "Sampah elektronik perlu dipisah juga.")
         await resident.fill(
             "textarea[name=proposed]",
@@ -84,7 +87,7 @@ async def test_resident_proposes_wording_and_it_stays_on_its_pasal_in_version_2(
         )
         await no_sideways_scroll(resident)
         async with resident.expect_navigation():
-            await resident.click("#form-masukan button[type=submit]")
+            await resident.tap("#form-masukan button[type=submit]")
         mine = resident.locator("ul.masukan > li", has_text="Sampah elektronik perlu")
         assert await mine.locator("ins", has_text="elektronik").count() == 1
         assert "ayat (2)" in await mine.inner_text()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 def _items(items: list) -> Markup:
@@ -38,6 +38,21 @@ def body_html(lineage: int, parts: dict) -> Markup:
         return Markup('<ol class="ayat">{}</ol>').format(rows)
     return (
         _tail(parts.get("text", "")) + _items(parts.get("items", [])) + _tail(parts.get("tail", ""))
+    )
+
+
+def badges(counts: dict[str, int] | None, labels: list[tuple[str, str]]) -> Markup:
+    """A pasal's counts by position as badges, in the order of `labels` (each position with
+    its translated name): built here, as the draft page does it for each of 120 pasal, with
+    the names escaped once instead of through Markup.format for every badge."""
+    if not counts:
+        return Markup("")
+    return Markup(
+        "".join(
+            f'<span class="badge">{escape(label)}: {counts[position]:d}</span> '
+            for position, label in labels
+            if counts.get(position)
+        )
     )
 
 

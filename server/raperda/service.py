@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -63,6 +64,8 @@ MAX_PROPOSED = 4000
 MAX_SOURCE = 1_000_000
 MAX_TITLE = 300
 # A resident writes a few considered inputs, not a stream: five in ten minutes per identity.
+# Input shown per page on a pasal's page and its summary; the counts always cover all of it.
+PAGE_SIZE = 30
 INPUT_LIMITS = Limits(per_identity=5, per_ip=30, window_s=600.0, duplicate_window_s=86400.0)
 LINK_LIMITS = Limits(per_identity=3, per_ip=10, window_s=3600.0, duplicate_window_s=60.0)
 
@@ -135,8 +138,9 @@ class PasalPage:
     page: DraftPage
     unit: Unit
     previous: Unit | None  # the same pasal in the version before, for the diff
-    inputs: list[Input]
+    inputs: list[Input]  # one page, newest first
     response: RaperdaResponse | None
+    older: int | None = None  # the next page's cursor (`sebelum`); None on the last page
 
 
 @dataclass(frozen=True)
@@ -162,9 +166,9 @@ class Comparison:
 class SummaryRow:
     unit: Unit | None  # None: input on the whole draft
     counts: dict[str, int]
-    proposals: list[RaperdaComment]
     inputs: list[RaperdaComment]
     response: RaperdaResponse | None
+    older: int | None = None  # one pasal's summary: the next page's cursor, None on the last
 
     @property
     def total(self) -> int:
@@ -203,6 +207,59 @@ def _parts(pasal: Pasal) -> dict:
     }
 
 
+class PublishedUnits:
+    """Published versions' units as pages show them, kept in memory: a published version never
+    changes, so its 120 pasal are read from the store once, not on every page about the draft.
+    Kept by id and publication time, so a reused id (a restored database) is never mistaken
+    for the version kept. Bounded: the version read least recently goes first."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._by_version: OrderedDict[tuple[int, dt.datetime], tuple[Unit, ...]] = OrderedDict()
+
+    async def of(self, session, version: RaperdaVersion) -> tuple[Unit, ...]:
+        assert version.published_at is not None, "only a published version never changes"
+        key = (version.id, version.published_at)
+        units = self._by_version.get(key)
+        if units is None:
+            units = tuple(_unit(row) for row in await store.units(session, version.id))
+            self._by_version[key] = units
+            if len(self._by_version) > self.size:
+                self._by_version.popitem(last=False)
+        else:
+            self._by_version.move_to_end(key)
+        return units
+
+
+class DraftCounts:
+    """Each draft's visible input counted by lineage and position, kept in memory while the
+    draft's `input_version` stands. Every change to its visible input bumps that number in the
+    same transaction (store.input_changed), on whichever node, and the number is read before
+    the counts: a page never shows counts older than the last change it could see, and all of
+    a draft's input is counted once per change instead of once per page. The draft's creation
+    time is part of the stamp, as the publication time is for PublishedUnits. Bounded like
+    PublishedUnits."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._by_draft: OrderedDict[int, tuple[tuple, dict[int | None, dict[str, int]]]] = (
+            OrderedDict()
+        )
+
+    async def of(self, session, raperda: Raperda) -> dict[int | None, dict[str, int]]:
+        stamp = (raperda.created_at, raperda.input_version)
+        kept = self._by_draft.get(raperda.id)
+        if kept is not None and kept[0] == stamp:
+            self._by_draft.move_to_end(raperda.id)
+            return kept[1]
+        counts = await store.counts(session, raperda.id)
+        self._by_draft[raperda.id] = (stamp, counts)
+        self._by_draft.move_to_end(raperda.id)
+        if len(self._by_draft) > self.size:
+            self._by_draft.popitem(last=False)
+        return counts
+
+
 class RaperdaService:
     def __init__(
         self,
@@ -217,6 +274,8 @@ class RaperdaService:
         self.mailer = mailer
         self.gate = Gate(bus, limits or INPUT_LIMITS)
         self.link_gate = Gate(bus, LINK_LIMITS)
+        self.units = PublishedUnits()
+        self.counts = DraftCounts()
 
     async def link_for(self, name: str, email: str, ip: str) -> str:
         """A verification link's token; asking for many is refused like any flood."""
@@ -251,11 +310,12 @@ class RaperdaService:
         self, session, raperda_id, version_number, staff, now, only: int | None = None
     ) -> DraftPage:
         """The draft in one version; with `only` (a lineage, 0: the whole draft) just that
-        pasal's unit and counts, for the pages about one pasal."""
+        pasal's unit, for the pages about one pasal."""
         raperda = await store.get(session, raperda_id)
         if raperda is None or (raperda.current_version_id is None and not staff):
             raise NotFound(N_("Raperda tidak ditemukan."))
-        published = [v for v in await store.versions(session, raperda_id) if v.published_at]
+        versions = await store.versions(session, raperda_id, text=False)
+        published = [v for v in versions if v.published_at]
         if not published:
             raise NotFound(N_("Raperda ini belum dipublikasikan."))
         version = published[-1]
@@ -270,14 +330,14 @@ class RaperdaService:
             versions=published,
             version=version,
             units=[],
-            counts=await store.counts(session, raperda_id, only),
+            counts=await self.counts.of(session, raperda),
             responses=await store.responses(session, raperda_id),
         )
+        units = await self.units.of(session, version)
         if only is not None:
-            row = await store.unit_of(session, version.id, only) if only else None
-            page.units = [_unit(row)] if row is not None else []
+            page.units = [u for u in units if u.lineage == only]
             return page
-        page.units = [_unit(u) for u in await store.units(session, version.id)]
+        page.units = list(units)
         docs = await store.documents(session, (raperda.document_id, raperda.naskah_id))
         page.document = docs.get(raperda.document_id or 0)
         page.naskah = docs.get(raperda.naskah_id or 0)
@@ -287,8 +347,14 @@ class RaperdaService:
         return page
 
     async def pasal_page(
-        self, raperda_id: int, lineage: int, version_number: int | None = None
+        self,
+        raperda_id: int,
+        lineage: int,
+        version_number: int | None = None,
+        before: int | None = None,
     ) -> PasalPage:
+        """A pasal with one page of its input, newest first: the input older than the id
+        `before`, or the newest."""
         async with self.store.read() as session:
             page = await self._draft_page(session, raperda_id, version_number, False, None, lineage)
             unit = next((u for u in page.units if u.lineage == lineage), None)
@@ -297,21 +363,28 @@ class RaperdaService:
             earlier = [v for v in page.versions if v.number < page.version.number]
             previous = None
             if earlier:
-                row = await store.unit_of(session, earlier[-1].id, lineage)
-                previous = _unit(row) if row is not None else None
-            rows = await store.comments(session, raperda_id, lineage)
+                units = await self.units.of(session, earlier[-1])
+                previous = next((u for u in units if u.lineage == lineage), None)
+            rows, more = await store.comments_page(
+                session, raperda_id, lineage, PAGE_SIZE, before=before
+            )
             inputs = await self._inputs(session, page.versions, rows)
-        return PasalPage(page, unit, previous, inputs, page.responses.get(lineage))
+        older = rows[-1].id if more else None
+        return PasalPage(page, unit, previous, inputs, page.responses.get(lineage), older)
 
     async def _inputs(self, session, versions, rows: Iterable[RaperdaComment]) -> list[Input]:
+        """Each input with the pasal it was made on, as numbered in its (published) version."""
         rows = list(rows)
-        numbers = {v.id: v.number for v in versions}
-        units = await store.units_by_id(session, (c.unit_id for c in rows if c.unit_id))
+        by_id = {v.id: v for v in versions}
+        units = {
+            u.row.id: u
+            for version_id in {c.version_id for c in rows if c.unit_id}
+            for u in await self.units.of(session, by_id[version_id])
+        }
         out = []
         for c in rows:
             unit = units.get(c.unit_id or 0)
-            label = _unit(unit).label if unit else ""
-            out.append(Input(c, label, numbers.get(c.version_id, 0)))
+            out.append(Input(c, unit.label if unit else "", by_id[c.version_id].number))
         return out
 
     async def compare(self, raperda_id: int, old: int, new: int) -> list[Comparison]:
@@ -321,7 +394,7 @@ class RaperdaService:
             before = [v for v in page.versions if v.number == old]
             if not before:
                 raise NotFound(N_("Versi tidak ditemukan."))
-            previous = {u.lineage: _unit(u) for u in await store.units(session, before[0].id)}
+            previous = {u.lineage: u for u in await self.units.of(session, before[0])}
         out = []
         for unit in page.units:
             was = previous.pop(unit.lineage, None)
@@ -339,18 +412,35 @@ class RaperdaService:
         return out
 
     async def summary(
-        self, raperda_id: int, lineage: int | None = None, *, inputs: bool = True
+        self,
+        raperda_id: int,
+        lineage: int | None = None,
+        *,
+        inputs: bool = True,
+        before: int | None = None,
+        position: str | None = None,
     ) -> tuple[DraftPage, list[SummaryRow]]:
         """Per pasal of the current version (and the whole draft): counts by position and,
-        with `inputs`, the proposed wordings and the comments, from every version of that
-        pasal. One pasal only when `lineage` is given (0: the whole draft)."""
+        with `inputs`, every input (with its proposed wording) from every version of that
+        pasal. One pasal only when `lineage` is given (0: the whole draft): all its counts
+        and one page of its input, newest first (older than `before`, of one `position`
+        when given)."""
+        older = None
         async with self.store.read() as session:
             page = await self._draft_page(session, raperda_id, None, False, None, lineage)
             rows: Iterable[RaperdaComment] = ()
             if lineage is not None:
-                rows = await store.comments(session, raperda_id, lineage or None)
+                rows, more = await store.comments_page(
+                    session,
+                    raperda_id,
+                    lineage or None,
+                    PAGE_SIZE,
+                    before=before,
+                    position=position,
+                )
+                older = rows[-1].id if more else None
             elif inputs:
-                rows = await store.comments(session, raperda_id, None, every=True)
+                rows = await store.comments(session, raperda_id)
         by_lineage: dict[int | None, list[RaperdaComment]] = {}
         for c in rows:
             by_lineage.setdefault(c.lineage, []).append(c)
@@ -367,9 +457,9 @@ class RaperdaService:
                 SummaryRow(
                     unit,
                     page.counts.get(key, {}),
-                    [c for c in found if c.position == Position.USUL and c.proposed],
                     found,
                     page.responses.get(key) if key is not None else None,
+                    older,
                 )
             )
         return page, out
@@ -487,9 +577,11 @@ class RaperdaService:
             )
             session.add(comment)
             await session.flush()
+            await store.input_changed(session, raperda_id)
         return Posted(comment.id, held)
 
-    async def mine(self, resident: Resident) -> list[tuple[RaperdaComment, Raperda, str]]:
+    async def mine(self, resident: Resident) -> list[tuple[RaperdaComment, Raperda, str, str]]:
+        """The resident's own input with its draft, its pasal's label and where it shows."""
         async with self.store.read() as session:
             rows = list(await store.by_identity(session, resident.identity))
             units = await store.units_by_id(session, (c.unit_id for c in rows if c.unit_id))
@@ -499,6 +591,7 @@ class RaperdaService:
                 c,
                 drafts[c.raperda_id],
                 _unit(units[c.unit_id]).label if c.unit_id in units else "",
+                shown_at(c),
             )
             for c in rows
         ]
@@ -509,6 +602,7 @@ class RaperdaService:
             if comment is None or comment.identity_hash != resident.identity:
                 raise NotFound(N_("Masukan tidak ditemukan."))
             comment.withdrawn = True
+            await store.input_changed(session, comment.raperda_id)
 
     # Staff
 
@@ -772,6 +866,7 @@ class RaperdaService:
                 raise Conflict(N_("Masukan ini tidak sedang ditahan."))
             comment.held = False
             comment.hidden = action == "hide"
+            await store.input_changed(session, comment.raperda_id)
             await repo.audit(session, actor, f"raperda.{action}", str(comment_id))
             return comment.raperda_id
 
@@ -786,12 +881,22 @@ class InputReports:
         comment = await store.comment(session, target_id)
         if comment is None or comment.held or comment.withdrawn:
             raise NotFound(N_("Masukan tidak ditemukan."))
-        anchor = f"/pasal/{comment.lineage}" if comment.lineage else ""
-        url = f"/raperda/{comment.raperda_id}{anchor}#masukan-{comment.id}"
-        return Target(f"{comment.name}: {comment.text or comment.proposed}"[:300], url)
+        return Target(
+            f"{comment.name}: {comment.text or comment.proposed}"[:300], shown_at(comment)
+        )
 
     async def set_hidden(self, session, target_id: int, hidden: bool) -> None:
-        await store.set_flags(session, target_id, hidden=hidden)
+        comment = await store.comment(session, target_id)
+        if comment is not None:
+            comment.hidden = hidden
+            await store.input_changed(session, comment.raperda_id)
+
+
+def shown_at(comment: RaperdaComment) -> str:
+    """Where an input shows: the page of its pasal's input (or the whole draft's) that begins
+    with it, newest first."""
+    where = f"pasal/{comment.lineage}?" if comment.lineage else "ringkasan?pasal=0&"
+    return f"/raperda/{comment.raperda_id}/{where}sebelum={comment.id + 1}#masukan-{comment.id}"
 
 
 async def text_of_upload(filename: str, data: bytes) -> str:

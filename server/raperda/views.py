@@ -30,6 +30,7 @@ from server.http import error_message, path_id
 from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY, status_for
 from server.raperda import identity
+from server.raperda.html import badges
 from server.raperda.identity import Resident
 from server.raperda.phone import CODE_TTL, SMS_TEXT
 from server.raperda.service import KIND_LABELS, POSITION_LABELS, POSITIONS, text_of_upload
@@ -75,14 +76,16 @@ def setup(app: web.Application) -> None:
 
 def page(request: web.Request, name: str, context: dict[str, Any], status: int = 200):
     gettext = request.app[keys.TRANSLATIONS].gettext
+    # translated once per page, not once per pasal
+    position_text = [(p, gettext(POSITION_LABELS[p])) for p in (*POSITIONS, "")]
     return render(
         request,
         f"raperda/{name}",
         {
             "STAGE_LABELS": STAGE_LABELS,
             "POSITION_LABELS": POSITION_LABELS,
-            # translated once per page, not once per pasal
-            "POSITION_TEXT": [(p, gettext(POSITION_LABELS[p])) for p in (*POSITIONS, "")],
+            "POSITION_TEXT": position_text,
+            "badges": lambda counts: badges(counts, position_text),
             "POSITION_NAME": {p: gettext(label) for p, label in POSITION_LABELS.items()},
             "AYAT_WORD": gettext(N_("ayat")),
             "REPORT_WORD": gettext(N_("Laporkan")),
@@ -129,6 +132,16 @@ def _version(request: web.Request) -> int | None:
     return int(value)
 
 
+def _before(request: web.Request) -> int | None:
+    """The keyset cursor of a page of input: the id the page's input comes before."""
+    value = request.query.get("sebelum", "")
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 2**31:
+        raise InvalidInput(N_("Halaman tidak valid."))
+    return int(value)
+
+
 # Residents
 
 
@@ -146,7 +159,9 @@ async def draft_page(request: web.Request) -> web.Response:
 async def pasal_page(request: web.Request, errors=None, values=None, status=200, alert=""):
     service = request.app[keys.RAPERDA]
     lineage = path_id(request, "lineage_id")
-    view = await service.pasal_page(path_id(request, "raperda_id"), lineage, _version(request))
+    view = await service.pasal_page(
+        path_id(request, "raperda_id"), lineage, _version(request), _before(request)
+    )
     return page(
         request,
         "pasal.html",
@@ -365,8 +380,14 @@ async def summary(request: web.Request) -> web.Response:
     raperda_id = path_id(request, "raperda_id")
     value = request.query.get("pasal", "")
     lineage = int(value) if value.isdigit() and int(value) < 2**31 else None
-    draft, rows = await service.summary(raperda_id, lineage, inputs=False)
-    return page(request, "summary.html", {"d": draft, "rows": rows, "one": lineage is not None})
+    position = request.query.get("sikap") or None
+    if position is not None and position not in POSITIONS:
+        raise InvalidInput(N_("Pilih salah satu sikap."))
+    draft, rows = await service.summary(
+        raperda_id, lineage, inputs=False, before=_before(request), position=position
+    )
+    context = {"d": draft, "rows": rows, "one": lineage is not None, "position": position}
+    return page(request, "summary.html", context)
 
 
 async def printable(request: web.Request) -> web.Response:

@@ -20,6 +20,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
+    column,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -672,6 +674,9 @@ class Raperda(Base):
     enacted: Mapped[bool] = mapped_column(Boolean, default=False)
     current_version_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     next_lineage: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped with every change to the draft's visible input, in the same transaction: pages
+    # keep the counts by position while it stands (server/raperda/service.py, DraftCounts).
+    input_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=func.now()
@@ -727,21 +732,43 @@ class RaperdaUnit(Base):
     text: Mapped[str] = mapped_column(Text, default="")
 
 
+# Rendered per dialect as the queries render them, so each database matches its partial indexes.
+_VISIBLE = and_(
+    column("held").is_(False), column("hidden").is_(False), column("withdrawn").is_(False)
+)
+_HELD = and_(column("held").is_(True), column("withdrawn").is_(False))
+
+
 class RaperdaComment(Base):
     """A resident's input on a pasal (its lineage, as seen in `version_id`), one of its ayat,
     or the whole draft (no lineage). Withdrawn, held and hidden input stays for audit."""
 
     __tablename__ = "raperda_comment"
-    # Covering the counts by position (flags included), so they are read from the index alone.
+    # Partial indexes of visible input (migration 0013): the counts by position, a pasal's
+    # pages of input by id, and the held queue.
     __table_args__ = (
         Index(
-            "ix_raperda_comment_counts",
+            "ix_raperda_comment_visible_counts",
             "raperda_id",
             "lineage",
             "position",
-            "held",
-            "hidden",
-            "withdrawn",
+            sqlite_where=_VISIBLE,
+            postgresql_where=_VISIBLE,
+        ),
+        Index(
+            "ix_raperda_comment_visible_pages",
+            "raperda_id",
+            "lineage",
+            "id",
+            sqlite_where=_VISIBLE,
+            postgresql_where=_VISIBLE,
+        ),
+        Index(
+            "ix_raperda_comment_held",
+            "raperda_id",
+            "id",
+            sqlite_where=_HELD,
+            postgresql_where=_HELD,
         ),
     )
 

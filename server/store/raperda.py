@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from server.store.models import (
     Document,
@@ -37,12 +38,18 @@ async def get(session: AsyncSession, raperda_id: int) -> Raperda | None:
     return await session.get(Raperda, raperda_id)
 
 
-async def versions(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaVersion]:
+async def versions(
+    session: AsyncSession, raperda_id: int, *, text: bool = True
+) -> Sequence[RaperdaVersion]:
+    """A draft's versions in order; without `text`, not their source text (the pages read
+    the published units instead, and a draft's text may be a megabyte per version)."""
     query = (
         select(RaperdaVersion)
         .where(RaperdaVersion.raperda_id == raperda_id)
         .order_by(RaperdaVersion.number)
     )
+    if not text:
+        query = query.options(defer(RaperdaVersion.source_text, raiseload=True))
     return (await session.scalars(query)).all()
 
 
@@ -70,39 +77,59 @@ async def units_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Ra
     return {unit.id: unit for unit in rows}
 
 
-async def counts(
-    session: AsyncSession, raperda_id: int, lineage: int | None = None
-) -> dict[int | None, dict[str, int]]:
-    """Visible input per lineage (None: the whole draft) and position ("" for none); one
-    lineage's only when given (0: the whole draft's)."""
+async def counts(session: AsyncSession, raperda_id: int) -> dict[int | None, dict[str, int]]:
+    """Visible input per lineage (None: the whole draft) and position ("" for none)."""
     query = (
         select(RaperdaComment.lineage, RaperdaComment.position, func.count())
         .where(RaperdaComment.raperda_id == raperda_id, *VISIBLE)
         .group_by(RaperdaComment.lineage, RaperdaComment.position)
     )
-    if lineage is not None:
-        query = query.where(
-            RaperdaComment.lineage == lineage if lineage else RaperdaComment.lineage.is_(None)
-        )
     out: dict[int | None, dict[str, int]] = {}
     for lineage, position, n in await session.execute(query):
         out.setdefault(lineage, {})[position] = n
     return out
 
 
-async def comments(
-    session: AsyncSession, raperda_id: int, lineage: int | None, *, every: bool = False
-) -> Sequence[RaperdaComment]:
-    """The input on one lineage (or on the whole draft), oldest first; every lineage when
-    `every`."""
+async def input_changed(session: AsyncSession, raperda_id: int) -> None:
+    """Say that the draft's visible input changed (in the transaction that changes it): pages
+    on every node then count it again."""
+    await session.execute(
+        update(Raperda)
+        .where(Raperda.id == raperda_id)
+        .values(input_version=Raperda.input_version + 1)
+    )
+
+
+async def comments(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaComment]:
+    """Every visible input on the draft, oldest first: the printed summary and the export."""
     query = select(RaperdaComment).where(RaperdaComment.raperda_id == raperda_id, *VISIBLE)
-    if not every:
-        query = query.where(
-            RaperdaComment.lineage.is_(None)
-            if lineage is None
-            else RaperdaComment.lineage == lineage
-        )
     return (await session.scalars(query.order_by(RaperdaComment.id))).all()
+
+
+async def comments_page(
+    session: AsyncSession,
+    raperda_id: int,
+    lineage: int | None,
+    limit: int,
+    *,
+    before: int | None = None,
+    position: str | None = None,
+) -> tuple[list[RaperdaComment], bool]:
+    """Visible input on one lineage (None: the whole draft), newest first, as the forum pages
+    its replies: by keyset (ids below `before`), one row more read to know whether an older
+    page exists. Optionally of one position only."""
+    query = select(RaperdaComment).where(
+        RaperdaComment.raperda_id == raperda_id,
+        RaperdaComment.lineage.is_(None) if lineage is None else RaperdaComment.lineage == lineage,
+        *VISIBLE,
+    )
+    if before is not None:
+        query = query.where(RaperdaComment.id < before)
+    if position is not None:
+        query = query.where(RaperdaComment.position == position)
+    query = query.order_by(RaperdaComment.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(query)).all())
+    return rows[:limit], len(rows) > limit
 
 
 async def held(session: AsyncSession, raperda_id: int) -> Sequence[RaperdaComment]:
@@ -171,12 +198,6 @@ async def documents(session: AsyncSession, ids: Iterable[int | None]) -> dict[in
         return {}
     rows = await session.scalars(select(Document).where(Document.id.in_(wanted)))
     return {doc.id: doc for doc in rows}
-
-
-async def set_flags(session: AsyncSession, comment_id: int, **flags: bool) -> None:
-    await session.execute(
-        update(RaperdaComment).where(RaperdaComment.id == comment_id).values(**flags)
-    )
 
 
 async def pasal_links(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
