@@ -1,8 +1,8 @@
 """raperda indexes: visible input only, for the counts by position and a pasal's pages of input;
 and raperda.input_version, bumped with every change to a draft's visible input
 
-Revision ID: 0013_raperda_indexes
-Revises: 0012_raperda
+Revision ID: 0014_raperda_indexes
+Revises: 0013_phone_code
 Create Date: 2026-12-02 17:50:00
 
 The counts and the public pages read visible input only (not held, hidden or withdrawn), so
@@ -14,8 +14,8 @@ input_version stands, instead of counting all its input for every page.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_raperda_indexes"
-down_revision = "0012_raperda"
+revision = "0014_raperda_indexes"
+down_revision = "0013_phone_code"
 branch_labels = None
 depends_on = None
 
