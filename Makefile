@@ -24,7 +24,7 @@ install: $(STAMP) assets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
 # npm packages land in git-ignored node_modules/ and are copied to the git-ignored vendor folder;

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import re
-import resource
 import select
 import socket
 import subprocess
@@ -47,11 +46,9 @@ PG_ADMIN_DSN = os.environ.get("SIDANG_BENCH_PG", "postgresql://postgres@127.0.0.
 MARKER = re.compile(rb'"text":"bench \d+:\d+ (\d+\.\d+)"')
 ORIGINS = (b'"text":"bench 0:', b'"text":"bench 1:')
 
+sys.path.insert(0, str(ROOT))
 
-def raise_file_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
+from bench.scratch import cpu_s, machine_busy, raise_file_limit  # noqa: E402
 
 # The load generator (one process per --worker)
 
@@ -290,18 +287,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def machine_busy() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine: the generator shares it with the servers."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def seed(database_url: str) -> int:

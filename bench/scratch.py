@@ -1,11 +1,13 @@
 """What benchmark runs share: a throwaway PostgreSQL database (created migrated, dropped
-afterwards), the app's config for a run, and timing one page through a test client."""
+afterwards), the app's config for a run, timing one page through a test client, and the CPU time
+of processes and of the whole machine (load generators share the 2 cores with the servers)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import resource
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -59,3 +61,22 @@ async def timed_get(client: TestClient, path: str) -> float:
     took = (time.perf_counter() - began) * 1000
     assert response.status == 200, (path, response.status)
     return took
+
+
+def raise_file_limit() -> None:
+    """Thousands of client sockets in one load-generator process."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine: the generator shares it with the servers."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_s(pid: int) -> float:
+    """User plus system CPU seconds of one process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
