@@ -52,6 +52,7 @@ RENDITION = "360p"
 PART_S = 0.5
 WARMUP_S = 3.0
 HINT = re.compile(rb'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(part(\d+)\.(\d+)\.m4s)"')
+PART = re.compile(rb'#EXT-X-PART:[^\n]*URI="(part(\d+)\.(\d+)\.m4s)"')
 PLAYLIST_ROUTE = 'route="/live/{sitting_id}/{rendition}/index.m3u8"'
 COUNT = re.compile(r"^sidang_http_request_duration_seconds_count\{(.*)\} ([\d.e+]+)$", re.M)
 RTF = re.compile(r'^sidang_program_realtime_factor\{sitting="(\d+)"\} ([\d.e+-]+)$', re.M)
@@ -77,7 +78,8 @@ class Crowd:
         self.host, self.port = host, port
         self.root = f"/live/{sid}/{RENDITION}"
         self.first = self.get(f"{self.root}/index.m3u8")
-        self.requests: dict[bytes, tuple[bytes, bytes, str]] = {}
+        # per part: its blocking reload, its GET, its name, and its URI as a playlist lists it
+        self.requests: dict[bytes, tuple[bytes, bytes, str, bytes]] = {}
         self.arrivals: list[tuple[str, float]] = []
         self.errors: list[tuple[str, float]] = []
         self.viewers: set[Viewer] = set()
@@ -86,16 +88,17 @@ class Crowd:
     def get(self, path: str) -> bytes:
         return f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode()
 
-    def hinted(self, hint: re.Match[bytes]) -> tuple[bytes, bytes, str]:
-        """The blocking reload that waits for the hinted part and the part's GET, built once per
-        part in this process (every viewer asks for the same ones)."""
+    def hinted(self, hint: re.Match[bytes]) -> tuple[bytes, bytes, str, bytes]:
+        """The requests for the part a playlist names, built once per part in this process (every
+        viewer asks for the same ones)."""
         uri = hint.group(1)
         found = self.requests.get(uri)
         if found is None:
             msn, part, name = int(hint.group(2)), int(hint.group(3)), uri.decode()
             query = f"_HLS_msn={msn}&_HLS_part={part}&_HLS_skip=YES"
             reload = self.get(f"{self.root}/index.m3u8?{query}")
-            found = self.requests[uri] = (reload, self.get(f"{self.root}/{name}"), name)
+            part_get = self.get(f"{self.root}/{name}")
+            found = self.requests[uri] = (reload, part_get, name, b'URI="' + uri + b'"')
         return found
 
     def error(self, kind: str) -> None:
@@ -135,8 +138,8 @@ class Viewer(asyncio.Protocol):
         self.status = 0
         self.remaining = 0
         self.body: bytearray | None = None
-        self.waiting: tuple[bytes, bytes, str] | None = None  # the part the reload waits for
-        self.after: tuple[bytes, bytes, str] | None = None  # the part hinted after it
+        self.waiting: tuple[bytes, bytes, str, bytes] | None = None  # the part reloads wait for
+        self.after: tuple[bytes, bytes, str, bytes] | None = None  # the part hinted after it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -201,9 +204,13 @@ class Viewer(asyncio.Protocol):
         if self.state == FIRST:
             self.waiting = crowd.hinted(hint)
             self.send(self.waiting[0], RELOAD)
-        else:
-            self.after = crowd.hinted(hint)
-            self.send(self.waiting[1], PART)
+            return
+        self.after = crowd.hinted(hint)
+        if self.waiting[3] not in self.body:
+            # The hinted part was never made (its segment ended before it); like hls.js, load the
+            # part the playlist lists instead of asking for a name it does not.
+            self.waiting = crowd.hinted(PART.search(self.body, self.body.rfind(b"#EXT-X-PART:")))
+        self.send(self.waiting[1], PART)
 
     def send(self, request: bytes, state: int) -> None:
         if not self.crowd.running or self.transport is None:

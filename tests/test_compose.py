@@ -213,3 +213,12 @@ async def test_media_nginx_sends_itself_carry_the_apps_security_headers(
                 assert cache in response.headers["Cache-Control"]
                 for name, value in SECURITY_HEADERS.items():
                     assert response.headers.getall(name, []) == [value], (path, name)
+
+
+def test_nginx_may_open_a_file_per_connection_and_its_upstream(nginx_conf):
+    """5,000 viewers are 5,000 kept-alive connections: a 1,024 open-file limit (a common
+    default for services and containers) would refuse most of them."""
+    connections = int(re.search(r"worker_connections (\d+);", nginx_conf).group(1))
+    files = int(re.search(r"^worker_rlimit_nofile (\d+);", nginx_conf, re.MULTILINE).group(1))
+    assert connections >= 5000
+    assert files >= 2 * connections
