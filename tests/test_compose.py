@@ -8,6 +8,7 @@ import contextlib
 import ipaddress
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -222,3 +223,16 @@ def test_nginx_may_open_a_file_per_connection_and_its_upstream(nginx_conf):
     files = int(re.search(r"^worker_rlimit_nofile (\d+);", nginx_conf, re.MULTILINE).group(1))
     assert connections >= 5000
     assert files >= 2 * connections
+
+
+def test_the_cluster_asks_nginx_for_no_more_open_files_than_it_may_have(nginx_conf, tmp_path):
+    conf = load_cluster_script().render_nginx(
+        nginx_conf,
+        listen="127.0.0.1:18088",
+        nodes=["127.0.0.1:18091", "127.0.0.1:18092"],
+        media_root=tmp_path / "recordings",
+        state=tmp_path,
+    )
+    files = int(re.search(r"^worker_rlimit_nofile (\d+);", conf, re.MULTILINE).group(1))
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    assert hard == resource.RLIM_INFINITY or files <= hard
