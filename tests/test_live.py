@@ -41,6 +41,7 @@ async def test_going_live_starts_the_ladder_and_serves_ll_hls(client, live_sitti
     playlist = await client.get(f"/live/{sitting_id}/720p/index.m3u8")
     body = await playlist.text()
     assert playlist.headers["Cache-Control"] == "no-cache"
+    assert "X-Accel-Expires" not in playlist.headers  # nginx keeps the live edge for 1 s only
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in body and "#EXT-X-PRELOAD-HINT" in body
     assert "CAN-BLOCK-RELOAD=YES" in body and "CAN-SKIP-UNTIL=12.0" in body
     held = await client.get(
@@ -48,6 +49,7 @@ async def test_going_live_starts_the_ladder_and_serves_ll_hls(client, live_sitti
     )
     assert "seg00000.m4s" in await held.text()  # a young stream has nothing old enough to skip
     assert "part00001.0.m4s" in await held.text()
+    assert held.headers["X-Accel-Expires"] == "6"  # an edge may keep this answer; it stays true
     metrics = await (await client.get("/metrics")).text()
     assert f'sidang_hls_viewers{{sitting="{sitting_id}"}} 1.0' in metrics  # one player, 2 reloads
     for kind in ("plain", "blocking"):

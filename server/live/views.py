@@ -215,7 +215,12 @@ async def media_playlist(request: web.Request) -> web.StreamResponse:
             text="Siaran sedang dimulai.",
             headers={"Retry-After": "1", "Cache-Control": "no-store"},
         )
-    return _playlist(text, live=True)
+    response = _playlist(text, live=True)
+    if msn is not None:
+        # A blocking reload's answer stays true (it lists the part asked for), so nginx may keep
+        # it as long as we would hold it: viewers running late then do not reach the origin again.
+        response.headers["X-Accel-Expires"] = str(int(BLOCKING_RELOAD_TIMEOUT_S))
+    return response
 
 
 def _reload_params(request: web.Request) -> tuple[int | None, int | None]:
