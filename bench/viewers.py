@@ -140,6 +140,7 @@ class Viewer(asyncio.Protocol):
         self.body: bytearray | None = None
         self.waiting: tuple[bytes, bytes, str, bytes] | None = None  # the part reloads wait for
         self.after: tuple[bytes, bytes, str, bytes] | None = None  # the part hinted after it
+        self.had: tuple[bytes, bytes, str, bytes] | None = None  # the last part received
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -187,6 +188,7 @@ class Viewer(asyncio.Protocol):
         if self.state == PART:
             if self.status == 200:
                 crowd.arrivals.append((self.waiting[2], time.time()))
+                self.had = self.waiting
             else:
                 crowd.error(f"part {self.status}")
             self.waiting = self.after
@@ -207,14 +209,15 @@ class Viewer(asyncio.Protocol):
             return
         self.after = crowd.hinted(hint)
         if self.waiting[3] not in self.body:
-            # The hinted part was never made (its segment ended before it); like hls.js, load the
-            # part the playlist lists instead of asking for a name it does not.
+            # The hinted part was never made (its segment ended before it). Like hls.js, load
+            # the newest part the playlist lists, or, holding that one already, wait for the next.
             listed = PART_LINE.search(self.body, max(0, self.body.rfind(b"#EXT-X-PART:")))
-            if listed is None:
-                crowd.error("no part listed")
-                self.close()
+            newest = crowd.hinted(listed) if listed is not None else None
+            if newest is None or newest is self.had:
+                self.waiting = self.after
+                self.send(self.waiting[0], RELOAD)
                 return
-            self.waiting = crowd.hinted(listed)
+            self.waiting = newest
         self.send(self.waiting[1], PART)
 
     def send(self, request: bytes, state: int) -> None:
