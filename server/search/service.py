@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.sitting import SittingStatus
 from server.search.stemming import WORD, stem_query, stem_word
 from server.store.repo import PUBLIC_STATUSES
+from server.store.search_index import KINDS
 
-KINDS = ("sitting", "agenda", "document", "cue", "raperda", "pasal")
-_UNBOUND = "'document', 'raperda', 'pasal'"  # kinds that belong to no sitting
+FORUM_KINDS = ("thread", "reply")
+_UNBOUND = "'document', 'raperda', 'pasal', 'thread', 'reply'"  # kinds that belong to no sitting
 SNIPPET_SCAN = 20_000  # characters of a body searched for the snippet's matching word
 SNIPPET_CONTEXT = 90
 RANK_CANDIDATES = 500  # PostgreSQL ranks at most this many matches (see PostgresSearch)
