@@ -24,7 +24,7 @@ FORUM_KINDS = ("thread", "reply")
 _UNBOUND = "'document', 'raperda', 'pasal', 'thread', 'reply'"  # kinds that belong to no sitting
 SNIPPET_SCAN = 20_000  # characters of a body searched for the snippet's matching word
 SNIPPET_CONTEXT = 90
-RANK_CANDIDATES = 500  # PostgreSQL ranks at most this many matches (see PostgresSearch)
+RANK_CANDIDATES = 500  # at most this many newest matches are ranked (see the backends)
 _COLUMNS = (
     f"e.id, e.kind, e.ref_id, e.sitting_id, e.title, substr(e.body, 1, {SNIPPET_SCAN}) AS body,"
     " e.offset_s, e.year, e.month, e.category, e.at"
@@ -129,14 +129,32 @@ class _Backend:
 
 
 class SqliteSearch(_Backend):
+    """bm25 reads every matching row, which is slow when common words match hundreds of
+    thousands of forum replies; so, as on PostgreSQL, only candidates are ranked: the newest
+    matches (FTS5 walks rowids downwards and stops after RANK_CANDIDATES that pass the
+    filters), and the newest title matches of any age."""
+
     def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
-        params["match"] = " ".join(f'"{stem}"' for stem in stems)
-        return (
-            "SELECT e.id AS hit, -bm25(search_fts, 4.0, 1.0) AS rank FROM search_fts"
-            " JOIN search_entry e ON e.id = search_fts.rowid"
+        words = " ".join(f'"{stem}"' for stem in stems)
+        params["match"] = words
+        params["title_match"] = f"{{stemmed_title}} : ({words})"
+        params["candidates"] = RANK_CANDIDATES
+        matching = (
+            "SELECT e.id AS hit, -bm25(search_fts, 4.0, 1.0) AS rank, e.at AS at"
+            " FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid"
             " LEFT JOIN sitting s ON s.id = e.sitting_id"
-            f" WHERE search_fts MATCH :match AND {' AND '.join(where)}"
-            " ORDER BY rank DESC, e.at DESC LIMIT :limit OFFSET :offset"
+            f" WHERE {' AND '.join(where)} AND search_fts MATCH"
+        )
+        floor = (
+            f"SELECT coalesce(min(n.hit), 0) FROM ({matching} :match"
+            " ORDER BY search_fts.rowid DESC LIMIT :candidates) n"
+        )
+        return (
+            "SELECT hit, max(rank) AS rank, max(at) AS at FROM ("
+            f"{matching} :match AND search_fts.rowid >= ({floor})"
+            f" UNION ALL SELECT * FROM ({matching} :title_match"
+            " ORDER BY search_fts.rowid DESC LIMIT :candidates))"
+            " GROUP BY hit ORDER BY rank DESC, at DESC, hit DESC LIMIT :limit OFFSET :offset"
         )
 
 
