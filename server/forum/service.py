@@ -194,7 +194,7 @@ class ForumService:
         async with self.store.read() as session:
             hits = await backend_for(self.store.dialect).search(session, query)
             urls = await hit_urls(session, hits)
-        return [Found(hit, urls[hit.kind, hit.ref_id]) for hit in hits]
+        return [Found(hit, urls[key]) for hit in hits if (key := (hit.kind, hit.ref_id)) in urls]
 
     async def linked(
         self, *, sitting_id: int | None = None, raperda_id: int | None = None

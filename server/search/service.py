@@ -159,19 +159,22 @@ class SqliteSearch(_Backend):
 
 
 class PostgresSearch(_Backend):
-    """ts_rank reads a matching row's whole tsvector, which is slow when a common word
-    matches thousands of documents; so the newest title matches (then body matches) are
-    gathered first from small columns, and only those candidates are ranked."""
+    """ts_rank reads a matching row's whole tsvector, and testing thousands of rows against
+    the query is slow when common words match them; so candidates are gathered from indexes
+    first, the same two sets as on SQLite: the newest matches (walking the `at` index
+    backwards, stopping at RANK_CANDIDATES) and the newest title matches (GIN on the title),
+    and only those are ranked."""
 
     def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
         params["match"] = " ".join(stems)
         params["candidates"] = RANK_CANDIDATES
-        candidates = (
-            "SELECT e.id FROM search_entry e LEFT JOIN sitting s ON s.id = e.sitting_id,"
+        newest = (
+            "(SELECT e.id FROM search_entry e LEFT JOIN sitting s ON s.id = e.sitting_id,"
             " plainto_tsquery('simple', :match) AS q(q)"
-            f" WHERE e.tsv @@ q.q AND {' AND '.join(where)}"
-            " ORDER BY (e.tsv_title @@ q.q) DESC, e.at DESC LIMIT :candidates"
+            f" WHERE e.{{column}} @@ q.q AND {' AND '.join(where)}"
+            " ORDER BY e.at DESC LIMIT :candidates)"
         )
+        candidates = f"{newest.format(column='tsv')} UNION {newest.format(column='tsv_title')}"
         return (
             "SELECT x.id AS hit, ts_rank(x.tsv, q.q) AS rank"
             f" FROM ({candidates}) c JOIN search_entry x ON x.id = c.id,"
