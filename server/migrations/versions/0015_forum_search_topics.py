@@ -1,7 +1,7 @@
 """forum: threads and replies in search_entry, topic order and archiving, link indexes
 
-Revision ID: 0014_forum_search_topics
-Revises: 0011_forum, 0013_phone_code
+Revision ID: 0015_forum_search_topics
+Revises: 0011_forum, 0014_raperda_indexes
 Create Date: 2026-12-02 17:40:00
 
 Threads and every reply are searched through `search_entry` (stemmed, FTS5 / tsvector) like
@@ -14,8 +14,8 @@ matches), so common words over many thousands of replies are not tested row by r
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_forum_search_topics"
-down_revision = ("0011_forum", "0013_phone_code")
+revision = "0015_forum_search_topics"
+down_revision = ("0011_forum", "0014_raperda_indexes")
 branch_labels = None
 depends_on = None
 
