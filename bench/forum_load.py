@@ -6,6 +6,9 @@ Measured, as p95 and median in milliseconds over many requests:
 - `thread_deep`: its page after reply 4,950 (keyset: `?setelah=<id>`);
 - `topic_list`: a topic's thread list (500 threads, latest activity first);
 - `forum_index`: /forum, the topics grouped by komisi with their thread counts;
+- `search_rare`: /forum?q=… for a word in one reply only, deep in the 5,000-reply thread;
+- `search_common`: /forum?q=… for two words that thousands of replies hold (ranked, one page);
+- `archive_search`: /arsip?q=… for the same common words, forum posts among the results;
 - `thread_deep_offset_naive`: the same deep page's replies read with LIMIT/OFFSET, the naive
   way, beside ours (`thread_deep_query`, the keyset query alone) in the same run.
 
@@ -41,12 +44,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scratch import bench_config, scratch_postgres, timed_get  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.search.stemming import stem_text  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import ForumReply, ForumThread, ForumTopic  # noqa: E402
+from server.store.search_index import rebuild  # noqa: E402
 
 BIG_THREAD_REPLIES = 5_000
 DEEP_POSITION = 4_950
+RARE_REPLY = "Jembatan Kali Loji mulai retak di tengah."  # searched for: its only reply
+RARE_QUERY = "jembatan retak"
+COMMON_QUERY = "banjir drainase"
 WORDS = [
     "jalan",
     "drainase",
@@ -95,7 +101,6 @@ async def seed(url: str, threads: int, replies: int, seed_: int = 7) -> int:
                         "topic_id": topics[n % len(topics)],
                         "title": title,
                         "body": body,
-                        "search_text": stem_text(f"{title}\n{body}"),
                         "author_name": f"Warga {n}",
                         "badge": "",
                         "identity_hash": f"{n:064x}",
@@ -118,19 +123,22 @@ async def seed(url: str, threads: int, replies: int, seed_: int = 7) -> int:
             rng.shuffle(owners)
             counts: dict[int, int] = {}
             batch = []
+            rare_at = None
             for n, thread in enumerate(owners):
                 counts[thread] = counts.get(thread, 0) + 1
                 member = n % 25 == 0
+                rare = rare_at is None and thread == big and counts[big] == DEEP_POSITION
+                rare_at = n if rare else rare_at
                 batch.append(
                     {
                         "thread_id": thread,
-                        "body": _text(rng, rng.randint(10, 60)),
+                        "body": RARE_REPLY if rare else _text(rng, rng.randint(10, 60)),
                         "author_name": "Anggota Komisi C" if member else f"Warga {n % 997}",
                         "badge": "anggota" if member else "",
                         "identity_hash": f"{n % 997:064x}",
                         "ip_hash": "0" * 64,
                         "official": False,
-                        "hidden": n % 200 == 0,
+                        "hidden": n % 200 == 0 and not rare,
                         "created_at": start + dt.timedelta(days=30, seconds=n * 10),
                     }
                 )
@@ -149,12 +157,15 @@ async def seed(url: str, threads: int, replies: int, seed_: int = 7) -> int:
                 ),
                 {"first": first_id},
             )
+            # What the app's flush listener does for each post, at once: the search entries.
+            await conn.run_sync(rebuild, ("thread", "reply"))
         async with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
                 # What autovacuum does soon after a bulk load: planner statistics.
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.exec_driver_sql("VACUUM ANALYZE forum_thread")
                 await conn.exec_driver_sql("VACUUM ANALYZE forum_reply")
+                await conn.exec_driver_sql("VACUUM ANALYZE search_entry")
             else:
                 await conn.exec_driver_sql("ANALYZE")
     finally:
@@ -215,6 +226,9 @@ async def measure_forum(
         "thread_deep": f"/forum/utas/{big}?setelah={deep_after}",
         "topic_list": f"/forum/{topic}",
         "forum_index": "/forum",
+        "search_rare": f"/forum?q={RARE_QUERY.replace(' ', '+')}",
+        "search_common": f"/forum?q={COMMON_QUERY.replace(' ', '+')}",
+        "archive_search": f"/arsip?q={COMMON_QUERY.replace(' ', '+')}",
     }
     timings: dict[str, list[float]] = {name: [] for name in pages}
     with tempfile.TemporaryDirectory() as directory:
@@ -226,6 +240,8 @@ async def measure_forum(
             for path in pages.values():  # warm caches and the connection pool
                 for _ in range(3):
                     await timed_get(client, path)
+            found = await (await client.get(pages["search_rare"])).text()
+            assert RARE_REPLY in found, "the rare reply is not found"
             cpu = dict.fromkeys(pages, 0.0)
             for _ in range(rounds):
                 for name, path in pages.items():
@@ -244,6 +260,17 @@ async def measure_forum(
         result[f"p95_ms_{name}"] = round(statistics.quantiles(values, n=20)[-1], 2)
         result[f"median_ms_{name}"] = round(statistics.median(values), 2)
     return result
+
+
+PAGES = (
+    "thread_first",
+    "thread_deep",
+    "topic_list",
+    "forum_index",
+    "search_rare",
+    "search_common",
+    "archive_search",
+)
 
 
 async def _sqlite(**kwargs) -> dict[str, float]:
@@ -270,7 +297,7 @@ async def main() -> None:
         print(
             f"{backend}: 2,000 threads, {replies:,} replies ({time.perf_counter() - began:.0f} s)"
         )
-        for page in ("thread_first", "thread_deep", "topic_list", "forum_index"):
+        for page in PAGES:
             print(
                 f"  {page:<14} p95 {result[f'p95_ms_{page}']:7.2f} ms"
                 f"  median {result[f'median_ms_{page}']:7.2f} ms"

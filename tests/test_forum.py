@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+from email import message_from_bytes, policy
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,10 +15,13 @@ from sqlalchemy import func, select
 from server import keys
 from server.app import create_app
 from server.domain.moderation import WordAction
+from server.domain.sitting import SittingStatus
 from server.store import comments as repo_comments
 from server.store import repo
 from server.store.models import ForumReply, ForumThread, ForumTopic
 from tests.conftest import csrf_token_for, log_in
+from tests.factories import new_sitting
+from tests.raperda_helpers import SAMPAH_V1
 
 REPLY_LINK = re.compile(r'data-reply="(\d+)"')
 
@@ -334,3 +338,209 @@ async def test_form_mistakes_come_back_beside_their_fields(forum, store):
     response = await post(forum, f"/forum/{topic}/baru", thread, token)
     assert response.status == 400
     assert 'id="err-sitting_id"' in await response.text()
+
+
+async def add_replies(store, thread: int, bodies: list[str]) -> None:
+    """Replies written straight to the store (no flood limits), indexed as any flush is."""
+    async with store.transaction() as session:
+        session.add_all(
+            ForumReply(
+                thread_id=thread,
+                body=body,
+                author_name="Warga",
+                badge="",
+                identity_hash="f" * 64,
+                ip_hash="0" * 64,
+                official=False,
+                hidden=False,
+            )
+            for body in bodies
+        )
+        (await session.get(ForumThread, thread)).reply_count += len(bodies)
+
+
+def reply_id_of(response) -> int:
+    return int(re.search(r"#b(\d+)$", response.headers["Location"]).group(1))
+
+
+async def test_search_finds_any_reply_by_stem_and_links_to_its_page(forum, store):
+    token = await as_resident(forum, "192.0.2.110")
+    thread = await open_thread(forum, store, token, title="Genangan di Pantai Sari")
+    await add_replies(store, thread, [f"Tanggapan warga nomor {n}." for n in range(60)])
+    token = await as_resident(forum, "192.0.2.111")
+    posted = await reply(forum, thread, token, body="Saluran perlu pembersihan rutin.")
+    target = reply_id_of(posted)
+    page = await (await forum.get("/forum?q=membersihkan+saluran")).text()
+    assert page.count('class="result-reply"') == 1 and "result-thread" not in page
+    link = f"/forum/utas/{thread}?setelah={target - 1}#b{target}"
+    assert f'href="{link}"' in page and "Genangan di Pantai Sari" in page
+    # The reply is the 61st: not on the thread's first page, but on the page the link opens.
+    assert f'id="b{target}"' not in await (await forum.get(f"/forum/utas/{thread}")).text()
+    opened = await (await forum.get(link.split("#")[0])).text()
+    assert f'id="b{target}"' in opened and "pembersihan rutin" in opened
+    page = await (await forum.get("/forum?q=genangan")).text()
+    assert page.count('class="result-thread"') == 1 and "result-reply" not in page
+
+
+async def test_forum_posts_are_archive_results_and_moderation_keeps_hidden_ones_out(forum, store):
+    async with store.transaction() as session:
+        await repo_comments.add_banned_word(session, "tai", WordAction.HOLD)
+    token = await as_resident(forum, "192.0.2.120")
+    thread = await open_thread(forum, store, token, title="Retribusi parkir di alun-alun")
+    posted = await reply(forum, thread, token, body="Juru parkir meminta tarif berlebihan.")
+    target = reply_id_of(posted)
+    held = await reply(forum, thread, token, body="Tarif parkir bikin tai kucing marah.")
+    assert held.headers["Location"].endswith("?tersimpan=ditahan")
+
+    page = await (await forum.get("/arsip?q=tarif+parkir")).text()
+    assert "Balasan forum" in page
+    assert f'href="/forum/utas/{thread}?setelah={target - 1}#b{target}"' in page
+    assert "kucing" not in page
+    page = await (await forum.get("/arsip?q=retribusi")).text()
+    assert "Utas forum" in page and f'href="/forum/utas/{thread}"' in page
+    found = await (await forum.get("/api/v1/search?q=tarif&kind=reply")).json()
+    assert [item["id"] for item in found["items"]] == [target]
+    assert (await (await forum.get("/api/v1/search?q=kucing")).json())["items"] == []
+
+    # Three reports hide the thread: it and every reply leave both searches, until restored.
+    for n in range(3):
+        token = await as_resident(forum, f"198.51.100.{20 + n}")
+        response = await post(forum, f"/laporkan/forum_utas/{thread}", {"reason": "spam"}, token)
+        assert response.status == 303
+    for path in ("/arsip?q=parkir", "/forum?q=parkir"):
+        page = await (await forum.get(path)).text()
+        assert "Retribusi parkir" not in page and "tarif berlebihan" not in page
+    forum.session.cookie_jar.clear()
+    mod = await log_in(forum, store, "moderator")
+    queue = await (await forum.get("/moderasi/laporan")).text()
+    item = re.search(r'data-report-item="(\d+)">\s*<p class="meta">[^·]*forum_utas', queue)
+    await post(forum, f"/moderasi/laporan/{item.group(1)}/pulihkan", {}, mod)
+    page = await (await forum.get("/forum?q=parkir")).text()
+    assert "tarif berlebihan" in page and "kucing" not in page
+
+
+async def test_a_sitting_and_a_raperda_list_the_threads_about_them(forum, store):
+    async with store.transaction() as session:
+        sitting = await new_sitting(session, title="Rapat Komisi C", status=SittingStatus.LIVE)
+    raperda = forum.app[keys.RAPERDA]
+    raperda_id = await raperda.create("", SAMPAH_V1, "uji")
+    await raperda.publish(raperda_id, {}, "uji")
+    token = await as_resident(forum, "192.0.2.130")
+    about_sitting = await open_thread(
+        forum, store, token, title="Pertanyaan soal rapat drainase", sitting_id=str(sitting.id)
+    )
+    await open_thread(forum, store, token, title="Bank sampah per RW", raperda_id=str(raperda_id))
+    hidden = await open_thread(
+        forum, store, token, title="Utas yang disembunyikan", sitting_id=str(sitting.id)
+    )
+    async with store.transaction() as session:
+        (await session.get(ForumThread, hidden)).hidden = True
+    token = await member_login(forum, store)
+    answer = reply_id_of(await reply(forum, about_sitting, token, body="Sudah dijadwalkan."))
+    await post(forum, f"/forum/balasan/{answer}/resmi", {"official": "1"}, token)
+
+    watch = await (await forum.get(f"/sidang/{sitting.id}")).text()
+    listed = watch[watch.index('id="forum"') :]
+    assert f'href="/forum/utas/{about_sitting}"' in listed and "1 balasan" in listed
+    assert "Dijawab resmi DPRD" in listed
+    assert "Utas yang disembunyikan" not in watch and "Bank sampah" not in watch
+    draft = await (await forum.get(f"/raperda/{raperda_id}")).text()
+    assert "Bank sampah per RW" in draft and "0 balasan" in draft
+    assert "rapat drainase" not in draft
+
+    token = await as_resident(forum, "192.0.2.131")
+    topic = await topic_id(store)
+    response = await post(
+        forum,
+        f"/forum/{topic}/baru",
+        {"name": "Siti", "title": "Judul", "body": "Isi", "raperda_id": "999999"},
+        token,
+    )
+    assert response.status == 400 and 'id="err-raperda_id"' in await response.text()
+
+
+async def test_staff_rename_reorder_and_archive_a_topic(forum, store):
+    topic = await topic_id(store)
+    async with store.transaction() as session:
+        session.add(ForumTopic(komisi="Komisi C", title="Air bersih", description=""))
+    token = await as_resident(forum, "192.0.2.140")
+    thread = await open_thread(forum, store, token)
+    edit = {"title": "Jalan dan jembatan", "description": "Perbaikan jalan.", "position": "5"}
+    refused = await post(forum, f"/forum/{topic}/atur", {**edit, "archived": "1"}, token)
+    assert refused.status in (401, 403)
+    assert (await post(forum, f"/forum/{topic}/atur", edit, None)).status == 403
+
+    forum.session.cookie_jar.clear()
+    staff = await log_in(forum, store, "sekretariat")
+    bad = await post(forum, f"/forum/{topic}/atur", {**edit, "position": "-1"}, staff)
+    assert bad.status == 400 and 'id="err-position"' in await bad.text()
+    response = await post(forum, f"/forum/{topic}/atur", {**edit, "archived": "1"}, staff)
+    assert response.status == 303
+    index = await (await forum.get("/forum")).text()
+    # Within Komisi C, "Air bersih" (position 0) now comes before the renamed topic (5).
+    assert index.index("Air bersih") < index.index("Jalan dan jembatan") and "diarsipkan" in index
+    async with store.read() as session:
+        audit = await repo.recent_audit(session)
+    assert any(a.action == "forum.topic.edit" and "archived=True" in a.detail for a in audit)
+
+    token = await as_resident(forum, "192.0.2.141")
+    page = await (await forum.get(f"/forum/{topic}")).text()
+    assert "Perbaikan jalan." in page and f"/forum/{topic}/baru" not in page
+    response = await post(
+        forum, f"/forum/{topic}/baru", {"name": "Siti", "title": "Baru", "body": "Isi"}, token
+    )
+    assert response.status == 409
+    assert "Kapan jalan rusak" in await (await forum.get(f"/forum/utas/{thread}")).text()
+    assert (await reply(forum, thread, token)).status == 303  # its threads stay open
+
+
+async def test_each_subscriber_gets_one_real_email_per_reply_and_can_stop_it(
+    aiohttp_client, make_config, database_url, store, smtp_server
+):
+    inbox, smtp_url = smtp_server
+    config = make_config(
+        database_url=database_url,
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+        data_keys=(Fernet.generate_key().decode(),),
+        smtp_url=smtp_url,
+    )
+    client = await aiohttp_client(create_app(config))
+    mailer = client.app[keys.FORUM].mailer
+
+    async def delivered() -> list[tuple[list[str], str]]:
+        await mailer.drain()
+        mails = [
+            (e.rcpt_tos, message_from_bytes(e.content, policy=policy.default).get_content())
+            for e in inbox.messages
+        ]
+        inbox.messages.clear()
+        return mails
+
+    siti = await as_resident(client, "192.0.2.150")
+    thread = await open_thread(client, store, siti, notify="1", email="siti@example.id")
+    budi = await as_resident(client, "192.0.2.151")
+    await reply(client, thread, budi, body="Saya juga mengalami.", notify="1", email="budi@ex.id")
+    mails = await delivered()
+    assert [to for to, _ in mails] == [["siti@example.id"]]  # not Budi, for his own reply
+    assert "Saya juga mengalami." in mails[0][1]
+
+    member = await member_login(client, store)
+    await reply(client, thread, member, body="Sudah kami teruskan ke dinas.")
+    mails = await delivered()
+    assert sorted(to[0] for to, _ in mails) == ["budi@ex.id", "siti@example.id"]
+    siti_mail = next(body for to, body in mails if to == ["siti@example.id"])
+
+    # The link works without a login, from any browser.
+    link = re.search(r"(/forum/berhenti\?k=\S+)", siti_mail).group(1)
+    client.session.cookie_jar.clear()
+    form = await (await client.get(link)).text()
+    token = re.search(r'name="k" value="([^"]+)"', form).group(1)
+    csrf = await csrf_token_for(client)
+    response = await client.post("/forum/berhenti", data={"k": token, "csrf_token": csrf})
+    assert response.status == 200 and 'name="k"' not in await response.text()
+    for stale in (token, token + "x"):  # used once already; forged
+        again = await client.post("/forum/berhenti", data={"k": stale, "csrf_token": csrf})
+        assert again.status == 404
+    member = await member_login(client, store, name="H. Rahmat")
+    await reply(client, thread, member, body="Jadwal perbaikan minggu depan.")
+    assert [to for to, _ in await delivered()] == [["budi@ex.id"]]

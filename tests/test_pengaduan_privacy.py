@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from aiohttp import FormData
-from aiosmtpd.controller import Controller
 
 from server.app import create_app
 from server.keys import PENGADUAN
@@ -130,27 +127,6 @@ async def test_anonim_identity_does_not_reach_open311_or_staff_without_the_role(
         f"/pengaduan/kelola/{codes['anonim']}/kontak", data={"csrf_token": token}
     )
     assert refused.status == 403 and ANON_NAME not in await refused.text()
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, f"smtp://127.0.0.1:{port}?from=pengaduan@dprd.example"
-    controller.stop()
 
 
 async def test_status_change_emails_the_reporter_only(make_client, store, smtp_server):

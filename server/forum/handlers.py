@@ -16,17 +16,21 @@ from server.domain.moderation import MAX_SLOW_MODE_S, Refused
 from server.domain.roles import MODERATORS, STAFF
 from server.forum.service import (
     BADGE_LABELS,
+    MAX_POSITION,
     MEMBERS,
     PAGE_SIZE,
     REPLY_KIND,
     THREAD_KIND,
+    TOPIC_PAGE_SIZE,
     Author,
     Opening,
     badge_of,
+    reply_url,
 )
 from server.http import error_message, path_id
 from server.i18n import N_
 from server.middlewares import status_for
+from server.schemas import OFFSET
 from server.templating import redirect, render
 
 REFUSAL_STATUS = {"rate_limited": 429, "slow_mode": 429, "banned": 403, "closed": 409}
@@ -96,18 +100,37 @@ def _author(request: web.Request, response: web.StreamResponse, data: MultiDictP
 
 async def index(request: web.Request) -> web.Response:
     service = request.app[keys.FORUM]
-    query = request.query.get("q", "").strip()
-    results = await service.search(query) if query else None
-    return _page(
-        request, "index.html", {"index": await service.index(), "q": query, "results": results}
-    )
+    query = request.query.get("q", "").strip()[:200]
+    offset = OFFSET.read(request.query, "offset") or 0
+    results = await service.search(query, offset) if query else None
+    more = results is not None and len(results) == TOPIC_PAGE_SIZE
+    context = {
+        "index": await service.index(),
+        "q": query,
+        "results": results,
+        "next_offset": offset + TOPIC_PAGE_SIZE if more else None,
+    }
+    return _page(request, "index.html", context)
 
 
 async def topic(request: web.Request) -> web.Response:
+    return await _topic(request, {}, {})
+
+
+async def _topic(request, values, errors, alert: str = "", status: int = 200):
     page = await request.app[keys.FORUM].topic_page(
         path_id(request, "topic_id"), request.query.get("sebelum")
     )
-    return _page(request, "topic.html", {"page": page, "held": "ditahan" in request.query})
+    context = {
+        "page": page,
+        "held": "ditahan" in request.query,
+        "saved": request.query.get("tersimpan", ""),
+        "values": values,
+        "errors": errors,
+        "alert": alert,
+        "max_position": MAX_POSITION,
+    }
+    return _page(request, "topic.html", context, status)
 
 
 async def new_thread_form(request: web.Request) -> web.Response:
@@ -192,8 +215,8 @@ async def reply(request: web.Request) -> web.Response:
     except (InvalidInput, Refused, RateLimited) as error:
         errors, message, status = _errors(request, error)
         return await _thread(request, _values(data), errors, message, status)
-    anchor = f"?setelah={posted.id - 1}#b{posted.id}" if not posted.hidden else "?tersimpan=ditahan"
-    response.headers["Location"] = f"/forum/utas/{thread_id}{anchor}"
+    held = f"/forum/utas/{thread_id}?tersimpan=ditahan"
+    response.headers["Location"] = held if posted.hidden else reply_url(thread_id, posted.id)
     return response
 
 
@@ -216,7 +239,7 @@ async def mark_official(request: web.Request) -> web.Response:
     posted = await request.app[keys.FORUM].mark_official(
         require_user(request), path_id(request, "reply_id"), data.get("official") == "1"
     )
-    return redirect(f"/forum/utas/{posted.thread_id}?setelah={posted.id - 1}#b{posted.id}")
+    return redirect(reply_url(posted.thread_id, posted.id))
 
 
 @requires(MODERATORS)
@@ -267,3 +290,22 @@ async def add_topic(request: web.Request) -> web.Response:
         str(data.get("description", "")),
     )
     return redirect(f"/forum/{topic.id}")
+
+
+@requires(STAFF)
+async def edit_topic(request: web.Request) -> web.Response:
+    topic_id = path_id(request, "topic_id")
+    data = await request.post()
+    try:
+        await request.app[keys.FORUM].edit_topic(
+            require_user(request),
+            topic_id,
+            title=data.get("title"),
+            description=data.get("description"),
+            position=data.get("position"),
+            archived=data.get("archived") == "1",
+        )
+    except InvalidInput as error:
+        errors, message, status = _errors(request, error)
+        return await _topic(request, _values(data), errors, message, status)
+    return redirect(f"/forum/{topic_id}?tersimpan=topik")

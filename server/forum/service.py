@@ -33,12 +33,13 @@ from server.i18n import N_
 from server.pengaduan.mail import Mailer
 from server.pengaduan.vault import Contact, Vault
 from server.reports import ReportService, Target
-from server.search.stemming import stem_query, stem_text
+from server.search.service import FORUM_KINDS, Hit, SearchQuery, backend_for
 from server.signing import BadSignature, Signer
 from server.store import Store, repo
 from server.store import comments as repo_comments
 from server.store import forum as store
 from server.store import pengaduan as pengaduan_store
+from server.store import raperda as raperda_store
 from server.store.models import (
     ComplaintCategory,
     ForumReply,
@@ -60,6 +61,8 @@ MAX_TITLE = 200
 MAX_BODY = 5000
 MAX_EMAIL = 254
 EXCERPT = 280
+LINKED_LIMIT = 20  # threads listed on a sitting's or a Raperda's page
+MAX_POSITION = 999
 # Forum posts are longer and rarer than live comments: a few a minute per resident.
 FORUM_LIMITS = Limits(per_identity=5, per_ip=20, window_s=60.0, duplicate_window_s=600.0)
 MEMBERS = frozenset({Role.ANGGOTA, Role.PIMPINAN})
@@ -123,6 +126,14 @@ class TopicPage:
     cursor: str | None  # the next (older) page's cursor
 
 
+@dataclass(frozen=True)
+class Found:
+    """A search result and the link to the post."""
+
+    hit: Hit
+    url: str
+
+
 @dataclass
 class TopicIndex:
     """The topics grouped by komisi, and each topic's count of visible threads."""
@@ -176,12 +187,25 @@ class ForumService:
         next_cursor = f"{last.last_activity_at.timestamp():.6f}_{last.id}" if last else None
         return TopicPage(topic, threads, next_cursor)
 
-    async def search(self, text: str) -> list[ForumThread]:
-        stems = stem_query(text)
-        if not stems:
-            return []
+    async def search(self, text: str, offset: int = 0) -> list[Found]:
+        """Threads and replies holding every stemmed word, best first, each linking to its
+        post: a reply to the page of the thread that opens at it."""
+        query = SearchQuery(text=text, kinds=FORUM_KINDS, limit=TOPIC_PAGE_SIZE, offset=offset)
         async with self.store.read() as session:
-            return list(await store.search_threads(session, stems, TOPIC_PAGE_SIZE))
+            hits = await backend_for(self.store.dialect).search(session, query)
+            urls = await hit_urls(session, hits)
+        return [Found(hit, urls[key]) for hit in hits if (key := (hit.kind, hit.ref_id)) in urls]
+
+    async def linked(
+        self, *, sitting_id: int | None = None, raperda_id: int | None = None
+    ) -> list[ForumThread]:
+        """The visible threads about a sitting or a Raperda, for its page."""
+        async with self.store.read() as session:
+            return list(
+                await store.linked_threads(
+                    session, LINKED_LIMIT, sitting_id=sitting_id, raperda_id=raperda_id
+                )
+            )
 
     async def thread_page(
         self,
@@ -220,7 +244,11 @@ class ForumService:
         title = _text(opening.title, MAX_TITLE, "title", N_("Isi judul utas."))
         body = _text(opening.body, MAX_BODY, "body", N_("Isi pesan utas."))
         async with self.store.transaction() as session:
-            await store.get_topic(session, opening.topic_id)
+            topic = await store.get_topic(session, opening.topic_id)
+            if topic.archived:
+                raise Refused(
+                    RefusalCode.CLOSED, N_("Topik ini diarsipkan: tidak menerima utas baru.")
+                )
             await self._check_links(session, opening)
             scope = f"forum:topic:{opening.topic_id}"
             name, badge = await self._admit(session, author, scope, 0, f"{title}\n{body}")
@@ -230,7 +258,6 @@ class ForumService:
                 topic_id=opening.topic_id,
                 title=title,
                 body=body,
-                search_text=stem_text(f"{title}\n{body}"),
                 author_name=name,
                 badge=badge,
                 sitting_id=opening.sitting_id,
@@ -314,6 +341,11 @@ class ForumService:
             except NotFound as error:
                 fields = {"sitting_id": error.template}
                 raise InvalidInput(error.template, fields=fields, **error.params) from None
+        if opening.raperda_id is not None and not await _published_raperda(
+            session, opening.raperda_id
+        ):
+            message = N_("Raperda tidak ditemukan.")
+            raise InvalidInput(message, fields={"raperda_id": message})
         if opening.category_id is not None and (
             await session.get(ComplaintCategory, opening.category_id) is None
         ):
@@ -462,6 +494,78 @@ class ForumService:
             )
         return topic
 
+    async def edit_topic(
+        self,
+        user: CurrentUser,
+        topic_id: int,
+        *,
+        title: object,
+        description: object,
+        position: object,
+        archived: bool,
+    ) -> ForumTopic:
+        """Rename, describe, reorder or archive a topic. Archiving closes it to new threads;
+        its threads stay readable, searchable and open to replies."""
+        if not user.has(STAFF):
+            raise PermissionDenied(N_("Hanya sekretariat yang dapat mengubah topik."))
+        title = _text(title, MAX_TITLE, "title", N_("Isi judul topik."))
+        description = clean_text(description)[:500] if isinstance(description, str) else ""
+        order = _position(position)
+        async with self.store.transaction() as session:
+            topic = await store.get_topic(session, topic_id)
+            before = (topic.title, topic.description, topic.position, topic.archived)
+            topic.title, topic.description = title, description
+            topic.position, topic.archived = order, archived
+            after = (title, description, order, archived)
+            changes = [
+                f"{name}={new!r}"
+                for name, old, new in zip(
+                    ("title", "description", "position", "archived"), before, after, strict=True
+                )
+                if old != new
+            ]
+            if changes:
+                await repo.audit(
+                    session,
+                    user.username,
+                    "forum.topic.edit",
+                    f"forum_topic:{topic_id}",
+                    ", ".join(changes),
+                )
+        return topic
+
+
+def thread_url(thread_id: int) -> str:
+    return f"/forum/utas/{thread_id}"
+
+
+def reply_url(thread_id: int, reply_id: int) -> str:
+    """The thread's page that opens at the reply (pages are keyset: `setelah` an id)."""
+    return f"/forum/utas/{thread_id}?setelah={reply_id - 1}#b{reply_id}"
+
+
+async def hit_urls(session: AsyncSession, hits: Iterable[Hit]) -> dict[tuple[str, int], str]:
+    """Links for the forum's search hits (threads and replies), by (kind, id)."""
+    hits = list(hits)
+    threads = await store.reply_threads(session, (h.ref_id for h in hits if h.kind == "reply"))
+    urls = {}
+    for hit in hits:
+        if hit.kind == "thread":
+            urls[hit.kind, hit.ref_id] = thread_url(hit.ref_id)
+        elif hit.kind == "reply" and hit.ref_id in threads:
+            urls[hit.kind, hit.ref_id] = reply_url(threads[hit.ref_id], hit.ref_id)
+    return urls
+
+
+def _position(value: object) -> int:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) > MAX_POSITION:
+        message = N_("Urutan harus bilangan 0 sampai %(max)s.")
+        raise InvalidInput(message, fields={"position": message}, max=MAX_POSITION)
+    return int(text)
+
 
 def badge_of(user: CurrentUser) -> str:
     """The badge an account posts with: members', staff's, or none (moderators)."""
@@ -481,6 +585,11 @@ def _who(author: Author) -> dict:
         "device_hash": sender.device or None,
         "user_id": user_id,
     }
+
+
+async def _published_raperda(session: AsyncSession, raperda_id: int) -> bool:
+    draft = await raperda_store.get(session, raperda_id)
+    return draft is not None and draft.current_version_id is not None
 
 
 async def _member(session: AsyncSession, member_id: int | None) -> Member | None:
@@ -517,18 +626,17 @@ def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
 
 
 def _thread_target(thread: ForumThread) -> Target:
-    return Target(f"{thread.title}: {thread.body}"[:EXCERPT], f"/forum/utas/{thread.id}")
+    return Target(f"{thread.title}: {thread.body}"[:EXCERPT], thread_url(thread.id))
 
 
 def _reply_target(reply: ForumReply) -> Target:
-    url = f"/forum/utas/{reply.thread_id}?setelah={reply.id - 1}#b{reply.id}"
-    return Target(reply.body[:EXCERPT], url)
+    return Target(reply.body[:EXCERPT], reply_url(reply.thread_id, reply.id))
 
 
 def _mail_body(public_url: str, thread: ForumThread, reply: ForumReply, token: str) -> str:
     return (
         f'{reply.author_name} membalas utas "{thread.title}":\n\n{reply.body[:1000]}\n\n'
-        f"Baca: {public_url}/forum/utas/{thread.id}?setelah={reply.id - 1}#b{reply.id}\n"
+        f"Baca: {public_url}{reply_url(thread.id, reply.id)}\n"
         f"Berhenti berlangganan: {public_url}/forum/berhenti?k={token}\n"
     )
 

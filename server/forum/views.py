@@ -19,6 +19,7 @@ def setup(app: web.Application) -> None:
             web.get("/forum/berhenti", h.unsubscribe_form),
             web.post("/forum/berhenti", h.unsubscribe),
             web.get(TOPIC, h.topic, name="forum_topic"),
+            web.post(f"{TOPIC}/atur", h.edit_topic),
             web.get(f"{TOPIC}/baru", h.new_thread_form),
             web.post(f"{TOPIC}/baru", h.open_thread),
             web.get(THREAD, h.thread, name="forum_thread"),

@@ -152,8 +152,10 @@ async def index(request: web.Request) -> web.Response:
 
 async def draft_page(request: web.Request) -> web.Response:
     service = request.app[keys.RAPERDA]
-    draft = await service.draft_page(path_id(request, "raperda_id"), _version(request))
-    return page(request, "draft.html", {"d": draft})
+    raperda_id = path_id(request, "raperda_id")
+    draft = await service.draft_page(raperda_id, _version(request))
+    threads = await request.app[keys.FORUM].linked(raperda_id=raperda_id)
+    return page(request, "draft.html", {"d": draft, "threads": threads})
 
 
 async def pasal_page(request: web.Request, errors=None, values=None, status=200, alert=""):

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.sitting import SittingStatus
 from server.search.stemming import WORD, stem_query, stem_word
 from server.store.repo import PUBLIC_STATUSES
+from server.store.search_index import KINDS
 
-KINDS = ("sitting", "agenda", "document", "cue", "raperda", "pasal")
-_UNBOUND = "'document', 'raperda', 'pasal'"  # kinds that belong to no sitting
+FORUM_KINDS = ("thread", "reply")
+_UNBOUND = "'document', 'raperda', 'pasal', 'thread', 'reply'"  # kinds that belong to no sitting
 SNIPPET_SCAN = 20_000  # characters of a body searched for the snippet's matching word
 SNIPPET_CONTEXT = 90
-RANK_CANDIDATES = 500  # PostgreSQL ranks at most this many matches (see PostgresSearch)
+RANK_CANDIDATES = 500  # at most this many newest matches are ranked (see the backends)
 _COLUMNS = (
     f"e.id, e.kind, e.ref_id, e.sitting_id, e.title, substr(e.body, 1, {SNIPPET_SCAN}) AS body,"
     " e.offset_s, e.year, e.month, e.category, e.at"
@@ -128,31 +129,52 @@ class _Backend:
 
 
 class SqliteSearch(_Backend):
+    """bm25 reads every matching row, which is slow when common words match hundreds of
+    thousands of forum replies; so, as on PostgreSQL, only candidates are ranked: the newest
+    matches (FTS5 walks rowids downwards and stops after RANK_CANDIDATES that pass the
+    filters), and the newest title matches of any age."""
+
     def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
-        params["match"] = " ".join(f'"{stem}"' for stem in stems)
-        return (
-            "SELECT e.id AS hit, -bm25(search_fts, 4.0, 1.0) AS rank FROM search_fts"
-            " JOIN search_entry e ON e.id = search_fts.rowid"
+        words = " ".join(f'"{stem}"' for stem in stems)
+        params["match"] = words
+        params["title_match"] = f"{{stemmed_title}} : ({words})"
+        params["candidates"] = RANK_CANDIDATES
+        matching = (
+            "SELECT e.id AS hit, -bm25(search_fts, 4.0, 1.0) AS rank, e.at AS at"
+            " FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid"
             " LEFT JOIN sitting s ON s.id = e.sitting_id"
-            f" WHERE search_fts MATCH :match AND {' AND '.join(where)}"
-            " ORDER BY rank DESC, e.at DESC LIMIT :limit OFFSET :offset"
+            f" WHERE {' AND '.join(where)} AND search_fts MATCH"
+        )
+        floor = (
+            f"SELECT coalesce(min(n.hit), 0) FROM ({matching} :match"
+            " ORDER BY search_fts.rowid DESC LIMIT :candidates) n"
+        )
+        return (
+            "SELECT hit, max(rank) AS rank, max(at) AS at FROM ("
+            f"{matching} :match AND search_fts.rowid >= ({floor})"
+            f" UNION ALL SELECT * FROM ({matching} :title_match"
+            " ORDER BY search_fts.rowid DESC LIMIT :candidates))"
+            " GROUP BY hit ORDER BY rank DESC, at DESC, hit DESC LIMIT :limit OFFSET :offset"
         )
 
 
 class PostgresSearch(_Backend):
-    """ts_rank reads a matching row's whole tsvector, which is slow when a common word
-    matches thousands of documents; so the newest title matches (then body matches) are
-    gathered first from small columns, and only those candidates are ranked."""
+    """ts_rank reads a matching row's whole tsvector, and testing thousands of rows against
+    the query is slow when common words match them; so candidates are gathered from indexes
+    first, the same two sets as on SQLite: the newest matches (walking the `at` index
+    backwards, stopping at RANK_CANDIDATES) and the newest title matches (GIN on the title),
+    and only those are ranked."""
 
     def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
         params["match"] = " ".join(stems)
         params["candidates"] = RANK_CANDIDATES
-        candidates = (
-            "SELECT e.id FROM search_entry e LEFT JOIN sitting s ON s.id = e.sitting_id,"
+        newest = (
+            "(SELECT e.id FROM search_entry e LEFT JOIN sitting s ON s.id = e.sitting_id,"
             " plainto_tsquery('simple', :match) AS q(q)"
-            f" WHERE e.tsv @@ q.q AND {' AND '.join(where)}"
-            " ORDER BY (e.tsv_title @@ q.q) DESC, e.at DESC LIMIT :candidates"
+            f" WHERE e.{{column}} @@ q.q AND {' AND '.join(where)}"
+            " ORDER BY e.at DESC LIMIT :candidates)"
         )
+        candidates = f"{newest.format(column='tsv')} UNION {newest.format(column='tsv_title')}"
         return (
             "SELECT x.id AS hit, ts_rank(x.tsv, q.q) AS rank"
             f" FROM ({candidates}) c JOIN search_entry x ON x.id = c.id,"

@@ -9,6 +9,7 @@ from aiohttp import web
 from server import keys
 from server.domain.errors import InvalidInput
 from server.domain.sitting import SittingStatus
+from server.forum.service import hit_urls as forum_urls
 from server.i18n import N_
 from server.schemas import MONTH, OFFSET, YEAR
 from server.search.service import KINDS, Hit, SearchQuery, backend_for
@@ -51,11 +52,12 @@ def _search_query(request: web.Request, kinds: tuple[str, ...] = KINDS) -> Searc
 
 async def _resolve(session, hits: list[Hit]) -> list[dict[str, Any]]:
     """Turn hits into links: agenda items by their current number, cues and agenda starts
-    on the published clock."""
+    on the published clock, forum replies to their thread's page."""
     sitting_ids = {h.sitting_id for h in hits if h.sitting_id is not None}
     sittings = {s: await session.get(Sitting, s) for s in sitting_ids}
     lines = await archive_store.timelines(session, [s for s in sittings.values() if s])
     pasal = await raperda_store.pasal_links(session, (h.ref_id for h in hits if h.kind == "pasal"))
+    forum = await forum_urls(session, hits)
     out = []
     for hit in hits:
         sitting = sittings.get(hit.sitting_id)
@@ -68,6 +70,8 @@ async def _resolve(session, hits: list[Hit]) -> list[dict[str, Any]]:
             url = f"/raperda/{hit.ref_id}"
         elif hit.kind == "pasal" and hit.ref_id in pasal:
             url = "/raperda/{}/pasal/{}".format(*pasal[hit.ref_id])
+        elif (hit.kind, hit.ref_id) in forum:
+            url = forum[hit.kind, hit.ref_id]
         elif hit.kind == "agenda" and sitting is not None:
             item = next((i for i in sitting.agenda_items if i.id == hit.ref_id), None)
             if item is not None:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from media.archive import Range, Timeline
@@ -241,11 +241,13 @@ async def sitemap_sittings(session: AsyncSession, limit: int = 45_000) -> Sequen
 
 
 async def archive_years(session: AsyncSession) -> list[int]:
+    """Read from the sittings side (each finds its entry by the (kind, ref_id) key): from the
+    entries side, the planner walked every entry, forum replies too, by the year index."""
     query = (
         select(SearchEntry.year)
-        .join(Sitting, Sitting.id == SearchEntry.sitting_id)
+        .select_from(Sitting)
+        .join(SearchEntry, and_(SearchEntry.kind == "sitting", SearchEntry.ref_id == Sitting.id))
         .where(
-            SearchEntry.kind == "sitting",
             Sitting.is_public.is_(True),
             Sitting.status.in_([s.value for s in PUBLIC_STATUSES]),
         )

@@ -5,7 +5,7 @@ last page as fast as its first."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +23,9 @@ from server.store.models import (
 
 
 async def topics(session: AsyncSession) -> Sequence[ForumTopic]:
-    query = select(ForumTopic).order_by(ForumTopic.komisi, ForumTopic.title)
-    return (await session.scalars(query)).all()
+    """Every topic, open and archived, in staff's order within each komisi."""
+    order = (ForumTopic.komisi, ForumTopic.position, ForumTopic.title, ForumTopic.id)
+    return (await session.scalars(select(ForumTopic).order_by(*order))).all()
 
 
 async def thread_counts(session: AsyncSession) -> dict[int, int]:
@@ -66,15 +67,30 @@ async def topic_threads(
     return (await session.scalars(query.order_by(*order).limit(limit))).all()
 
 
-async def search_threads(
-    session: AsyncSession, stems: list[str], limit: int
+async def linked_threads(
+    session: AsyncSession,
+    limit: int,
+    *,
+    sitting_id: int | None = None,
+    raperda_id: int | None = None,
 ) -> Sequence[ForumThread]:
-    """Visible threads whose stemmed title and opening post hold every stem, latest first."""
+    """Visible threads about a sitting or a Raperda, latest activity first."""
     query = select(ForumThread).where(ForumThread.hidden.is_(False))
-    for stem in stems:
-        query = query.where((" " + ForumThread.search_text + " ").contains(f" {stem} "))
+    if sitting_id is not None:
+        query = query.where(ForumThread.sitting_id == sitting_id)
+    if raperda_id is not None:
+        query = query.where(ForumThread.raperda_id == raperda_id)
     order = (ForumThread.last_activity_at.desc(), ForumThread.id.desc())
     return (await session.scalars(query.order_by(*order).limit(limit))).all()
+
+
+async def reply_threads(session: AsyncSession, reply_ids: Iterable[int]) -> dict[int, int]:
+    """Each reply's thread, for links to search results."""
+    wanted = sorted(set(reply_ids))
+    if not wanted:
+        return {}
+    query = select(ForumReply.id, ForumReply.thread_id).where(ForumReply.id.in_(wanted))
+    return {reply: thread for reply, thread in await session.execute(query)}
 
 
 async def get_thread(session: AsyncSession, thread_id: int, *, lock: bool = False) -> ForumThread:

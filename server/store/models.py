@@ -825,7 +825,8 @@ class RaperdaResponse(Base):
 
 
 class ForumTopic(Base):
-    """A forum topic; topics are listed grouped by the komisi that answers them."""
+    """A forum topic; topics are listed grouped by the komisi that answers them, in staff's
+    `position` order. An archived topic stays readable but takes no new threads."""
 
     __tablename__ = "forum_topic"
 
@@ -833,24 +834,28 @@ class ForumTopic(Base):
     komisi: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(500), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ForumThread(Base):
     """A thread: its opening post, who wrote it (a resident's hashed identity, or an account
     with its badge), what it is about (a sitting, a Raperda, a complaint category), and the
-    moderator's switches. `search_text` holds the stemmed title and opening post."""
+    moderator's switches. Threads and replies are searched through `search_entry`."""
 
     __tablename__ = "forum_thread"
     __table_args__ = (
         # A topic's page: visible threads, latest activity first, paged by keyset.
         Index("ix_forum_thread_topic", "topic_id", "hidden", "last_activity_at", "id"),
+        # The threads a sitting's or a Raperda's page lists.
+        Index("ix_forum_thread_sitting", "sitting_id"),
+        Index("ix_forum_thread_raperda", "raperda_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("forum_topic.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    search_text: Mapped[str] = mapped_column(Text, default="")
     author_name: Mapped[str] = mapped_column(String(200))
     badge: Mapped[str] = mapped_column(String(20), default="")
     user_id: Mapped[int | None] = mapped_column(

@@ -1,4 +1,5 @@
-"""Keeps `search_entry` in step with sittings, agenda items, documents and caption cues.
+"""Keeps `search_entry` in step with sittings, agenda items, documents, caption cues, Raperda
+and forum posts.
 
 A listener on every ORM flush re-reads the changed rows and rewrites their entries on the same
 connection, so the index commits or rolls back with the change that caused it, whichever code
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from server.domain.documents import DOCUMENT_KIND_LABELS, DocumentKind
@@ -23,6 +24,9 @@ from server.store.models import (
     CaptionCue,
     Document,
     DocumentText,
+    ForumReply,
+    ForumThread,
+    ForumTopic,
     Raperda,
     RaperdaUnit,
     RaperdaVersion,
@@ -30,7 +34,7 @@ from server.store.models import (
     Sitting,
 )
 
-KINDS = ("sitting", "agenda", "document", "cue", "raperda", "pasal")
+KINDS = ("sitting", "agenda", "document", "cue", "raperda", "pasal", "thread", "reply")
 BODY_LIMIT = 200_000  # characters of document text that are indexed and kept for snippets
 _S, _A, _D, _T, _C, _E = (
     Sitting.__table__,
@@ -41,6 +45,7 @@ _S, _A, _D, _T, _C, _E = (
     SearchEntry.__table__,
 )
 _R, _U, _V = Raperda.__table__, RaperdaUnit.__table__, RaperdaVersion.__table__
+_FT, _FR, _FP = ForumThread.__table__, ForumReply.__table__, ForumTopic.__table__
 _SOURCES = {
     Sitting: ("sitting", "id"),
     AgendaItem: ("agenda", "id"),
@@ -48,6 +53,8 @@ _SOURCES = {
     DocumentText: ("document", "document_id"),
     CaptionCue: ("cue", "id"),
     Raperda: ("raperda", "id"),
+    ForumThread: ("thread", "id"),
+    ForumReply: ("reply", "id"),
 }
 
 
@@ -182,6 +189,42 @@ def _pasal_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
     return out
 
 
+def _thread_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    """A visible forum thread: its title and opening post, under its topic's komisi."""
+    query = (
+        select(_FT.c.id, _FT.c.title, _FT.c.body, _FT.c.created_at, _FP.c.komisi)
+        .join(_FP, _FP.c.id == _FT.c.topic_id)
+        .where(_FT.c.hidden.is_(False))
+    )
+    if ids is not None:
+        query = query.where(_FT.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        fields = {"category": "forum", "komisi": row.komisi, **_when(row.created_at)}
+        out.append(_entry("thread", row.id, row.title, row.body, **fields))
+    return out
+
+
+def _reply_entries(conn: Connection, ids: list[int] | None) -> list[dict]:
+    """A visible reply in a visible thread. It shows its thread's title but is found by its
+    own words only: a word of the title would otherwise match every reply of the thread."""
+    query = (
+        select(_FR.c.id, _FR.c.body, _FR.c.created_at, _FT.c.title, _FP.c.komisi)
+        .join(_FT, _FT.c.id == _FR.c.thread_id)
+        .join(_FP, _FP.c.id == _FT.c.topic_id)
+        .where(_FR.c.hidden.is_(False), _FT.c.hidden.is_(False))
+    )
+    if ids is not None:
+        query = query.where(_FR.c.id.in_(ids))
+    out = []
+    for row in conn.execute(query):
+        fields = {"category": "forum", "komisi": row.komisi, **_when(row.created_at)}
+        entry = _entry("reply", row.id, "", row.body, **fields)
+        entry["title"] = row.title[:500]
+        out.append(entry)
+    return out
+
+
 _BUILDERS = {
     "sitting": _sitting_entries,
     "agenda": _agenda_entries,
@@ -189,6 +232,8 @@ _BUILDERS = {
     "cue": _cue_entries,
     "raperda": _raperda_entries,
     "pasal": _pasal_entries,
+    "thread": _thread_entries,
+    "reply": _reply_entries,
 }
 
 
@@ -225,6 +270,18 @@ def _follow_sittings(conn: Connection, sittings: list[dict]) -> None:
         )
 
 
+def _follow_threads(session: Session, conn: Connection, changed: dict[str, set[int]]) -> None:
+    """A thread hidden or restored by a moderator takes its replies out of search or back."""
+    threads = [
+        thread.id
+        for thread in session.dirty
+        if isinstance(thread, ForumThread) and inspect(thread).attrs.hidden.history.has_changes()
+    ]
+    if threads:
+        replies = conn.execute(select(_FR.c.id).where(_FR.c.thread_id.in_(threads))).scalars()
+        changed.setdefault("reply", set()).update(replies)
+
+
 def rebuild(conn: Connection, kinds: Iterable[str] = KINDS) -> int:
     """Index everything from scratch (migration backfill, benchmarks); a migration names the
     kinds whose tables exist at its revision."""
@@ -245,5 +302,6 @@ def after_flush(session: Session, _context) -> None:
     if not changed:
         return
     conn = session.connection()
+    _follow_threads(session, conn, changed)
     for kind, ids in changed.items():
         reindex(conn, kind, ids)

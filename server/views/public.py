@@ -102,6 +102,7 @@ async def sitting_page(request: web.Request) -> web.Response:
         )
         complaints = await pengaduan_store.discussed_in(session, sitting.id)
         drafts = await raperda_store.debated_in(session, sitting.id)
+    threads = await request.app[keys.FORUM].linked(sitting_id=sitting.id)
     return render(
         request,
         "sitting.html",
@@ -110,6 +111,7 @@ async def sitting_page(request: web.Request) -> web.Response:
             "institution": institution,
             "complaints": complaints,
             "raperda": drafts,
+            "threads": threads,
             "COMPLAINT_STATUS_LABELS": COMPLAINT_STATUS_LABELS,
             **archive,
             **_stream(request, sitting),
