@@ -483,6 +483,14 @@ async def test_the_node_taking_a_sitting_over_carries_on_the_chairs_room(store, 
 
     taker = RoomService(store, bus, FakeLiveService(), [], room_factory=FakeMedia, grace_s=60)
     live = taker.live.sittings[sid] = FakeLive()
+    try:
+        await carries_on(taker, sid, live, speaker, waiting, muted, removed)
+    finally:
+        await taker.close()
+        await dead.close()
+
+
+async def carries_on(taker, sid, live, speaker, waiting, muted, removed) -> None:
     for member in (speaker, waiting, muted):
         taken = await taker.enter(sid, person(member), FakeConnection())
         await taker.join_media(taken, person(member), "v=0 offer", audio_only=False)

@@ -341,7 +341,10 @@ class RoomService:
         if session is None:
             return
         if session.listener is not None:
+            # Awaited: a listener cancelled mid-query must finish before the store can close.
             session.listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await session.listener
         for _participant, connection in list(session.connections.values()):
             with contextlib.suppress(Exception):
                 await connection.send({"type": "ended", "message": message})
