@@ -247,11 +247,14 @@ class RoomService:
     async def _broadcast(self, session: RoomSession) -> None:
         """Every change ends here: the chair's state is kept on the bus first, for the node
         that would take the sitting over if this one died."""
-        await self.bus.set_value(
-            chair_state_key(session.sitting_id),
-            json.dumps(session.state.to_json()),
-            CHAIR_STATE_TTL_S,
-        )
+        async with session.saving:
+            # One write at a time, each of the state as it is then: two writes in flight on
+            # separate Redis connections could land in either order, an older over a newer.
+            await self.bus.set_value(
+                chair_state_key(session.sitting_id),
+                json.dumps(session.state.to_json()),
+                CHAIR_STATE_TTL_S,
+            )
         frame = self.snapshot(session)
         for _participant, connection in list(session.connections.values()):
             try:

@@ -96,4 +96,5 @@ class RoomSession:
     vote: dict[str, Any] | None = None
     voted: set[int] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    saving: asyncio.Lock = field(default_factory=asyncio.Lock)  # chair state to the bus
     listener: asyncio.Task | None = None
