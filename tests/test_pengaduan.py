@@ -63,6 +63,18 @@ async def test_filing_answers_with_code_and_secret_link(pclient, store, category
     assert row.komisi == "Komisi C" and row.status == "diterima"
 
 
+async def test_a_code_already_taken_is_drawn_again(pclient, store, category, monkeypatch):
+    first, _, _ = await file_report(pclient, category)
+    year = first.split("-")[1]
+    fresh = f"ADU-{year}-ZZZZZ" if not first.endswith("ZZZZZ") else f"ADU-{year}-22222"
+    draws = iter([first, first, fresh])
+    monkeypatch.setattr("server.pengaduan.codes.new_code", lambda _year: next(draws))
+    second, _, response = await file_report(pclient, category, description="Lampu jalan mati.")
+    assert response.status == 303 and second == fresh
+    async with store.read() as session:
+        assert sorted(await session.scalars(select(Complaint.code))) == sorted([first, fresh])
+
+
 async def test_secret_link_works_without_account_and_wrong_secret_does_not(pclient, category):
     code, secret, _ = await file_report(pclient, category, privacy="rahasia")
     fresh = pclient  # no login anywhere in this test
