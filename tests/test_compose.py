@@ -4,6 +4,7 @@ ports and names the three files share agree."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
+from aiohttp import web
 
 from server.middlewares import SECURITY_HEADERS
 from tests.archive_helpers import ended_sitting, publish
@@ -214,6 +216,67 @@ async def test_media_nginx_sends_itself_carry_the_apps_security_headers(
                 assert cache in response.headers["Cache-Control"]
                 for name, value in SECURITY_HEADERS.items():
                     assert response.headers.getall(name, []) == [value], (path, name)
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+async def test_a_crowd_waiting_on_one_part_makes_one_origin_request(
+    nginx_conf, tmp_path, aiohttp_server
+):
+    """1,500 viewers hold the same blocking reload before its part exists: the origin answers
+    one of them and nginx the rest. (nginx 1.22 counts an entry's requests in 10 bits; without
+    `proxy_cache_min_uses 0` the 1,024th went to the origin past the lock.)"""
+    crowd = 1500
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 2 * crowd:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    reached: list[str] = []
+    part_written = asyncio.Event()
+
+    async def playlist(request: web.Request) -> web.Response:
+        reached.append(request.path_qs)
+        await part_written.wait()
+        headers = {"X-Accel-Expires": "6", "Cache-Control": "no-cache"}
+        return web.Response(text="#EXTM3U\n", headers=headers)
+
+    async def anything_else(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    origin = web.Application()
+    origin.router.add_get("/live/{sitting}/{rendition}/index.m3u8", playlist)
+    origin.router.add_get("/probe", anything_else)
+    upstream = await aiohttp_server(origin)
+    port = free_port()
+    conf = load_cluster_script().render_nginx(
+        nginx_conf,
+        listen=f"127.0.0.1:{port}",
+        nodes=[f"127.0.0.1:{upstream.port}"],
+        media_root=tmp_path / "recordings",
+        state=tmp_path,
+    )
+    reload = b"GET /live/3/360p/index.m3u8?_HLS_msn=9&_HLS_part=2 HTTP/1.1\r\nHost: t\r\n\r\n"
+    with running_nginx(conf, tmp_path):
+        viewers = [await asyncio.open_connection("127.0.0.1", port) for _ in range(crowd)]
+        for _, writer in viewers:
+            writer.write(reload)
+        # nginx reads sockets in the order they became readable: once a later request has gone
+        # through it, every reload above has reached the cache.
+        async with aiohttp.ClientSession() as other:
+            assert (await other.get(f"http://127.0.0.1:{port}/probe")).status == 200
+        part_written.set()
+        answers = [await _response(reader) for reader, _ in viewers]
+        for _, writer in viewers:
+            writer.close()
+    assert reached == ["/live/3/360p/index.m3u8?_HLS_msn=9&_HLS_part=2"]
+    assert all(status == 200 and body == b"#EXTM3U\n" for status, _, body in answers)
+    assert sorted(cache for _, cache, _ in answers) == ["HIT"] * (crowd - 1) + ["MISS"]
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
+    """(status, X-Cache, body) of one HTTP/1.1 response with a Content-Length."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+    length = int(re.search(r"\r\ncontent-length: *(\d+)", head).group(1))
+    cache = re.search(r"\r\nx-cache: *(\w+)", head).group(1).upper()
+    return int(head[9:12]), cache, await reader.readexactly(length)
 
 
 def test_nginx_may_open_a_file_per_connection_and_its_upstream(nginx_conf):
