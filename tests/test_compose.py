@@ -13,7 +13,7 @@ import resource
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -128,6 +128,8 @@ def test_playlists_are_cached_per_full_uri_with_a_lock(nginx_conf):
     assert "proxy_cache_key $request_uri;" in block  # the query (_HLS_msn, _HLS_part) included
     assert "proxy_cache_lock on;" in block
     assert "proxy_cache_valid 200 1s;" in block
+    # An expired first-load playlist is refreshed by one request, not by every viewer arriving.
+    assert "proxy_cache_use_stale updating;" in block
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
@@ -218,33 +220,38 @@ async def test_media_nginx_sends_itself_carry_the_apps_security_headers(
                     assert response.headers.getall(name, []) == [value], (path, name)
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
-async def test_a_crowd_waiting_on_one_part_makes_one_origin_request(
-    nginx_conf, tmp_path, aiohttp_server
-):
-    """1,500 viewers hold the same blocking reload before its part exists: the origin answers
-    one of them and nginx the rest. (nginx 1.22 counts an entry's requests in 10 bits; without
-    `proxy_cache_min_uses 0` the 1,024th went to the origin past the lock.)"""
-    crowd = 1500
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < 2 * crowd:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    reached: list[str] = []
-    part_written = asyncio.Event()
+class Origin:
+    """An app node that holds blocking reloads until the part is "written", counting them."""
 
-    async def playlist(request: web.Request) -> web.Response:
-        reached.append(request.path_qs)
-        await part_written.wait()
+    RELOAD = "/live/3/360p/index.m3u8?_HLS_msn=9&_HLS_part=2"
+
+    def __init__(self) -> None:
+        self.reached: list[str] = []
+        self.first_reload = asyncio.Event()
+        self.part_written = asyncio.Event()
+        self.app = web.Application()
+        self.app.router.add_get("/live/{sitting}/{rendition}/index.m3u8", self.playlist)
+        self.app.router.add_get("/probe", self.probe)
+
+    async def playlist(self, request: web.Request) -> web.Response:
+        self.reached.append(request.path_qs)
+        self.first_reload.set()
+        await self.part_written.wait()
         headers = {"X-Accel-Expires": "6", "Cache-Control": "no-cache"}
         return web.Response(text="#EXTM3U\n", headers=headers)
 
-    async def anything_else(request: web.Request) -> web.Response:
+    async def probe(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    origin = web.Application()
-    origin.router.add_get("/live/{sitting}/{rendition}/index.m3u8", playlist)
-    origin.router.add_get("/probe", anything_else)
-    upstream = await aiohttp_server(origin)
+
+@pytest.fixture
+async def edge(nginx_conf, tmp_path, aiohttp_server) -> AsyncIterator[tuple[Origin, int]]:
+    """deploy/nginx.conf in front of one Origin: (the origin, nginx's port)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 4000:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    origin = Origin()
+    upstream = await aiohttp_server(origin.app)
     port = free_port()
     conf = load_cluster_script().render_nginx(
         nginx_conf,
@@ -253,22 +260,62 @@ async def test_a_crowd_waiting_on_one_part_makes_one_origin_request(
         media_root=tmp_path / "recordings",
         state=tmp_path,
     )
-    reload = b"GET /live/3/360p/index.m3u8?_HLS_msn=9&_HLS_part=2 HTTP/1.1\r\nHost: t\r\n\r\n"
     with running_nginx(conf, tmp_path):
-        viewers = [await asyncio.open_connection("127.0.0.1", port) for _ in range(crowd)]
-        for _, writer in viewers:
-            writer.write(reload)
-        # nginx reads sockets in the order they became readable: once a later request has gone
-        # through it, every reload above has reached the cache.
-        async with aiohttp.ClientSession() as other:
-            assert (await other.get(f"http://127.0.0.1:{port}/probe")).status == 200
-        part_written.set()
-        answers = [await _response(reader) for reader, _ in viewers]
-        for _, writer in viewers:
-            writer.close()
-    assert reached == ["/live/3/360p/index.m3u8?_HLS_msn=9&_HLS_part=2"]
+        yield origin, port
+
+
+async def _viewers(
+    port: int, count: int
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """`count` connections, each with the blocking reload written."""
+    request = f"GET {Origin.RELOAD} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+    viewers = [await asyncio.open_connection("127.0.0.1", port) for _ in range(count)]
+    for _, writer in viewers:
+        writer.write(request)
+    return viewers
+
+
+async def _through_nginx(port: int) -> None:
+    """nginx reads sockets in the order they became readable: once a later request has gone
+    through it, whatever was written or closed before has been seen."""
+    async with aiohttp.ClientSession() as other:
+        assert (await other.get(f"http://127.0.0.1:{port}/probe")).status == 200
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+async def test_a_crowd_waiting_on_one_part_makes_one_origin_request(edge):
+    """1,500 viewers hold the same blocking reload before its part exists: the origin answers
+    one of them and nginx the rest. (nginx 1.22 counts an entry's requests in 10 bits; without
+    `proxy_cache_min_uses 0` the 1,024th went to the origin past the lock.)"""
+    origin, port = edge
+    viewers = await _viewers(port, 1500)
+    await _through_nginx(port)
+    origin.part_written.set()
+    answers = [await _response(reader) for reader, _ in viewers]
+    for _, writer in viewers:
+        writer.close()
+    assert origin.reached == [Origin.RELOAD]
     assert all(status == 200 and body == b"#EXTM3U\n" for status, _, body in answers)
-    assert sorted(cache for _, cache, _ in answers) == ["HIT"] * (crowd - 1) + ["MISS"]
+    assert sorted(cache for _, cache, _ in answers) == ["HIT"] * 1499 + ["MISS"]
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+async def test_the_viewer_whose_reload_reached_the_origin_may_leave(edge):
+    """The first viewer's reload is the one the origin holds for everyone; when that viewer
+    leaves, nginx still takes the answer for the others instead of asking again."""
+    origin, port = edge
+    (_, first), *_ = await _viewers(port, 1)
+    await origin.first_reload.wait()
+    others = await _viewers(port, 50)
+    first.close()
+    await first.wait_closed()
+    await _through_nginx(port)
+    origin.part_written.set()
+    answers = [await _response(reader) for reader, _ in others]
+    for _, writer in others:
+        writer.close()
+    assert origin.reached == [Origin.RELOAD]
+    assert [(status, cache) for status, cache, _ in answers] == [(200, "HIT")] * 50
 
 
 async def _response(reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
