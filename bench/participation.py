@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 from bench.scratch import bench_config, scratch_postgres, timed_get  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.bus import MemoryBus  # noqa: E402
-from server.pengaduan.mail import Mailer  # noqa: E402
+from server.mail import Mailer  # noqa: E402
 from server.raperda.service import PAGE_SIZE, RaperdaService  # noqa: E402
 from server.signing import Signer  # noqa: E402
 from server.store import Store  # noqa: E402

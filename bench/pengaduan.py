@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scratch import scratch_postgres  # noqa: E402
 from server.bus import MemoryBus  # noqa: E402
+from server.mail import Mailer  # noqa: E402
 from server.pengaduan import codes, workdays  # noqa: E402
-from server.pengaduan.mail import Mailer  # noqa: E402
 from server.pengaduan.service import PengaduanService  # noqa: E402
 from server.pengaduan.vault import Contact, Vault  # noqa: E402
 from server.signing import Signer  # noqa: E402

@@ -36,10 +36,10 @@ from server.i18n import Translations
 from server.live import metrics as live_metrics
 from server.live import views as live
 from server.live.service import LiveService
+from server.mail import Mailer
 from server.metrics import Metrics
 from server.pengaduan import open311
 from server.pengaduan import views as pengaduan
-from server.pengaduan.mail import Mailer
 from server.pengaduan.service import PengaduanService
 from server.pengaduan.vault import Vault
 from server.raperda import views as raperda
@@ -200,9 +200,8 @@ async def _pengaduan(app: web.Application) -> AsyncIterator[None]:
             "SIDANG_DATA_KEY is not set: complaint contact details cannot be stored "
             "(reports without contact still can)"
         )
-    mailer = Mailer(config.smtp_url)
     service = PengaduanService(
-        app[keys.STORE], app[keys.BUS], app[keys.SIGNER], vault, mailer, config.timezone
+        app[keys.STORE], app[keys.BUS], app[keys.SIGNER], vault, app[keys.MAILER], config.timezone
     )
     app[keys.PENGADUAN] = service
     retention = asyncio.create_task(
@@ -212,7 +211,15 @@ async def _pengaduan(app: web.Application) -> AsyncIterator[None]:
     retention.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await retention
-    await mailer.drain()
+
+
+async def _mail(app: web.Application) -> AsyncIterator[None]:
+    """One mailer for every feature; what is still being sent goes out before the loop ends
+    (the features that send close first)."""
+    config = app[keys.CONFIG]
+    app[keys.MAILER] = Mailer(config.smtp_url, urlsplit(config.public_url).hostname or "localhost")
+    yield
+    await app[keys.MAILER].drain()
 
 
 async def _reports(app: web.Application) -> AsyncIterator[None]:
@@ -223,10 +230,11 @@ async def _reports(app: web.Application) -> AsyncIterator[None]:
 
 async def _raperda(app: web.Application) -> AsyncIterator[None]:
     """Raperda input: after the store, the bus and the reports it registers its input with;
-    its mail drains and its SMS gateway closes on the way out."""
+    its SMS gateway closes on the way out."""
     config = app[keys.CONFIG]
-    mailer = Mailer(config.smtp_url)
-    app[keys.RAPERDA] = RaperdaService(app[keys.STORE], app[keys.BUS], app[keys.SIGNER], mailer)
+    app[keys.RAPERDA] = RaperdaService(
+        app[keys.STORE], app[keys.BUS], app[keys.SIGNER], app[keys.MAILER]
+    )
     gateway = create_gateway(config.sms_url, config.sms_token)
     app[keys.PHONE_VERIFIER] = PhoneVerifier(
         app[keys.STORE],
@@ -237,7 +245,6 @@ async def _raperda(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.REPORTS].register(InputReports.kind, InputReports())
     yield
-    await mailer.drain()
     if gateway is not None:
         await gateway.close()
 
@@ -245,18 +252,16 @@ async def _raperda(app: web.Application) -> AsyncIterator[None]:
 async def _forum(app: web.Application) -> AsyncIterator[None]:
     """The forum: after the reports it registers its threads and replies with."""
     config = app[keys.CONFIG]
-    mailer = Mailer(config.smtp_url)
     app[keys.FORUM] = ForumService(
         app[keys.STORE],
         app[keys.BUS],
         app[keys.SIGNER],
         app[keys.REPORTS],
         Vault(config.data_keys),
-        mailer,
+        app[keys.MAILER],
         config.public_url,
     )
     yield
-    await mailer.drain()
 
 
 # Each service may use the ones before it: rooms use the live sittings, all use store and bus.
@@ -264,6 +269,7 @@ SERVICES = (
     _store,
     _bus,
     forward.http_client,
+    _mail,
     _reports,
     _live,
     _rooms,

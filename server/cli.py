@@ -70,7 +70,7 @@ def serve(host: str | None, port: int | None) -> None:
 @click.option("--port", type=int, default=None, help="Port to listen on (default SIDANG_PORT).")
 def demo(host: str | None, port: int | None) -> None:
     """Migrate, seed demo data (first run only) and serve a live demo sitting."""
-    config = load_config().with_secret().with_data_key().with_sms_log()
+    config = load_config().with_secret().with_data_key().with_log_outboxes()
     upgrade(config.database_url)
     created = asyncio.run(seed_demo(config))
     if created:

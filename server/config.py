@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/sidang.db"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 LOG_FORMATS = ("json", "text")
-SMS_LOG = "log:"
+LOG_OUTBOX = "log:"
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -130,10 +130,13 @@ class Config:
         key = _key_file(self.data_dir / "data_key", lambda: Fernet.generate_key().decode())
         return replace(self, data_keys=(key,))
 
-    def with_sms_log(self) -> Config:
-        """For `sidang demo` only: without a gateway, each SMS (its one-time code) is written
-        to the log, so phone verification can be tried. Production sets SIDANG_SMS_URL."""
-        return self if self.sms_url else replace(self, sms_url=SMS_LOG)
+    def with_log_outboxes(self) -> Config:
+        """For `sidang demo` only: without an SMS gateway or a mail server, each SMS (its
+        one-time code) and each e-mail (a sign-in link) is written to the log, so verification
+        can be tried. Production sets SIDANG_SMS_URL and SIDANG_SMTP_URL."""
+        return replace(
+            self, sms_url=self.sms_url or LOG_OUTBOX, smtp_url=self.smtp_url or LOG_OUTBOX
+        )
 
     def with_secret(self) -> Config:
         """Return a copy with a secret key, generating one under data_dir on first use."""
@@ -257,20 +260,22 @@ def _parse_data_keys(value: str) -> tuple[str, ...]:
 
 
 def _parse_smtp_url(value: str | None) -> str | None:
-    if value is None:
-        return None
+    if value is None or value == LOG_OUTBOX:
+        return value
     parts = urlsplit(value)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError(f"SIDANG_SMTP_URL must be an smtp:// or smtps:// URL, not {value!r}")
+        raise ConfigError(
+            f"SIDANG_SMTP_URL must be an smtp:// or smtps:// URL or {LOG_OUTBOX!r}, not {value!r}"
+        )
     return value
 
 
 def _parse_sms_url(value: str | None) -> str | None:
-    if value is None or value == SMS_LOG:
+    if value is None or value == LOG_OUTBOX:
         return value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"SIDANG_SMS_URL must be an http(s) URL or {SMS_LOG!r}, not {value!r}")
+        raise ConfigError(f"SIDANG_SMS_URL must be an http(s) URL or {LOG_OUTBOX!r}, not {value!r}")
     return value
 
 

@@ -22,8 +22,8 @@ from server.domain.moderation import Sender
 from server.domain.roles import Role
 from server.domain.sitting import QuorumRule, SittingStatus, SittingType
 from server.forum.service import Author, ForumService, Opening
+from server.mail import Mailer
 from server.passwords import hash_password
-from server.pengaduan.mail import Mailer
 from server.pengaduan.vault import Vault
 from server.raperda.identity import Resident
 from server.raperda.service import RaperdaService

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from server.forum.service import ForumService
     from server.i18n import Translations
     from server.live.service import LiveService
+    from server.mail import Mailer
     from server.metrics import Metrics
     from server.pengaduan.service import PengaduanService
     from server.raperda.phone import PhoneVerifier
@@ -51,6 +52,7 @@ HEALTH_CHECKS: web.AppKey[list[HealthCheck]] = web.AppKey("health_checks")
 CONNECTION_GUARD: web.AppKey[Guard] = web.AppKey("connection_guard")
 SOCKETS_PER_IP: web.AppKey[Counter[str]] = web.AppKey("sockets_per_ip")
 HTTP_CLIENT: web.AppKey[ClientSession] = web.AppKey("http_client")  # to a sitting's owner node
+MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 
 LIVE: web.AppKey[LiveService] = web.AppKey("live")
 ROOMS: web.AppKey[RoomService] = web.AppKey("rooms")

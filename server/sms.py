@@ -15,7 +15,7 @@ from typing import Protocol
 
 import aiohttp
 
-from server.config import SMS_LOG
+from server.config import LOG_OUTBOX
 from server.domain.errors import DeliveryUnavailable
 from server.i18n import N_
 
@@ -76,4 +76,4 @@ def create_gateway(url: str | None, token: str) -> SmsGateway | None:
     """None when no SMS can be sent: phone verification is then offered nowhere."""
     if url is None:
         return None
-    return LogGateway() if url == SMS_LOG else HttpGateway(url, token)
+    return LogGateway() if url == LOG_OUTBOX else HttpGateway(url, token)

@@ -54,6 +54,16 @@ def test_secure_cookies_follow_the_public_url():
 def test_sms_goes_to_a_gateway_the_log_or_nowhere():
     gateway = Config.from_env({"SIDANG_SMS_URL": "https://sms.example.id/kirim"})
     assert gateway.sms_url == "https://sms.example.id/kirim"
-    assert gateway.with_sms_log().sms_url == gateway.sms_url, "demo keeps a configured gateway"
+    assert gateway.with_log_outboxes().sms_url == gateway.sms_url, "demo keeps a gateway"
     assert Config.from_env({}).sms_url is None
-    assert Config.from_env({}).with_sms_log().sms_url == "log:"
+    assert Config.from_env({}).with_log_outboxes().sms_url == "log:"
+
+
+def test_mail_goes_to_a_server_the_log_or_nowhere():
+    server = Config.from_env({"SIDANG_SMTP_URL": "smtp://mail.example.id:587?starttls=1"})
+    assert server.with_log_outboxes().smtp_url == server.smtp_url, "demo keeps a mail server"
+    assert Config.from_env({}).smtp_url is None
+    assert Config.from_env({}).with_log_outboxes().smtp_url == "log:"
+    assert Config.from_env({"SIDANG_SMTP_URL": "log:"}).smtp_url == "log:"
+    with pytest.raises(ConfigError, match="SIDANG_SMTP_URL"):
+        Config.from_env({"SIDANG_SMTP_URL": "mail.example.id"})

@@ -340,6 +340,28 @@ async def test_a_live_sitting_links_to_the_input_page(app_client, store):
 
 
 @SQLITE_ONLY
+async def test_with_the_log_outbox_the_sign_in_link_is_in_the_log(
+    aiohttp_client, make_config, database_url, store, caplog
+):
+    """`sidang demo` writes e-mail to the log: a resident there can still verify an address."""
+    client = await aiohttp_client(
+        create_app(make_config(database_url=database_url, smtp_url="log:"))
+    )
+    form = await csrf_token_for(client)
+    data = {"csrf_token": form, "name": "Siti Aminah", "email": "siti@example.com"}
+    with caplog.at_level("WARNING", logger="server.mail"):
+        sent = await client.post("/raperda/identitas", data=data, allow_redirects=False)
+    assert sent.status == 303 and sent.headers["Location"].endswith("?dikirim=1")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "server.mail")
+    assert "To: siti@example.com" in logged and "From: noreply@" in logged
+    link = re.search(r"http://\S+(/raperda/identitas/\S+)", logged).group(1)
+    confirmed = await client.get(link, allow_redirects=False)
+    assert confirmed.status == 303
+    mine = await client.get("/raperda/masukan-saya")
+    assert "Siti Aminah" in await mine.text()
+
+
+@SQLITE_ONLY
 async def test_every_form_needs_the_csrf_token(app_client, store):
     raperda_id = await import_and_publish(app_client)
     lineage = await lineage_of(store, raperda_id, "1")

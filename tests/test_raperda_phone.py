@@ -17,7 +17,7 @@ from sqlalchemy import MetaData, select, update
 
 from server import keys
 from server.app import create_app
-from server.config import SMS_LOG
+from server.config import LOG_OUTBOX
 from server.domain import phone
 from server.domain.errors import InvalidInput
 from server.raperda.phone import resend_key
@@ -295,7 +295,7 @@ async def test_without_a_gateway_phone_verification_is_not_offered(
 async def test_the_development_outbox_writes_the_sms_to_the_log(
     aiohttp_client, make_config, database_url, store, caplog
 ):
-    client = await aiohttp_client(create_app(app_config(make_config, database_url, SMS_LOG)))
+    client = await aiohttp_client(create_app(app_config(make_config, database_url, LOG_OUTBOX)))
     with caplog.at_level(logging.WARNING, logger="server.sms"):
         assert (await ask(client)).status == 303
     page = await (await client.get("/raperda/identitas/kode")).text()

@@ -30,7 +30,7 @@ from server.domain.moderation import (
 )
 from server.domain.roles import MODERATORS, STAFF, Role
 from server.i18n import N_
-from server.pengaduan.mail import Mailer
+from server.mail import Mailer
 from server.pengaduan.vault import Contact, Vault
 from server.reports import ReportService, Target
 from server.search.service import FORUM_KINDS, Hit, SearchQuery, backend_for

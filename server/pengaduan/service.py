@@ -24,8 +24,8 @@ from server.domain.errors import (
 from server.domain.moderation import Gate, Limits, Refused, Sender, WordFilter, clean_text
 from server.domain.roles import STAFF, Role
 from server.i18n import N_
+from server.mail import Mailer
 from server.pengaduan import codes, workdays
-from server.pengaduan.mail import Mailer
 from server.pengaduan.photos import MAX_PHOTOS, TOO_MANY, clean_photo, refuse
 from server.pengaduan.stats import Breakdown, Statistics
 from server.pengaduan.status import (

@@ -36,8 +36,8 @@ from server.domain.moderation import (
     must_hold,
 )
 from server.i18n import N_
+from server.mail import Mailer
 from server.pdftext import extract_text
-from server.pengaduan.mail import Mailer
 from server.raperda.html import decode
 from server.raperda.identity import Resident, link_token
 from server.raperda.stage import Stage, stage_of
