@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import re
 import subprocess
@@ -81,7 +82,8 @@ def cluster():
         nginx_port=free_port(),
         node_ports=(free_port(), free_port()),
         redis_port=free_port(),
-        database="sidang_e2e",
+        # Named after the checkout, so that two checkouts' suites can run at once.
+        database=f"sidang_e2e_{hashlib.sha1(str(script.ROOT).encode()).hexdigest()[:8]}",
         live_demo=False,
     )
     cluster.start()
