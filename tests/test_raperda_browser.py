@@ -1,7 +1,8 @@
 """Staff import and publish a Raperda; a resident on a 360 px touch phone picks a pasal and
 proposes new wording for an ayat by tapping (no mouse, no text selection: CONSUL's annotations
-break on touch); staff publish version 2 and the input is still on its pasal (Debian
-Chromium)."""
+break on touch); staff publish version 2 and the input is still on its pasal. Another resident
+verifies by phone on the same kind of phone, from the pasal through the SMS code, and comments
+under a display name, the number never shown (Debian Chromium)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from server.store import repo
 from tests.browser import chromium, sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.raperda_helpers import SAMPAH_V1, SAMPAH_V2
+from tests.test_raperda import import_and_publish
+from tests.test_raperda_phone import E164, app_config, gateway  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -109,3 +112,81 @@ async def test_resident_proposes_wording_and_it_stays_on_its_pasal_in_version_2(
         assert await kept.count() == 1 and "versi 1" in await kept.inner_text()
         assert await resident.locator("details summary", has_text="Perubahan").count() == 1
         await no_sideways_scroll(resident)
+
+
+async def test_resident_verifies_by_phone_from_a_pasal_and_comments_under_a_name(
+    aiohttp_server,
+    make_config,
+    database_url,
+    store,
+    gateway,  # noqa: F811
+):
+    server = await aiohttp_server(create_app(app_config(make_config, database_url, gateway.url)))
+    raperda_id = await import_and_publish(server)
+
+    async with chromium() as browser:
+        resident = await browser.new_page(viewport=PHONE, has_touch=True, is_mobile=True)
+        await resident.goto(str(server.make_url(f"/raperda/{raperda_id}")))
+        pasal3 = resident.locator("article.pasal", has_text="Pasal 3")
+        async with resident.expect_navigation():
+            await pasal3.locator("a", has_text="beri masukan").tap()
+        form = resident.locator("#form-masukan")
+        assert await form.locator("button[type=submit]").is_disabled()
+        async with resident.expect_navigation():
+            await form.locator(".alert a", has_text="Verifikasi").tap()
+
+        ask = resident.locator("form[action='/raperda/identitas/telepon']")
+        await no_sideways_scroll(resident)
+        await ask.locator("input[name=name]").fill("Sri Wahyuni")
+        number = ask.locator("input[name=phone]")
+        assert await number.get_attribute("type") == "tel"
+        await number.tap()
+        await resident.keyboard.type("0812 3456 7890")
+        async with resident.expect_navigation():
+            await ask.locator("button[type=submit]").tap()
+
+        assert resident.url.endswith("/raperda/identitas/kode")
+        assert [sms["to"] for sms in gateway.received] == [E164]
+        code = gateway.code()
+        assert "0812-****-890" in await resident.locator("main [role=status]").inner_text()
+        field = resident.locator("input[name=code]")
+        assert await field.get_attribute("autocomplete") == "one-time-code"
+        assert await field.get_attribute("inputmode") == "numeric"
+        await no_sideways_scroll(resident)
+        seen = [await resident.locator("body").inner_text()]
+        await field.tap()
+        await resident.keyboard.type(code)
+        async with resident.expect_navigation():
+            await resident.locator("form[action='/raperda/identitas/kode'] button").tap()
+
+        # Verified, the resident lands on "Masukan saya" and finds the way back to the pasal.
+        main = resident.locator("main")
+        assert "Anda memberi masukan sebagai Sri Wahyuni" in await main.inner_text()
+        seen.append(await resident.locator("body").inner_text())
+        async with resident.expect_navigation():
+            await resident.locator("a", has_text="Masukan Raperda").tap()
+        async with resident.expect_navigation():
+            # (the database is shared by the file's tests: the other test's draft is listed too)
+            await resident.locator(f"ul.masukan a[href='/raperda/{raperda_id}']").tap()
+        async with resident.expect_navigation():
+            await pasal3.locator("a", has_text="beri masukan").tap()
+        assert (await resident.locator("h1").inner_text()).strip() == "Pasal 3"
+        sender = await form.locator("p.meta", has_text="Dikirim sebagai").inner_text()
+        assert "Sri Wahyuni" in sender and "nomor ponsel terverifikasi" in sender
+        await form.locator("label.choice", has_text="Tidak setuju").tap()
+        assert await resident.is_checked("input[name=position][value=tidak_setuju]")
+        await form.locator("textarea[name=text]").fill("Denda ini terlalu berat bagi warga kecil.")
+        async with resident.expect_navigation():
+            await form.locator("button[type=submit]").tap()
+
+        assert "masukan Anda sudah tercatat" in await main.inner_text()
+        mine = resident.locator("ul.masukan > li", has_text="Denda ini terlalu berat")
+        assert (await mine.locator("strong").inner_text()).strip() == "Sri Wahyuni"
+        assert (await mine.locator(".badge").inner_text()).strip() == "Tidak setuju"
+        sender = await form.locator("p.meta", has_text="Dikirim sebagai").inner_text()
+        assert "nomor ponsel terverifikasi" in sender
+        await no_sideways_scroll(resident)
+        seen.append(await resident.locator("body").inner_text())
+        for text in seen:
+            for part in ("3456", "7890", "81234567890"):
+                assert part not in text, f"the number shows: {text}"
