@@ -18,8 +18,10 @@ Viewer counts rise in steps, each run --repeat times (medians are quoted), until
 part delay reaches 1 s or more than 1% of requests fail; "sustained" is the largest step under
 both. Per step: parts per viewer per second (2 is live), p50/p99 part delay, origin playlist
 requests per second at the owner (its /metrics; with nginx, also per part: one nginx here), the
-owner's encoder real-time factor, the CPU of nginx, each node, Redis and the generator from /proc
-(percent of one core; the machine has 200), the rest of the machine, and the load average.
+owner's encoder real-time factor, the round trip of a member's command in the room on the owner
+(p50/p99, against the same member with no viewers, measured first), the CPU of nginx, each node,
+Redis and the generator from /proc (percent of one core; the machine has 200), the rest of the
+machine, and the load average.
 
     python bench/viewers.py [--quick] [--json]
 """
@@ -41,11 +43,13 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.scratch import cpu_s, machine_busy, raise_file_limit  # noqa: E402
-from server.demo import LIVE_DEMO_TITLE  # noqa: E402
+from server.demo import DEMO_PASSWORD, LIVE_DEMO_TITLE  # noqa: E402
 from tests.cluster import load_cluster_script  # noqa: E402
 
 RENDITION = "360p"
@@ -56,6 +60,9 @@ PART_LINE = re.compile(rb'#EXT-X-PART:[^\n]*URI="(part(\d+)\.(\d+)\.m4s)"')
 PLAYLIST_ROUTE = 'route="/live/{sitting_id}/{rendition}/index.m3u8"'
 COUNT = re.compile(r"^sidang_http_request_duration_seconds_count\{(.*)\} ([\d.e+]+)$", re.M)
 RTF = re.compile(r'^sidang_program_realtime_factor\{sitting="(\d+)"\} ([\d.e+-]+)$', re.M)
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+ROOM_MEMBER = "anggota"  # the demo account seated as a member
+ROOM_EVERY_S = 0.1
 # The bench's own cluster, beside the one `make cluster` and the end-to-end suite use.
 CLUSTER = {
     "state": ROOT / "build" / "cluster-viewers",
@@ -245,6 +252,74 @@ def worker(address: tuple[str, int], sid: int, count: int, start_at, stop_at, ou
     out.send((crowd.arrivals, crowd.errors))
 
 
+# -- a member in the room, beside the viewers --------------------------------------------------
+
+
+def room_probe(node: str, sid: int, start_at: float, stop_at: float, out) -> None:
+    """In a process of its own: a member in the sitting's room on the owner node raises and
+    lowers a hand every 100 ms. Each command's round trip (sent, until the room's new state is
+    back) is what a member feels of the node's load; the room shares the encoder's process."""
+    out.send(asyncio.run(_probe_room(node, sid, start_at, stop_at)))
+
+
+async def _probe_room(node: str, sid: int, start_at: float, stop_at: float) -> list[float]:
+    # unsafe: the cookie jar takes the session cookie from an IP address (the node is 127.0.0.1)
+    async with aiohttp.ClientSession(node, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        token = CSRF_META.search(await (await http.get("/masuk")).text()).group(1)
+        login = {"username": ROOM_MEMBER, "password": DEMO_PASSWORD, "csrf_token": token}
+        await http.post("/masuk", data=login | {"next": "/"}, allow_redirects=False)
+        async with http.ws_connect(f"/ruang/{sid}/ws") as ws:
+            me = (await _next_frame(ws, lambda f: f["type"] == "hello"))["you"]["member"]
+            await _next_frame(ws, lambda f: f["type"] == "state")  # the room as it is
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            round_trips, raised = [], True
+            while time.time() < stop_at:
+                sent = time.perf_counter()
+                await ws.send_json({"type": "hand", "raise": raised})
+                await _next_frame(ws, lambda f, up=raised: _shows_hand(f, me, up))
+                round_trips.append(time.perf_counter() - sent)
+                raised = not raised
+                await asyncio.sleep(ROOM_EVERY_S)
+            return round_trips
+
+
+def _shows_hand(frame: dict, member: int, raised: bool) -> bool:
+    """The room's state after this member's hand went up (in the queue) or down."""
+    return frame["type"] == "state" and (member in frame["queue"]) == raised
+
+
+async def _next_frame(ws: aiohttp.ClientWebSocketResponse, wanted) -> dict:
+    while True:
+        frame = await ws.receive_json()
+        if wanted(frame):
+            return frame
+        if frame["type"] == "error":
+            raise RuntimeError(f"the room refused the member: {frame['message']}")
+
+
+def room_figures(round_trips: list[float]) -> dict:
+    ordered = sorted(round_trips)
+    if not ordered:
+        return {"room_p50_ms": None, "room_p99_ms": None}
+    return {
+        "room_p50_ms": round(1000 * statistics.median(ordered), 1),
+        "room_p99_ms": round(1000 * ordered[int(len(ordered) * 0.99)], 1),
+    }
+
+
+def room_alone(node: str, sid: int, seconds: float) -> dict:
+    """The same member's round trips with no viewers: the baseline the runs compare with."""
+    receive, send = multiprocessing.Pipe(duplex=False)
+    start_at = time.time() + 1.0
+    process = multiprocessing.Process(
+        target=room_probe, args=(node, sid, start_at, start_at + seconds, send)
+    )
+    process.start()
+    figures = room_figures(receive.recv())
+    process.join()
+    return figures
+
+
 # -- what the servers did ---------------------------------------------------------------------
 
 
@@ -315,6 +390,11 @@ def run(target: Target, viewers: int, seconds: float, workers: int) -> dict:
         process.start()
         pipes.append(receive)
         processes.append(process)
+    room_receive, room_send = multiprocessing.Pipe(duplex=False)
+    room = multiprocessing.Process(
+        target=room_probe, args=(target.nodes[0], target.sid, measure_from, measure_to, room_send)
+    )
+    room.start()
     time.sleep(max(0.0, measure_from - time.time()))
     # Every playlist request nginx sends upstream ends at the owner (node 1) exactly once,
     # straight or through node 2's hop: the owner's count is the origin's load.
@@ -331,6 +411,8 @@ def run(target: Target, viewers: int, seconds: float, workers: int) -> dict:
         received += got
         errors += failed
         process.join()
+    room_round_trips = room_receive.recv()
+    room.join()
     written = target.clock.written
     delays = sorted(
         at - written[name]
@@ -350,6 +432,7 @@ def run(target: Target, viewers: int, seconds: float, workers: int) -> dict:
         "origin_playlist_rps": round(origin_rps, 1),
         "origin_playlist_per_part": round(origin_rps * PART_S, 2),
         "realtime_factor": realtime_factor(owner, target.sid),
+        **room_figures(room_round_trips),
         "cpu_percent": cpu,
         "load_average": [round(x, 1) for x in os.getloadavg()],
     }
@@ -366,7 +449,7 @@ def median_run(runs: list[dict]) -> dict:
         return None if value == worst else round(value, 3)
 
     keys = ("parts_per_viewer_s", "p50_part_delay_s", "origin_playlist_rps")
-    keys += ("origin_playlist_per_part", "realtime_factor", "errors")
+    keys += ("origin_playlist_per_part", "realtime_factor", "errors", "room_p50_ms", "room_p99_ms")
     summary = {"viewers": runs[0]["viewers"], "runs": len(runs)}
     summary |= {key: median(key) for key in keys}
     summary["p99_part_delay_s"] = median("p99_part_delay_s", worst=float("inf"))
@@ -501,6 +584,8 @@ def main() -> None:
             f"nginx: {nginx_workers(cluster)} worker(s)"
         )
         results = {"generator": {"workers": args.workers, "loop": loop_name}}
+        results["room_alone"] = room_alone(cluster.node_url(0), sid, args.seconds)
+        print(f"  member room, no viewers: {json.dumps(results['room_alone'])}", flush=True)
         results["nginx_workers"] = nginx_workers(cluster)
         for name, url, steps in (
             ("app", cluster.node_url(0), args.app_steps),
