@@ -288,12 +288,7 @@ async def test_a_crowd_waiting_on_one_part_makes_one_origin_request(edge):
     one of them and nginx the rest. (nginx 1.22 counts an entry's requests in 10 bits; without
     `proxy_cache_min_uses 0` the 1,024th went to the origin past the lock.)"""
     origin, port = edge
-    viewers = await _viewers(port, 1500)
-    await _through_nginx(port)
-    origin.part_written.set()
-    answers = [await _response(reader) for reader, _ in viewers]
-    for _, writer in viewers:
-        writer.close()
+    answers = await _answers_once_written(origin, port, await _viewers(port, 1500))
     assert origin.reached == [Origin.RELOAD]
     assert all(status == 200 and body == b"#EXTM3U\n" for status, _, body in answers)
     assert sorted(cache for _, cache, _ in answers) == ["HIT"] * 1499 + ["MISS"]
@@ -309,13 +304,19 @@ async def test_the_viewer_whose_reload_reached_the_origin_may_leave(edge):
     others = await _viewers(port, 50)
     first.close()
     await first.wait_closed()
-    await _through_nginx(port)
-    origin.part_written.set()
-    answers = [await _response(reader) for reader, _ in others]
-    for _, writer in others:
-        writer.close()
+    answers = await _answers_once_written(origin, port, others)
     assert origin.reached == [Origin.RELOAD]
     assert [(status, cache) for status, cache, _ in answers] == [(200, "HIT")] * 50
+
+
+async def _answers_once_written(origin: Origin, port: int, viewers) -> list[tuple[int, str, bytes]]:
+    """Once nginx has seen every viewer, the part is written: what each viewer then gets."""
+    await _through_nginx(port)
+    origin.part_written.set()
+    answers = [await _response(reader) for reader, _ in viewers]
+    for _, writer in viewers:
+        writer.close()
+    return answers
 
 
 async def _response(reader: asyncio.StreamReader) -> tuple[int, str, bytes]:
