@@ -229,6 +229,7 @@ class Origin:
         self.reached: list[str] = []
         self.first_reload = asyncio.Event()
         self.part_written = asyncio.Event()
+        self.status = 200  # what the held reloads get
         self.app = web.Application()
         self.app.router.add_get("/live/{sitting}/{rendition}/index.m3u8", self.playlist)
         self.app.router.add_get("/probe", self.probe)
@@ -237,6 +238,9 @@ class Origin:
         self.reached.append(request.path_qs)
         self.first_reload.set()
         await self.part_written.wait()
+        if self.status != 200:  # as the app refuses: no-store, retry in a second
+            headers = {"Retry-After": "1", "Cache-Control": "no-store"}
+            return web.Response(status=self.status, text="Siaran sedang dimulai.", headers=headers)
         headers = {"X-Accel-Expires": "6", "Cache-Control": "no-cache"}
         return web.Response(text="#EXTM3U\n", headers=headers)
 
@@ -307,6 +311,17 @@ async def test_the_viewer_whose_reload_reached_the_origin_may_leave(edge):
     answers = await _answers_once_written(origin, port, others)
     assert origin.reached == [Origin.RELOAD]
     assert [(status, cache) for status, cache, _ in answers] == [(200, "HIT")] * 50
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+async def test_a_refusal_reaches_a_crowd_from_one_origin_request(edge):
+    """A node falling behind answers a held reload with 503: the viewers waiting on it get that
+    answer from nginx rather than each asking the struggling node in turn."""
+    origin, port = edge
+    origin.status = 503
+    answers = await _answers_once_written(origin, port, await _viewers(port, 200))
+    assert origin.reached == [Origin.RELOAD]
+    assert {status for status, _, _ in answers} == {503}
 
 
 async def _answers_once_written(origin: Origin, port: int, viewers) -> list[tuple[int, str, bytes]]:
