@@ -29,6 +29,7 @@ TOKEN = "rahasia-gateway"
 NUMBER = "0812-3456-7890"
 E164 = "+6281234567890"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+DISABLED = '<button type="submit" disabled>'  # the input form's, before the resident is verified
 
 
 @dataclass
@@ -77,23 +78,29 @@ async def app_client(aiohttp_client, make_config, database_url, store, gateway):
     return await aiohttp_client(create_app(app_config(make_config, database_url, gateway.url)))
 
 
-async def ask(client, number=NUMBER, name="Sri Wahyuni", ip="10.1.0.1"):
+async def ask(client, number=NUMBER, name="Sri Wahyuni", ip="10.1.0.1", **more):
     token = await csrf_token_for(client)
     return await client.post(
         "/raperda/identitas/telepon",
-        data={"csrf_token": token, "name": name, "phone": number},
+        data={"csrf_token": token, "name": name, "phone": number, **more},
         headers={"X-Forwarded-For": ip},
         allow_redirects=False,
     )
 
 
-async def enter(client, code: str):
+async def enter(client, code: str, **more):
     token = await csrf_token_for(client)
     return await client.post(
         "/raperda/identitas/kode",
-        data={"csrf_token": token, "code": code},
+        data={"csrf_token": token, "code": code, **more},
         allow_redirects=False,
     )
+
+
+def carried(page: str) -> str | None:
+    """The page a form on `page` returns to once the resident is verified."""
+    match = re.search(r'name="next" value="([^"]*)"', page)
+    return match.group(1) if match else None
 
 
 async def test_a_resident_verifies_by_phone_and_comments(app_client, store, gateway):
@@ -130,6 +137,63 @@ async def test_a_resident_verifies_by_phone_and_comments(app_client, store, gate
     for shown in ("3456", "7890", "****"):
         assert shown not in public
     assert not await stored_anywhere(store, ("81234567890", "3456-7890", code))
+
+
+async def test_verifying_from_a_pasal_returns_to_its_form(app_client, store, gateway):
+    raperda_id = await import_and_publish(app_client)
+    lineage = await lineage_of(store, raperda_id, "3")
+    pasal = f"/raperda/{raperda_id}/pasal/{lineage}"
+    before = await (await app_client.get(pasal)).text()
+    assert DISABLED in before
+    link = re.search(r'href="(/raperda/masukan-saya[^"]*)"', before)
+    assert link and link.group(1) == f"/raperda/masukan-saya?next={pasal}"
+    assert carried(await (await app_client.get(link.group(1))).text()) == pasal
+
+    asked = await ask(app_client, next=pasal)
+    assert asked.headers["Location"] == f"/raperda/identitas/kode?next={pasal}"
+    code_page = await (await app_client.get(asked.headers["Location"])).text()
+    assert carried(code_page) == pasal
+    assert f'href="/raperda/masukan-saya?next={pasal}"' in code_page  # "Minta kode baru"
+    code = gateway.code()
+    wrong = await enter(app_client, "000000" if code != "000000" else "111111", next=pasal)
+    assert wrong.status == 400 and carried(await wrong.text()) == pasal
+
+    confirmed = await enter(app_client, code, next=pasal)
+    assert confirmed.status == 303
+    assert confirmed.headers["Location"] == f"{pasal}?terverifikasi=1#form-masukan"
+    back = await (await app_client.get(confirmed.headers["Location"])).text()
+    assert "Nomor ponsel Anda terverifikasi. Tulis masukan Anda di bawah ini." in back
+    assert "Dikirim sebagai <strong>Sri Wahyuni</strong>" in back
+    assert DISABLED not in back, "the input form is ready"
+    later = await (await app_client.get(pasal)).text()
+    assert "terverifikasi. Tulis" not in later, "said once, on arrival"
+
+
+HOSTILE = [
+    "https://evil.example/",
+    "//evil.example",
+    "/\\evil.example",
+    "/forum",
+    "javascript:alert(1)",
+    "/raperda/../forum",
+    "/raperda/%2e%2e/forum",
+    "/raperdax",
+    "/raperda/1\t/x",
+]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("hostile", HOSTILE)
+async def test_a_return_path_off_the_raperda_pages_lands_on_my_input(app_client, gateway, hostile):
+    mine = await (await app_client.get("/raperda/masukan-saya", params={"next": hostile})).text()
+    assert carried(mine) is None
+    asked = await ask(app_client, next=hostile)
+    assert asked.headers["Location"] == "/raperda/identitas/kode"
+    code_page = await app_client.get("/raperda/identitas/kode", params={"next": hostile})
+    assert carried(await code_page.text()) is None
+    confirmed = await enter(app_client, gateway.code(), next=hostile)
+    assert confirmed.status == 303
+    assert confirmed.headers["Location"] == "/raperda/masukan-saya"
 
 
 async def stored_anywhere(store, needles) -> list[str]:

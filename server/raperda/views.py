@@ -6,6 +6,7 @@ render."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from server.domain.errors import (
 )
 from server.domain.moderation import Sender
 from server.domain.roles import MODERATORS, STAFF, Role
+from server.edge import local_path
 from server.http import error_message, path_id
 from server.i18n import N_
 from server.middlewares import CLIENT_IP_KEY, status_for
@@ -42,6 +44,10 @@ from server.templating import redirect, render
 COOKIE = "sidang_raperda"
 UNVERIFIED = N_("Verifikasi nomor ponsel atau e-mail Anda, atau masuk dahulu.")
 CODE_COOKIE = "sidang_raperda_kode"  # which SMS code the resident is about to type
+MINE = "/raperda/masukan-saya"
+# A Raperda page to return to: path segments of letters, digits, `_` and `-` only (so no `..`
+# or `%2e` a browser would resolve out of /raperda), and a plain query.
+_BACK = re.compile(r"/raperda(?:/[A-Za-z0-9_-]+)*/?(?:\?[A-Za-z0-9_=&-]*)?")
 # Who answers for the committee in public: the secretariat and members of the DPRD.
 RESPONDERS = frozenset({*STAFF, Role.PIMPINAN, Role.ANGGOTA})
 
@@ -121,6 +127,31 @@ def resident_of(request: web.Request) -> Resident | None:
     if user is not None:
         return identity.of_account(signer, user.username)
     return identity.from_cookie(signer, read_cookie(request, COOKIE))
+
+
+def back_path(value: str | None) -> str | None:
+    """`value` if it is a Raperda page to send a resident back to once verified, else None: a
+    path on this site (server.edge.local_path refuses schemes, hosts and backslashes) under
+    /raperda, and short."""
+    path = local_path(value)
+    if path is None or len(path) > 200 or not _BACK.fullmatch(path):
+        return None
+    return path
+
+
+def verified_destination(value: str | None) -> str:
+    """Where verifying from `value` lands: that Raperda page at its input form,
+    told it may write now; without one, "Masukan saya" as before."""
+    path = back_path(value)
+    if path is None:
+        return MINE
+    return f"{path}{'&' if '?' in path else '?'}terverifikasi=1#form-masukan"
+
+
+def _with_next(path: str, next_path: str | None) -> str:
+    if not next_path:
+        return path
+    return f"{path}{'&' if '?' in path else '?'}next={quote(next_path, safe='/')}"
 
 
 def _version(request: web.Request) -> int | None:
@@ -229,7 +260,13 @@ async def post_input(request: web.Request) -> web.Response:
 async def mine(request: web.Request) -> web.Response:
     resident = resident_of(request)
     inputs = await request.app[keys.RAPERDA].mine(resident) if resident else []
-    return page(request, "mine.html", {"inputs": inputs, "sent": "dikirim" in request.query})
+    context = {"inputs": inputs, "sent": "dikirim" in request.query}
+    return page(request, "mine.html", {**context, **_next_context(request.query.get("next"))})
+
+
+def _next_context(value: str | None) -> dict[str, str]:
+    """What the identity forms carry: the page to return to, checked."""
+    return {"next": back_path(value) or ""}
 
 
 def _form_page(
@@ -253,8 +290,11 @@ def _form_page(
     return response
 
 
-def _identity_form(request: web.Request, error: DomainError, values: dict[str, str]):
-    return _form_page(request, "mine.html", {"inputs": [], "values": values}, error)
+def _identity_form(
+    request: web.Request, error: DomainError, values: dict[str, str], next_path: str | None
+):
+    context = {"inputs": [], "values": values, **_next_context(next_path)}
+    return _form_page(request, "mine.html", context, error)
 
 
 async def ask_link(request: web.Request) -> web.Response:
@@ -271,7 +311,7 @@ async def ask_link(request: web.Request) -> web.Response:
                 fields={"email": N_("E-mail belum dapat dikirim dari situs ini.")},
             )
     except InvalidInput as error:
-        return _identity_form(request, error, {"name": name, "email": email})
+        return _identity_form(request, error, {"name": name, "email": email}, None)
     token = await service.link_for(name, email, request[CLIENT_IP_KEY])
     link = f"{request.app[keys.CONFIG].public_url}/raperda/identitas/{quote(token)}"
     service.mailer.send(
@@ -294,6 +334,7 @@ async def ask_code(request: web.Request) -> web.Response:
     """Text a one-time code to the number given, then ask for it; the number is not stored."""
     data = await request.post()
     name, number = str(data.get("name", "")), str(data.get("phone", ""))
+    next_path = back_path(str(data.get("next", "")))
     translations = request.app[keys.TRANSLATIONS]
     verifier = request.app[keys.PHONE_VERIFIER]
     try:
@@ -301,8 +342,8 @@ async def ask_code(request: web.Request) -> web.Response:
             name, number, request[CLIENT_IP_KEY], translations.gettext(SMS_TEXT)
         )
     except (InvalidInput, RateLimited, DeliveryUnavailable) as error:
-        return _identity_form(request, error, {"name": name, "phone": number})
-    response = redirect("/raperda/identitas/kode")
+        return _identity_form(request, error, {"name": name, "phone": number}, next_path)
+    response = redirect(_with_next("/raperda/identitas/kode", next_path))
     token = request.app[keys.SIGNER].sign(CODE_COOKIE, [sent.challenge_id, sent.masked])
     set_cookie(request, response, CODE_COOKIE, token, max_age=int(CODE_TTL.total_seconds()))
     return response
@@ -321,23 +362,30 @@ def _challenge(request: web.Request) -> tuple[int, str] | None:
     return int(challenge_id), str(masked)
 
 
-async def code_page(request: web.Request, error: DomainError | None = None) -> web.Response:
+async def code_page(
+    request: web.Request, error: DomainError | None = None, wanted: str | None = None
+) -> web.Response:
+    """The code form; `wanted` is the page to return to, from the form posted (else the query)."""
+    next_path = back_path(request.query.get("next") if wanted is None else wanted)
     challenge = _challenge(request)
     if challenge is None:
         if error is None:
-            return redirect("/raperda/masukan-saya")
-        return _identity_form(request, error, {})
+            return redirect(_with_next(MINE, next_path))
+        return _identity_form(request, error, {}, next_path)
     gateway = request.app[keys.PHONE_VERIFIER].gateway
     context = {
         "masked": challenge[1],
         "errors": {},
         "logged_only": gateway is not None and not gateway.delivers,
+        "next": next_path or "",
+        "ask_again": _with_next(MINE, next_path),
     }
     return _form_page(request, "code.html", context, error)
 
 
 async def confirm_code(request: web.Request) -> web.Response:
     data = await request.post()
+    wanted = str(data.get("next", ""))
     challenge = _challenge(request)
     try:
         if challenge is None:
@@ -346,8 +394,8 @@ async def confirm_code(request: web.Request) -> web.Response:
             challenge[0], str(data.get("code", ""))
         )
     except (InvalidInput, RateLimited) as error:
-        return await code_page(request, error)
-    response = redirect("/raperda/masukan-saya")
+        return await code_page(request, error, wanted)
+    response = redirect(verified_destination(wanted))
     cookie = identity.cookie_for(request.app[keys.SIGNER], resident)
     set_cookie(request, response, COOKIE, cookie, max_age=identity.COOKIE_MAX_AGE_S)
     delete_cookie(request, response, CODE_COOKIE)
