@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import ipaddress
 import re
+import secrets
 
 import aiohttp
 import pytest
@@ -359,6 +360,74 @@ async def test_with_the_log_outbox_the_sign_in_link_is_in_the_log(
     assert confirmed.status == 303
     mine = await client.get("/raperda/masukan-saya")
     assert "Siti Aminah" in await mine.text()
+
+
+async def ask_by_email(client, caplog, **more):
+    """Ask for a verification link from a site that writes e-mail to the log; returns the
+    answer to the form and the link's path."""
+    form = await csrf_token_for(client)
+    data = {"csrf_token": form, "name": "Siti Aminah", "email": "siti@example.com", **more}
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="server.mail"):
+        sent = await client.post("/raperda/identitas", data=data, allow_redirects=False)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "server.mail")
+    return sent, re.search(r"http://\S+(/raperda/identitas/\S+)", logged).group(1)
+
+
+@pytest.fixture
+async def log_mail_client(aiohttp_client, make_config, database_url, store):
+    return await aiohttp_client(create_app(make_config(database_url=database_url, smtp_url="log:")))
+
+
+@SQLITE_ONLY
+async def test_the_e_mailed_link_returns_to_the_pasal_it_was_asked_from(
+    log_mail_client, store, caplog
+):
+    client = log_mail_client
+    raperda_id = await import_and_publish(client)
+    pasal = f"/raperda/{raperda_id}/pasal/{await lineage_of(store, raperda_id, '3')}"
+    mine = await (await client.get(f"/raperda/masukan-saya?next={pasal}")).text()
+    assert f'<input type="hidden" name="next" value="{pasal}">' in mine
+    sent, link = await ask_by_email(client, caplog, next=pasal)
+    assert sent.headers["Location"] == f"/raperda/masukan-saya?dikirim=1&next={pasal}"
+    assert pasal not in link, "the return path is inside the signed token"
+    client.session.cookie_jar.clear()  # opened later, on another device
+    confirmed = await client.get(link, allow_redirects=False)
+    assert confirmed.headers["Location"] == f"{pasal}?terverifikasi=1#form-masukan"
+    back = await (await client.get(confirmed.headers["Location"])).text()
+    assert "E-mail Anda terverifikasi. Tulis masukan Anda di bawah ini." in back
+    assert "Dikirim sebagai <strong>Siti Aminah</strong>" in back
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "hostile",
+    ["https://evil.example/", "//evil.example", "/\\evil.example", "/forum", "javascript:x"],
+)
+async def test_an_e_mailed_link_never_returns_off_the_raperda_pages(
+    log_mail_client, caplog, hostile
+):
+    client = log_mail_client
+    sent, link = await ask_by_email(client, caplog, next=hostile)
+    assert sent.headers["Location"] == "/raperda/masukan-saya?dikirim=1"
+    assert (await client.get(link, allow_redirects=False)).headers["Location"] == (
+        "/raperda/masukan-saya"
+    )
+    # Even a link this site signed with such a path (made before the check, say) lands there.
+    token = identity.link_token(Signer(SECRET), "Siti Aminah", "siti@example.com", hostile)
+    signed = await client.get(f"/raperda/identitas/{token}", allow_redirects=False)
+    assert signed.headers["Location"] == "/raperda/masukan-saya"
+
+
+def test_a_return_path_too_long_for_the_link_is_left_out():
+    signer = Signer(SECRET)
+    far = "/raperda/1/" + secrets.token_hex(600)  # random: the token's zlib cannot shrink it
+    token = identity.link_token(signer, "Siti Aminah", "siti@example.com", far)
+    assert len(token) <= identity.LINK_TOKEN_MAX
+    resident, _, next_path = identity.confirm(signer, token)
+    assert (resident.name, next_path) == ("Siti Aminah", None)
+    near = identity.link_token(signer, "Siti Aminah", "siti@example.com", "/raperda/1")
+    assert identity.confirm(signer, near)[2] == "/raperda/1"
 
 
 @SQLITE_ONLY

@@ -14,6 +14,7 @@ from server.i18n import N_
 from server.signing import BadSignature, Signer
 
 LINK_MAX_AGE_S = 24 * 3600
+LINK_TOKEN_MAX = 600  # the longest token the link's route takes
 COOKIE_MAX_AGE_S = 365 * 86400
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 
@@ -39,19 +40,29 @@ def check_request(name: str, email: str) -> tuple[str, str]:
     return name, email
 
 
-def link_token(signer: Signer, name: str, email: str) -> str:
-    """What the e-mailed link carries: the name and the address's hash, signed."""
-    return signer.sign("raperda-verify", [name, signer.digest("resident-email", email)])
+def link_token(signer: Signer, name: str, email: str, next_path: str | None = None) -> str:
+    """What the e-mailed link carries: the name, the address's hash and, if any, the page to
+    return to once verified, signed (so opened later, even on another device, the link still
+    goes only where this site sent it). A return path that would make the link too long is
+    left out: the resident lands on "Masukan saya" instead."""
+    payload = [name, signer.digest("resident-email", email)]
+    if next_path:
+        token = signer.sign("raperda-verify", [*payload, next_path])
+        if len(token) <= LINK_TOKEN_MAX:
+            return token
+    return signer.sign("raperda-verify", payload)
 
 
-def confirm(signer: Signer, token: str) -> tuple[Resident, str]:
-    """The resident behind a link still valid, and the cookie that now identifies them."""
+def confirm(signer: Signer, token: str) -> tuple[Resident, str, str | None]:
+    """The resident behind a link still valid, the cookie that now identifies them, and the
+    page the link asks to return to (None for none, and for links made before it could)."""
     try:
-        name, identity = signer.unsign("raperda-verify", token, LINK_MAX_AGE_S)
+        name, identity, *rest = signer.unsign("raperda-verify", token, LINK_MAX_AGE_S)
     except (BadSignature, ValueError, TypeError):
         raise InvalidInput(N_("Tautan verifikasi tidak berlaku lagi. Minta tautan baru.")) from None
+    next_path = rest[0] if rest and isinstance(rest[0], str) else None
     resident = Resident(name, identity, "email")
-    return resident, cookie_for(signer, resident)
+    return resident, cookie_for(signer, resident), next_path
 
 
 def cookie_for(signer: Signer, resident: Resident) -> str:

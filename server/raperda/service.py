@@ -277,15 +277,16 @@ class RaperdaService:
         self.units = PublishedUnits()
         self.counts = DraftCounts()
 
-    async def link_for(self, name: str, email: str, ip: str) -> str:
-        """A verification link's token; asking for many is refused like any flood."""
+    async def link_for(self, name: str, email: str, ip: str, next_path: str | None = None) -> str:
+        """A verification link's token (returning to `next_path`, already checked, once
+        opened); asking for many is refused like any flood."""
         digest = self.signer.digest
         sender = Sender(digest("resident-email", email), digest("raperda-ip", ip))
         try:
             await self.link_gate.admit("raperda-verify", sender, email, 0)
         except Refused as refused:
             raise RateLimited(refused.template, **refused.params) from None
-        return link_token(self.signer, name, email)
+        return link_token(self.signer, name, email, next_path)
 
     # Reading
 

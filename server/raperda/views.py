@@ -60,7 +60,9 @@ def setup(app: web.Application) -> None:
     r.add_post("/raperda/identitas/telepon", ask_code)
     r.add_get("/raperda/identitas/kode", code_page)
     r.add_post("/raperda/identitas/kode", confirm_code)
-    r.add_get("/raperda/identitas/{token:[A-Za-z0-9_.-]{10,600}}", confirm_link)
+    r.add_get(
+        f"/raperda/identitas/{{token:[A-Za-z0-9_.-]{{10,{identity.LINK_TOKEN_MAX}}}}}", confirm_link
+    )
     r.add_post("/raperda/masukan/{comment_id}/tarik", withdraw)
     r.add_get("/raperda/kelola", staff_index)
     r.add_post("/raperda/kelola", create)
@@ -132,7 +134,7 @@ def resident_of(request: web.Request) -> Resident | None:
 def back_path(value: str | None) -> str | None:
     """`value` if it is a Raperda page to send a resident back to once verified, else None: a
     path on this site (server.edge.local_path refuses schemes, hosts and backslashes) under
-    /raperda, and short."""
+    /raperda, short enough to sign into an e-mailed link."""
     path = local_path(value)
     if path is None or len(path) > 200 or not _BACK.fullmatch(path):
         return None
@@ -302,6 +304,7 @@ async def ask_link(request: web.Request) -> web.Response:
     data = await request.post()
     translations = request.app[keys.TRANSLATIONS]
     name, email = str(data.get("name", "")), str(data.get("email", ""))
+    next_path = back_path(str(data.get("next", "")))
     service = request.app[keys.RAPERDA]
     try:
         name, email = identity.check_request(name, email)
@@ -311,8 +314,8 @@ async def ask_link(request: web.Request) -> web.Response:
                 fields={"email": N_("E-mail belum dapat dikirim dari situs ini.")},
             )
     except InvalidInput as error:
-        return _identity_form(request, error, {"name": name, "email": email}, None)
-    token = await service.link_for(name, email, request[CLIENT_IP_KEY])
+        return _identity_form(request, error, {"name": name, "email": email}, next_path)
+    token = await service.link_for(name, email, request[CLIENT_IP_KEY], next_path)
     link = f"{request.app[keys.CONFIG].public_url}/raperda/identitas/{quote(token)}"
     service.mailer.send(
         email,
@@ -320,12 +323,12 @@ async def ask_link(request: web.Request) -> web.Response:
         translations.gettext(N_("Buka tautan ini untuk memberi masukan atas Raperda:"))
         + f"\n\n{link}\n",
     )
-    return redirect("/raperda/masukan-saya?dikirim=1")
+    return redirect(_with_next(f"{MINE}?dikirim=1", next_path))
 
 
 async def confirm_link(request: web.Request) -> web.Response:
-    _, cookie = identity.confirm(request.app[keys.SIGNER], request.match_info["token"])
-    response = redirect("/raperda/masukan-saya")
+    _, cookie, next_path = identity.confirm(request.app[keys.SIGNER], request.match_info["token"])
+    response = redirect(verified_destination(next_path))
     set_cookie(request, response, COOKIE, cookie, max_age=identity.COOKIE_MAX_AGE_S)
     return response
 
