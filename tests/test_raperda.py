@@ -9,6 +9,7 @@ import io
 import ipaddress
 import re
 import secrets
+from urllib.parse import unquote
 
 import aiohttp
 import pytest
@@ -18,12 +19,13 @@ from server import keys
 from server.app import create_app
 from server.domain.moderation import Ban
 from server.domain.sitting import SittingStatus
+from server.passwords import hash_password
 from server.raperda import identity
 from server.signing import Signer
 from server.store import repo
 from server.store.models import RaperdaComment, RaperdaResponse, RaperdaUnit, utcnow
 from tests.archive_helpers import text_pdf
-from tests.conftest import csrf_token_for, log_in
+from tests.conftest import TEST_PASSWORD, csrf_token_for, log_in
 from tests.factories import new_sitting
 from tests.raperda_helpers import SAMPAH_V1, SAMPAH_V2
 
@@ -417,6 +419,29 @@ async def test_an_e_mailed_link_never_returns_off_the_raperda_pages(
     token = identity.link_token(Signer(SECRET), "Siti Aminah", "siti@example.com", hostile)
     signed = await client.get(f"/raperda/identitas/{token}", allow_redirects=False)
     assert signed.headers["Location"] == "/raperda/masukan-saya"
+
+
+@SQLITE_ONLY
+async def test_signing_in_from_a_pasal_returns_to_its_form(app_client, store):
+    raperda_id = await import_and_publish(app_client)
+    pasal = f"/raperda/{raperda_id}/pasal/{await lineage_of(store, raperda_id, '3')}"
+    page = await (await app_client.get(pasal)).text()
+    link = re.search(r'href="/masuk\?next=([^"]+)"', page)
+    assert link and unquote(link.group(1)) == f"{pasal}?terverifikasi=1#form-masukan"
+    mine = await (await app_client.get(f"/raperda/masukan-saya?next={pasal}")).text()
+    assert f'href="/masuk?next={link.group(1)}"' in mine, "Masukan saya's sign-in link too"
+    plain = await (await app_client.get("/raperda/masukan-saya")).text()
+    assert 'href="/masuk?next=/raperda/masukan-saya"' in plain
+    async with store.transaction() as session:
+        await repo.create_user(session, "pak-rt", hash_password(TEST_PASSWORD), "anggota", None)
+    form = await csrf_token_for(app_client)
+    data = {"username": "pak-rt", "password": TEST_PASSWORD, "csrf_token": form}
+    signed_in = await app_client.post(
+        "/masuk", data={**data, "next": unquote(link.group(1))}, allow_redirects=False
+    )
+    assert signed_in.headers["Location"] == f"{pasal}?terverifikasi=1#form-masukan"
+    back = await (await app_client.get(signed_in.headers["Location"])).text()
+    assert "Anda sudah masuk. Tulis masukan Anda di bawah ini." in back
 
 
 def test_a_return_path_too_long_for_the_link_is_left_out():

@@ -142,7 +142,7 @@ def back_path(value: str | None) -> str | None:
 
 
 def verified_destination(value: str | None) -> str:
-    """Where verifying from `value` lands: that Raperda page at its input form,
+    """Where verifying (or signing in) from `value` lands: that Raperda page at its input form,
     told it may write now; without one, "Masukan saya" as before."""
     path = back_path(value)
     if path is None:
@@ -267,8 +267,10 @@ async def mine(request: web.Request) -> web.Response:
 
 
 def _next_context(value: str | None) -> dict[str, str]:
-    """What the identity forms carry: the page to return to, checked."""
-    return {"next": back_path(value) or ""}
+    """What the identity forms carry: the page to return to (checked), and where the sign-in
+    link should land."""
+    next_path = back_path(value) or ""
+    return {"next": next_path, "login_next": verified_destination(next_path)}
 
 
 def _form_page(
