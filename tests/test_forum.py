@@ -459,6 +459,34 @@ async def test_a_sitting_and_a_raperda_list_the_threads_about_them(forum, store)
     assert response.status == 400 and 'id="err-raperda_id"' in await response.text()
 
 
+async def test_a_thread_about_a_sitting_starts_from_its_page(forum, store):
+    """From the sitting's page a resident picks a topic and finds the new-thread form already
+    linked to that sitting; an archived topic takes no new thread and is not offered."""
+    topic = await topic_id(store)
+    async with store.transaction() as session:
+        sitting = await new_sitting(session, title="Rapat Komisi B", status=SittingStatus.LIVE)
+        session.add(ForumTopic(komisi="Komisi B", title="Lama", description="", archived=True))
+    token = await as_resident(forum, "192.0.2.150")
+    page = await (await forum.get(f"/sidang/{sitting.id}")).text()
+    start = re.search(r'<a href="([^"]+)" class="start-thread">', page[page.index('id="forum"') :])
+    index = await (await forum.get(start.group(1).replace("&amp;", "&"))).text()
+    offered = re.findall(r'<a href="([^"]+)" class="start-thread">', index)
+    assert offered == [f"/forum/{topic}/baru?rapat={sitting.id}"]
+    form = await (await forum.get(offered[0])).text()
+    assert f'name="sitting_id" inputmode="numeric" pattern="[0-9]*" value="{sitting.id}"' in form
+    opened = await post(
+        forum,
+        f"/forum/{topic}/baru",
+        {"name": "Siti", "title": "Banjir di Kuripan", "body": "Kapan?", "sitting_id": sitting.id},
+        token,
+    )
+    assert opened.status == 303
+    page = await (await forum.get(f"/sidang/{sitting.id}")).text()
+    assert "Banjir di Kuripan" in page[page.index('id="forum"') :]
+    unrelated = await (await forum.get("/forum?rapat=abc")).text()
+    assert 'class="start-thread"' not in unrelated and 'id="pilih-topik"' not in unrelated
+
+
 async def test_staff_rename_reorder_and_archive_a_topic(forum, store):
     topic = await topic_id(store)
     async with store.transaction() as session:

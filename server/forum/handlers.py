@@ -4,6 +4,7 @@ with the message beside its field; every form carries the CSRF token."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -98,17 +99,32 @@ def _author(request: web.Request, response: web.StreamResponse, data: MultiDictP
 # Residents
 
 
+# A new thread about a sitting or a Raperda starts from that page: `/forum?rapat=ID` picks a
+# topic, and the new-thread form comes with the link filled in (checked when it is posted).
+ABOUT_PARAMS = {"sitting_id": "rapat", "raperda_id": "raperda"}
+
+
+def _about(query) -> dict[str, str]:
+    return {
+        field: query[param]
+        for field, param in ABOUT_PARAMS.items()
+        if query.get(param, "").isdigit() and len(query[param]) <= 12
+    }
+
+
 async def index(request: web.Request) -> web.Response:
     service = request.app[keys.FORUM]
     query = request.query.get("q", "").strip()[:200]
     offset = OFFSET.read(request.query, "offset") or 0
     results = await service.search(query, offset) if query else None
     more = results is not None and len(results) == TOPIC_PAGE_SIZE
+    about = _about(request.query)
     context = {
         "index": await service.index(),
         "q": query,
         "results": results,
         "next_offset": offset + TOPIC_PAGE_SIZE if more else None,
+        "about_query": urlencode({ABOUT_PARAMS[field]: value for field, value in about.items()}),
     }
     return _page(request, "index.html", context)
 
@@ -134,7 +150,7 @@ async def _topic(request, values, errors, alert: str = "", status: int = 200):
 
 
 async def new_thread_form(request: web.Request) -> web.Response:
-    return await _new_thread(request, {}, {})
+    return await _new_thread(request, _about(request.query), {})
 
 
 async def _new_thread(request, values, errors, alert: str = "", status: int = 200):
