@@ -6,7 +6,7 @@
 (function () {
   const list = document.getElementById("peta-laporan");
   if (!list || typeof L === "undefined") return;
-  const map = L.map(list).setView([-6.8886, 109.6753], 13);
+  const map = L.map(list);
   L.tileLayer(list.dataset.tiles, { maxZoom: 19 }).addTo(map);
   const points = [];
   document.querySelectorAll("[data-lat][data-lon]").forEach((item) => {
@@ -17,7 +17,10 @@
     L.marker(here).addTo(map).bindPopup(link);
     points.push(here);
   });
-  if (points.length) map.fitBounds(points, { maxZoom: 16 });
+  // The first view is set once, around the reports: no zoom animation from a default view
+  // (on a slow phone it fetched a second set of tiles, and a tap mid-animation was lost).
+  if (points.length) map.fitBounds(points, { maxZoom: 16, animate: false });
+  else map.setView([-6.8886, 109.6753], 13);
 })();
 
 (function () {
