@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -217,7 +216,7 @@ async def _mail(app: web.Application) -> AsyncIterator[None]:
     """One mailer for every feature; what is still being sent goes out before the loop ends
     (the features that send close first)."""
     config = app[keys.CONFIG]
-    app[keys.MAILER] = Mailer(config.smtp_url, urlsplit(config.public_url).hostname or "localhost")
+    app[keys.MAILER] = Mailer(config.smtp_url, config.public_host)
     yield
     await app[keys.MAILER].drain()
 
@@ -241,7 +240,7 @@ async def _raperda(app: web.Application) -> AsyncIterator[None]:
         app[keys.BUS],
         app[keys.SIGNER],
         gateway,
-        urlsplit(config.public_url).hostname or "localhost",
+        config.public_host,
     )
     app[keys.REPORTS].register(InputReports.kind, InputReports())
     yield

@@ -72,6 +72,11 @@ class Config:
         return self.public_url.startswith("https://")
 
     @property
+    def public_host(self) -> str:
+        """The site's host name, as mail senders and SMS autofill name it."""
+        return urlsplit(self.public_url).hostname or "localhost"
+
+    @property
     def documents_dir(self) -> Path:
         return self.data_dir / "documents"
 
