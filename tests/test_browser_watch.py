@@ -158,8 +158,11 @@ async def test_the_player_reconnects_by_itself_after_the_origin_loses_the_stream
             await page.wait_for_selector(error, state="visible", timeout=30_000)
             # hls.js gave up (fatal) more than once while the page kept trying, and the stream
             # went on for four more segments: the player is now well behind the live edge.
+            # Before hls.js gives up it retries a playlist, and may try the other renditions, with
+            # its own backoff (up to 8 s a try), and the page waits up to 8 s before trying again:
+            # two rounds can take about a minute, which 60 s cut short once in CI.
             await page.wait_for_function(
-                "() => window.sidangPlayerErrors.length >= 2", timeout=60_000
+                "() => window.sidangPlayerErrors.length >= 2", timeout=120_000
             )
             for _ in range(2):  # a blocking reload reaches at most two segments ahead
                 edge = live.packager.tracks["720p"].edge()[0]
