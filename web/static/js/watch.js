@@ -88,12 +88,30 @@
         pickLevel();
         video.play().catch(function () {});
       });
-      hls.loadSource(url);
       hls.attachMedia(video);
+      const instance = hls;
+      afterLayout(function () {
+        if (instance === hls) hls.loadSource(url);
+      });
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = url;
       video.play().catch(function () {});
     }
+  }
+
+  function afterLayout(then) {
+    // hls.js caps the rendition to the player's size from a ResizeObserver of its own, created
+    // by attachMedia, which reports at the next rendering frame. A playlist read before then (a
+    // nearby origin, a busy phone that has not laid the page out yet) starts on 720p and fetches
+    // parts a 360 px phone never shows. Observers report in the order they were created, so
+    // once this one has, hls.js knows the size. A player with no size yet has nothing to cap.
+    const box = video.getBoundingClientRect();
+    if (!window.ResizeObserver || !box.width || !box.height) return then();
+    const observer = new window.ResizeObserver(function () {
+      observer.disconnect();
+      then();
+    });
+    observer.observe(video);
   }
 
   // -- losing the stream and getting it back -------------------------------------------------------
