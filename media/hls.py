@@ -581,7 +581,8 @@ class HlsPackager:
             if remaining <= 0 or not self.health.ok:
                 return False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
         return True
 
     async def wait_for_path(self, relative: str, timeout: float) -> Path | None:

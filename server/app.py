@@ -8,7 +8,6 @@ declare routes and read services through `server.keys`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -52,6 +51,7 @@ from server.search import views as search
 from server.signing import Signer
 from server.sms import create_gateway
 from server.store import Store
+from server.tasks import stop
 from server.templating import create_environment
 from server.views import (
     accounts,
@@ -207,9 +207,7 @@ async def _pengaduan(app: web.Application) -> AsyncIterator[None]:
         service.keep_erasing_expired_contacts(config.contact_retention_days)
     )
     yield
-    retention.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await retention
+    await stop(retention)
 
 
 async def _mail(app: web.Application) -> AsyncIterator[None]:

@@ -370,7 +370,8 @@ async def _record_archive_demo(app: web.Application, stopping: asyncio.Event) ->
             SyntheticVideoTrack(ARCHIVE_DEMO_TITLE), SyntheticAudioTrack(freq=330.0)
         )
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), ARCHIVE_CHAPTER_S * len(ARCHIVE_DEMO_AGENDA))
+            async with asyncio.timeout(ARCHIVE_CHAPTER_S * len(ARCHIVE_DEMO_AGENDA)):
+                await stopping.wait()
         if stopping.is_set():
             return
         await live.end(sitting_id, actor="demo")

@@ -45,7 +45,8 @@ async def extract_text(data: bytes) -> str:
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        out, _ = await asyncio.wait_for(child.communicate(data), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            out, _ = await child.communicate(data)
     except TimeoutError:
         log.warning("PDF text extraction stopped after %.0f s; stored without text", timeout_s)
         return ""

@@ -7,6 +7,7 @@ WebRTC path is in test_room_media.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -21,7 +22,7 @@ from server.domain.roles import Role
 from server.domain.sitting import SittingStatus
 from server.domain.votes import AlreadyVoted, AttendanceMode, Choice, NoQuorum, VoteClosed
 from server.room.service import RoomService
-from server.room.session import Participant
+from server.room.session import Participant, channel_for
 from server.store import repo
 from server.store import room as room_store
 from server.store.models import utcnow
@@ -508,6 +509,39 @@ async def carries_on(taker, sid, live, speaker, waiting, muted, removed) -> None
     )
     await taker.command(taken, person(muted), {"type": "hand", "raise": True})
     assert taker.snapshot(taken)["queue"] == [waiting, muted], "raised later, queued later"
+
+
+class LosesACancellation(MemoryBus):
+    """A bus whose chair-state write, made by a room's bus listener, loses the listener's
+    cancellation: what redis-py's socket writes do under Python 3.11 (asyncio.wait_for)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = asyncio.Event()
+
+    async def set_value(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        if asyncio.current_task().get_name().startswith("room-") and not self.writing.is_set():
+            self.writing.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Event().wait()
+        await super().set_value(key, value, ttl_s)
+
+
+async def test_a_room_closes_even_when_its_listener_loses_a_cancellation(store):
+    """In CI a node's shutdown hung for minutes: the room's listener was cancelled while it
+    wrote the chair's state to Redis, the write swallowed the cancellation, and the listener
+    went back to waiting for bus events while close() waited for it to end."""
+    bus = LosesACancellation()
+    rooms = RoomService(store, bus, FakeLiveService(), [], room_factory=FakeMedia)
+    sid, _ = await live_room(rooms, store)
+    session = await rooms.enter(sid, person(await add_member(store, "A")), FakeConnection())
+    await bus.publish(channel_for(sid), {"type": "attendance"})  # as another node would
+    await bus.writing.wait()
+    closing = asyncio.create_task(rooms.close())
+    # Not asyncio.timeout(): the old close() swallowed that cancellation too, and returned.
+    done, _ = await asyncio.wait({closing}, timeout=30)
+    assert closing in done, "close() is still waiting for the room's listener"
+    assert session.listener.done() and sid not in rooms.rooms
 
 
 async def test_votes_in_the_room(rooms, store):

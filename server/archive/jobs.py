@@ -28,6 +28,7 @@ from server.i18n import N_
 from server.store import Store, repo
 from server.store import archive as archive_store
 from server.store.models import RecordingEdit, RecordingJob, utcnow
+from server.tasks import stop
 
 EDITABLE = (SittingStatus.ENDED.value, SittingStatus.PUBLISHED.value)
 HEARTBEAT_S = 10.0
@@ -93,9 +94,7 @@ class ArchiveService:
     async def close(self) -> None:
         """Let running jobs finish: their file work runs in threads that cannot be cancelled."""
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await stop(self._sweeper)
         for sitting_id in list(self._tasks):
             await self.wait(sitting_id)
 
@@ -187,7 +186,8 @@ class ArchiveService:
     async def _beat(self, sitting_id: int, finished: asyncio.Event) -> None:
         while not finished.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(finished.wait(), self.heartbeat_s)
+                async with asyncio.timeout(self.heartbeat_s):
+                    await finished.wait()
                 return
             try:
                 async with self.store.transaction() as session:

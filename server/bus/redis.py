@@ -27,6 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.bus.base import Bus, ConnectionHook, Message, Subscription
 from server.bus.memory import MemoryBus
+from server.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class RedisBus(Bus):
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="redis-bus-listener")
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout=3.0)
+            async with asyncio.timeout(3.0):
+                await self._ready.wait()
         except TimeoutError:
             log.warning("Redis at %s is not answering yet; serving this node alone", self.url)
 
@@ -280,8 +282,7 @@ class RedisBus(Bus):
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            await _quietly(self._listener)
+            await stop(self._listener)
         await self._local.close()
         await _quietly(self._redis.aclose())
 
@@ -313,7 +314,8 @@ class RedisBus(Bus):
 
 async def _wait(event: asyncio.Event, timeout: float) -> bool:
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()
     except TimeoutError:
         return False
     return True

@@ -32,6 +32,7 @@ from server.batching import Batcher
 from server.bus import Bus
 from server.comments import frames
 from server.domain.moderation import Settings
+from server.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -328,11 +329,7 @@ class Room:
 
     async def close(self) -> None:
         self._subscription.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*(stop(task) for task in self._tasks))
 
 
 class CommentHub:

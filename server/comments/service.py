@@ -7,7 +7,6 @@ persist, then publish on the bus; every node's room fans the event out to its ow
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from server.signing import Signer
 from server.store import Store, repo
 from server.store import comments as repo_comments
 from server.store.models import BannedWord, Comment, CommentBan, CommentSettings, utcnow
+from server.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,7 @@ class CommentService:
     async def close(self) -> None:
         await self.hub.close()
         if self._words_task is not None:
-            self._words_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._words_task
+            await stop(self._words_task)
 
     def sender(self, identity: str, ip: str, device: str = "") -> Sender:
         digest = self.signer.digest

@@ -43,6 +43,7 @@ from server.domain.sitting import (
 )
 from server.i18n import N_
 from server.store import Store, repo
+from server.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class LiveService:
     async def close(self) -> None:
         """Graceful shutdown ends every live sitting so its recording is finished and stored."""
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
+            await stop(self._heartbeat)
         for sitting_id in list(self.sittings):
             try:
                 await self.end(sitting_id, actor="system:shutdown")

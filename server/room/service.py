@@ -49,6 +49,7 @@ from server.room.votes import VoteDesk
 from server.store import Store, repo
 from server.store import room as room_store
 from server.store.models import utcnow
+from server.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,7 @@ class RoomService:
 
     async def close(self) -> None:
         if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+            await stop(self._housekeeping)
         for sitting_id in list(self.rooms):
             await self._close_room(sitting_id, "Server dihentikan.")
 
@@ -345,9 +344,7 @@ class RoomService:
             return
         if session.listener is not None:
             # Awaited: a listener cancelled mid-query must finish before the store can close.
-            session.listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await session.listener
+            await stop(session.listener)
         for _participant, connection in list(session.connections.values()):
             with contextlib.suppress(Exception):
                 await connection.send({"type": "ended", "message": message})
