@@ -9,6 +9,8 @@ Measured, as p95 and median in milliseconds over many requests:
 - `search_rare`: /forum?q=… for a word in one reply only, deep in the 5,000-reply thread;
 - `search_common`: /forum?q=… for two words that thousands of replies hold (ranked, one page);
 - `archive_search`: /arsip?q=… for the same common words, forum posts among the results;
+- `thread_search_rare`, `thread_search_common`: the same two searches within the 5,000-reply
+  thread (its page with `?q=…`: matching posts in thread order, 30 to a page);
 - `thread_deep_offset_naive`: the same deep page's replies read with LIMIT/OFFSET, the naive
   way, beside ours (`thread_deep_query`, the keyset query alone) in the same run.
 
@@ -229,6 +231,8 @@ async def measure_forum(
         "search_rare": f"/forum?q={RARE_QUERY.replace(' ', '+')}",
         "search_common": f"/forum?q={COMMON_QUERY.replace(' ', '+')}",
         "archive_search": f"/arsip?q={COMMON_QUERY.replace(' ', '+')}",
+        "thread_search_rare": f"/forum/utas/{big}?q={RARE_QUERY.replace(' ', '+')}",
+        "thread_search_common": f"/forum/utas/{big}?q={COMMON_QUERY.replace(' ', '+')}",
     }
     timings: dict[str, list[float]] = {name: [] for name in pages}
     with tempfile.TemporaryDirectory() as directory:
@@ -242,6 +246,8 @@ async def measure_forum(
                     await timed_get(client, path)
             found = await (await client.get(pages["search_rare"])).text()
             assert RARE_REPLY in found, "the rare reply is not found"
+            found = await (await client.get(pages["thread_search_rare"])).text()
+            assert RARE_REPLY in found, "the rare reply is not found in its thread"
             cpu = dict.fromkeys(pages, 0.0)
             for _ in range(rounds):
                 for name, path in pages.items():
@@ -270,6 +276,8 @@ PAGES = (
     "search_rare",
     "search_common",
     "archive_search",
+    "thread_search_rare",
+    "thread_search_common",
 )
 
 

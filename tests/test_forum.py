@@ -382,6 +382,59 @@ async def test_search_finds_any_reply_by_stem_and_links_to_its_page(forum, store
     assert page.count('class="result-thread"') == 1 and "result-reply" not in page
 
 
+THREAD_MATCH = re.compile(r'<li><a href="(/forum/utas/\d+[^"]*)">')
+
+
+async def test_a_long_thread_is_searched_within_in_thread_order(forum, store):
+    """A reader of a long thread finds the posts about one thing, in the order they were
+    written, each opening the thread at its page; other threads and hidden replies stay out."""
+    token = await as_resident(forum, "192.0.2.115")
+    thread = await open_thread(
+        forum, store, token, title="Drainase Kota", body="Saluran di Jalan Sriwijaya mampet."
+    )
+    other = await open_thread(forum, store, token, title="Saluran lain", body="Saluran buntu.")
+    await add_replies(store, other, ["Saluran di sini juga mampet."])
+    bodies = [
+        f"Saluran blok {n} perlu dibersihkan." if n % 2 else f"Tanggapan nomor {n}."
+        for n in range(80)
+    ]
+    await add_replies(store, thread, bodies)
+    async with store.transaction() as session:
+        replies = (
+            await session.scalars(
+                select(ForumReply).where(ForumReply.thread_id == thread).order_by(ForumReply.id)
+            )
+        ).all()
+        replies[1].hidden = True  # "Saluran blok 1": hidden by a moderator
+    ids = [r.id for r in replies]
+
+    page = await (await forum.get(f"/forum/utas/{thread}?q=salurannya")).text()
+    assert 'role="search"' in page and "Hasil di utas ini" in page
+    links = THREAD_MATCH.findall(page)
+    # The opening post, then replies 3, 5, 7 …: 30 to a page, in thread order.
+    expected = [f"/forum/utas/{thread}"] + [
+        f"/forum/utas/{thread}?setelah={ids[n] - 1}#b{ids[n]}" for n in range(3, 80, 2)
+    ]
+    assert [link.replace("&amp;", "&") for link in links] == expected[:30]
+    assert "Saluran blok 3 perlu dibersihkan." in page
+    more = re.search(r'href="([^"]+)" rel="next">Hasil berikutnya', page).group(1)
+    rest = await (await forum.get(more.replace("&amp;", "&"))).text()
+    assert [link.replace("&amp;", "&") for link in THREAD_MATCH.findall(rest)] == expected[30:]
+    assert "Hasil berikutnya" not in rest
+    # The link opens the page that holds the reply.
+    opened = await (await forum.get(expected[-1].split("#")[0])).text()
+    assert f'id="b{ids[79]}"' in opened
+
+    nothing = await (await forum.get(f"/forum/utas/{thread}?q=%3Cscript%3Ekucing")).text()
+    assert THREAD_MATCH.findall(nothing) == [] and "Tidak ada tulisan di utas ini" in nothing
+    assert "<script>kucing" not in nothing and "&lt;script&gt;kucing" in nothing
+    # A short thread has no search box, but answers a search link all the same.
+    short = await (await forum.get(f"/forum/utas/{other}")).text()
+    assert 'role="search"' not in short
+    found = await (await forum.get(f"/forum/utas/{other}?q=mampet")).text()
+    assert len(THREAD_MATCH.findall(found)) == 1
+
+
 async def test_forum_posts_are_archive_results_and_moderation_keeps_hidden_ones_out(forum, store):
     async with store.transaction() as session:
         await repo_comments.add_banned_word(session, "tai", WordAction.HOLD)

@@ -202,8 +202,16 @@ async def _thread(request, values, errors, alert: str = "", status: int = 200):
         before=_cursor(request, "sebelum"),
         moderator=bool(user and user.has(MODERATORS)),
     )
+    query = request.query.get("q", "").strip()[:200]
+    offset = OFFSET.read(request.query, "offset") or 0
+    matches, more = (
+        await service.search_thread(page.thread.id, query, offset) if query else ([], False)
+    )
     context = {
         "page": page,
+        "q": query,
+        "matches": matches,
+        "next_offset": offset + TOPIC_PAGE_SIZE if more else None,
         "values": values,
         "errors": errors,
         "alert": alert,

@@ -33,7 +33,8 @@ from server.i18n import N_
 from server.mail import Mailer
 from server.pengaduan.vault import Contact, Vault
 from server.reports import ReportService, Target
-from server.search.service import FORUM_KINDS, Hit, SearchQuery, backend_for
+from server.search.service import FORUM_KINDS, Hit, SearchQuery, backend_for, snippet
+from server.search.stemming import stem_query
 from server.signing import BadSignature, Signer
 from server.store import Store, repo
 from server.store import comments as repo_comments
@@ -120,6 +121,17 @@ class ThreadPage:
 
 
 @dataclass(frozen=True)
+class PostMatch:
+    """A post of a thread holding the searched words, and the link that opens the thread at it."""
+
+    url: str
+    author_name: str
+    badge: str
+    created_at: dt.datetime
+    snippet: str
+
+
+@dataclass(frozen=True)
 class TopicPage:
     topic: ForumTopic
     threads: list[ForumThread]
@@ -195,6 +207,35 @@ class ForumService:
             hits = await backend_for(self.store.dialect).search(session, query)
             urls = await hit_urls(session, hits)
         return [Found(hit, urls[key]) for hit in hits if (key := (hit.kind, hit.ref_id)) in urls]
+
+    async def search_thread(
+        self, thread_id: int, text: str, offset: int = 0
+    ) -> tuple[list[PostMatch], bool]:
+        """One thread's posts holding every stemmed word, in thread order (as a reader reads
+        them, not ranked), one page from `offset`; and whether more follow."""
+        stems = stem_query(text)
+        if not stems:
+            return [], False
+        params: dict = {}
+        match = backend_for(self.store.dialect).matches(stems, params)
+        async with self.store.read() as session:
+            rows = await store.matching_posts(
+                session, thread_id, match, params, TOPIC_PAGE_SIZE + 1, offset
+            )
+        wanted = set(stems)
+        found = [
+            PostMatch(
+                url=reply_url(thread_id, row.reply_id)
+                if row.reply_id
+                else f"/forum/utas/{thread_id}",
+                author_name=row.author_name,
+                badge=row.badge,
+                created_at=row.created_at,
+                snippet=snippet(row.body, wanted),
+            )
+            for row in rows[:TOPIC_PAGE_SIZE]
+        ]
+        return found, len(rows) > TOPIC_PAGE_SIZE
 
     async def linked(
         self, *, sitting_id: int | None = None, raperda_id: int | None = None

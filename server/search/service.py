@@ -69,6 +69,12 @@ class SearchBackend(Protocol):
         """Matches of every stemmed query word, best first; with no words, newest first."""
         ...
 
+    def matches(self, stems: list[str], params: dict) -> str:
+        """A condition on `search_entry e`: the entry holds every stem. For a search within a
+        few thousand known entries (one forum thread), where testing each of them is cheaper
+        than ranking every match in the index."""
+        ...
+
 
 def _filters(query: SearchQuery) -> tuple[list[str], dict]:
     where = [_VISIBLE]
@@ -134,8 +140,12 @@ class SqliteSearch(_Backend):
     matches (FTS5 walks rowids downwards and stops after RANK_CANDIDATES that pass the
     filters), and the newest title matches of any age."""
 
+    def matches(self, stems: list[str], params: dict) -> str:
+        params["match"] = _fts_words(stems)
+        return "e.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :match)"
+
     def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
-        words = " ".join(f'"{stem}"' for stem in stems)
+        words = _fts_words(stems)
         params["match"] = words
         params["title_match"] = f"{{stemmed_title}} : ({words})"
         params["candidates"] = RANK_CANDIDATES
@@ -165,6 +175,10 @@ class PostgresSearch(_Backend):
     backwards, stopping at RANK_CANDIDATES) and the newest title matches (GIN on the title),
     and only those are ranked."""
 
+    def matches(self, stems: list[str], params: dict) -> str:
+        params["match"] = " ".join(stems)
+        return "e.tsv @@ plainto_tsquery('simple', :match)"
+
     def _hits(self, where: list[str], stems: list[str], params: dict) -> str:
         params["match"] = " ".join(stems)
         params["candidates"] = RANK_CANDIDATES
@@ -181,6 +195,11 @@ class PostgresSearch(_Backend):
             " plainto_tsquery('simple', :match) AS q(q)"
             " ORDER BY rank DESC, x.at DESC, x.id DESC LIMIT :limit OFFSET :offset"
         )
+
+
+def _fts_words(stems: list[str]) -> str:
+    """An FTS5 query for every stem, each quoted (a stem is a word, never an operator)."""
+    return " ".join(f'"{stem}"' for stem in stems)
 
 
 def backend_for(dialect: str) -> SearchBackend:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Row, func, literal, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server.domain.errors import NotFound
 from server.i18n import N_
@@ -18,6 +19,7 @@ from server.store.models import (
     ForumSubscription,
     ForumThread,
     ForumTopic,
+    SearchEntry,
     Sitting,
 )
 
@@ -170,3 +172,28 @@ async def links(
 async def subscriptions(session: AsyncSession, thread_id: int) -> Sequence[ForumSubscription]:
     query = select(ForumSubscription).where(ForumSubscription.thread_id == thread_id)
     return (await session.scalars(query)).all()
+
+
+async def matching_posts(
+    session: AsyncSession, thread_id: int, match: str, params: dict, limit: int, offset: int
+) -> Sequence[Row]:
+    """A thread's opening post (reply_id 0) and visible replies whose search entry meets the
+    `match` condition (a backend's, on `search_entry e`, with its `params`), in thread order.
+    Read from the thread's own index range: a word common across the forum costs no more."""
+    entry = aliased(SearchEntry, name="e")
+    opening = (
+        select(literal(0).label("reply_id"), *_post_columns(ForumThread))
+        .join(entry, (entry.kind == "thread") & (entry.ref_id == ForumThread.id))
+        .where(ForumThread.id == thread_id, text(match))
+    )
+    replies = (
+        select(ForumReply.id.label("reply_id"), *_post_columns(ForumReply))
+        .join(entry, (entry.kind == "reply") & (entry.ref_id == ForumReply.id))
+        .where(ForumReply.thread_id == thread_id, ForumReply.hidden.is_(False), text(match))
+    )
+    query = union_all(opening, replies).order_by("reply_id").limit(limit).offset(offset)
+    return (await session.execute(query, params)).all()
+
+
+def _post_columns(post: type[ForumThread] | type[ForumReply]) -> tuple:
+    return post.author_name, post.badge, post.created_at, post.body
