@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the services the test suite talks to are up: PostgreSQL on 127.0.0.1:5432 (trust auth,
-# database "test"), Redis on 127.0.0.1:6379 and Debian's Chromium for the browser tests.
+# database "test"), Redis on 127.0.0.1:6379, Debian's Chromium for the browser tests and Debian's
+# nginx for the edge tests and `make cluster` (installed only; each test starts its own).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -31,4 +32,5 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 
 command -v chromium >/dev/null || apt_install chromium
-echo "services: postgresql, redis and chromium are ready"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
+echo "services: postgresql, redis, chromium and nginx are ready"

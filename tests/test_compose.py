@@ -132,7 +132,6 @@ def test_playlists_are_cached_per_full_uri_with_a_lock(nginx_conf):
     assert "proxy_cache_use_stale updating;" in block
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_nginx_accepts_the_config_as_scripts_cluster_renders_it(nginx_conf, tmp_path):
     cluster = load_cluster_script()
     conf = cluster.render_nginx(
@@ -179,7 +178,6 @@ def running_nginx(conf: str, state: Path) -> Iterator[None]:
         os.kill(int(pid.read_text()), signal.SIGQUIT)
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 async def test_media_nginx_sends_itself_carry_the_apps_security_headers(
     nginx_conf, tmp_path, client, login, store, config, recording_template
 ):
@@ -286,7 +284,6 @@ async def _through_nginx(port: int) -> None:
         assert (await other.get(f"http://127.0.0.1:{port}/probe")).status == 200
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 async def test_a_crowd_waiting_on_one_part_makes_one_origin_request(edge):
     """1,500 viewers hold the same blocking reload before its part exists: the origin answers
     one of them and nginx the rest. (nginx 1.22 counts an entry's requests in 10 bits; without
@@ -298,7 +295,6 @@ async def test_a_crowd_waiting_on_one_part_makes_one_origin_request(edge):
     assert sorted(cache for _, cache, _ in answers) == ["HIT"] * 1499 + ["MISS"]
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 async def test_the_viewer_whose_reload_reached_the_origin_may_leave(edge):
     """The first viewer's reload is the one the origin holds for everyone; when that viewer
     leaves, nginx still takes the answer for the others instead of asking again."""
@@ -313,7 +309,6 @@ async def test_the_viewer_whose_reload_reached_the_origin_may_leave(edge):
     assert [(status, cache) for status, cache, _ in answers] == [(200, "HIT")] * 50
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 async def test_a_refusal_reaches_a_crowd_from_one_origin_request(edge):
     """A node falling behind answers a held reload with 503: the viewers waiting on it get that
     answer from nginx rather than each asking the struggling node in turn."""
