@@ -12,7 +12,11 @@ Measured, as p95 and median in milliseconds over many requests:
 - `thread_search_rare`, `thread_search_common`: the same two searches within the 5,000-reply
   thread (its page with `?q=…`: matching posts in thread order, 30 to a page);
 - `thread_deep_offset_naive`: the same deep page's replies read with LIMIT/OFFSET, the naive
-  way, beside ours (`thread_deep_query`, the keyset query alone) in the same run.
+  way, beside ours (`thread_deep_query`, the keyset query alone) in the same run;
+- `thread_search_{common,rare}_each_naive`: the first page of a search within the big thread
+  found by testing each of its replies against the full-text index, beside ours
+  (`thread_search_{common,rare}_query`: the thread's scope word added, so the index
+  intersects them), 7 rounds each.
 
     python bench/forum_load.py            # both databases
     python bench/forum_load.py --quick    # 20,000 replies, fewer rounds
@@ -40,20 +44,24 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.scratch import bench_config, scratch_postgres, timed_get  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.search.service import backend_for  # noqa: E402
+from server.search.stemming import stem_query  # noqa: E402
+from server.store.forum import matching_posts  # noqa: E402
 from server.store.migrate import upgrade  # noqa: E402
 from server.store.models import ForumReply, ForumThread, ForumTopic  # noqa: E402
-from server.store.search_index import rebuild  # noqa: E402
+from server.store.search_index import rebuild, thread_scope  # noqa: E402
 
 BIG_THREAD_REPLIES = 5_000
 DEEP_POSITION = 4_950
 RARE_REPLY = "Jembatan Kali Loji mulai retak di tengah."  # searched for: its only reply
 RARE_QUERY = "jembatan retak"
+SEARCH_ROUNDS = 7  # of each thread search query, ours and the naive one
 COMMON_QUERY = "banjir drainase"
 WORDS = [
     "jalan",
@@ -178,8 +186,11 @@ async def seed(url: str, threads: int, replies: int, seed_: int = 7) -> int:
 async def _query_timings(
     url: str, big: int, deep_after: int, rounds: int
 ) -> dict[str, list[float]]:
-    """The deep page's replies alone, keyset against LIMIT/OFFSET, on the same data."""
+    """The deep page's replies alone, keyset against LIMIT/OFFSET; and a search within the
+    big thread (common words, then rare ones), the scoped index intersection against testing
+    each reply of the thread; on the same data."""
     engine = create_async_engine(url)
+    backend = backend_for(engine.dialect.name)
     keyset = text(
         "SELECT id, body FROM forum_reply WHERE thread_id = :t AND NOT hidden AND id > :after"
         " ORDER BY id LIMIT 50"
@@ -188,9 +199,10 @@ async def _query_timings(
         "SELECT id, body FROM forum_reply WHERE thread_id = :t AND NOT hidden"
         " ORDER BY id LIMIT 50 OFFSET :skip"
     )
-    timings: dict[str, list[float]] = {"thread_deep_query": [], "thread_deep_offset_naive": []}
+    names = ("thread_deep_query", "thread_deep_offset_naive")
+    timings: dict[str, list[float]] = {name: [] for name in names}
     try:
-        async with engine.connect() as conn:
+        async with engine.connect() as conn, AsyncSession(bind=conn) as session:
             for _ in range(rounds):
                 for name, query, params in (
                     ("thread_deep_query", keyset, {"t": big, "after": deep_after}),
@@ -199,6 +211,25 @@ async def _query_timings(
                     began = time.perf_counter()
                     (await conn.execute(query, params)).all()
                     timings[name].append((time.perf_counter() - began) * 1000)
+            for words, query in (("common", COMMON_QUERY), ("rare", RARE_QUERY)):
+                stems = stem_query(query)
+                each_params: dict = {"t": big}
+                each = text(
+                    "SELECT r.id FROM forum_reply r JOIN search_entry e ON e.kind = 'reply'"
+                    " AND e.ref_id = r.id WHERE r.thread_id = :t AND NOT r.hidden"
+                    f" AND {backend.matches(stems, each_params)} ORDER BY r.id LIMIT 31"
+                )
+                scoped_params: dict = {}
+                scoped = backend.matches([*stems, thread_scope(big)], scoped_params)
+                ours, naive = f"thread_search_{words}_query", f"thread_search_{words}_each_naive"
+                timings[ours], timings[naive] = [], []
+                for _ in range(SEARCH_ROUNDS):  # the naive way takes seconds on SQLite
+                    began = time.perf_counter()
+                    (await conn.execute(each, each_params)).all()
+                    timings[naive].append((time.perf_counter() - began) * 1000)
+                    began = time.perf_counter()
+                    await matching_posts(session, big, scoped, scoped_params, 31, 0)
+                    timings[ours].append((time.perf_counter() - began) * 1000)
     finally:
         await engine.dispose()
     return timings
@@ -319,6 +350,13 @@ async def main() -> None:
             f"  deep page query: keyset median {keyset:.2f} ms, OFFSET (naive) {naive:.2f} ms,"
             f" {naive / keyset:.1f}x"
         )
+        for words in ("common", "rare"):
+            scoped = result[f"median_ms_thread_search_{words}_query"]
+            each = result[f"median_ms_thread_search_{words}_each_naive"]
+            print(
+                f"  thread search query ({words} words): scoped index median {scoped:.2f} ms,"
+                f" each reply tested (naive) {each:.2f} ms, {each / scoped:.1f}x"
+            )
         figures |= {f"{backend}_{key}": value for key, value in result.items()}
     if args.json:
         print(json.dumps(figures))

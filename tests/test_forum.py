@@ -3,12 +3,14 @@ e-mail on replies, keyset pages and stemmed search."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import re
 from email import message_from_bytes, policy
 
 import pytest
+from alembic import command
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
@@ -16,8 +18,9 @@ from server import keys
 from server.app import create_app
 from server.domain.moderation import WordAction
 from server.domain.sitting import SittingStatus
+from server.store import Store, repo
 from server.store import comments as repo_comments
-from server.store import repo
+from server.store.migrate import alembic_config, upgrade
 from server.store.models import ForumReply, ForumThread, ForumTopic
 from tests.conftest import csrf_token_for, log_in
 from tests.factories import new_sitting
@@ -433,6 +436,29 @@ async def test_a_long_thread_is_searched_within_in_thread_order(forum, store):
     assert 'role="search"' not in short
     found = await (await forum.get(f"/forum/utas/{other}?q=mampet")).text()
     assert len(THREAD_MATCH.findall(found)) == 1
+
+
+async def test_replies_indexed_before_the_thread_scope_are_found_after_the_migration(
+    aiohttp_client, make_config, tmp_path
+):
+    """Migration 0016 indexes existing replies again: without their thread's scope word, a
+    search within the thread would miss every one of them."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'upgraded.db'}"
+    await asyncio.to_thread(upgrade, url)
+    store = Store(url)
+    try:
+        client = await aiohttp_client(create_app(make_config(database_url=url)))
+        thread = await open_thread(client, store, await as_resident(client, "192.0.2.120"))
+        await add_replies(store, thread, ["Trotoar Jalan Hayam Wuruk rusak."])
+        search = f"/forum/utas/{thread}?q=trotoar"
+        assert len(THREAD_MATCH.findall(await (await client.get(search)).text())) == 1
+        config = alembic_config(url)
+        await asyncio.to_thread(command.downgrade, config, "0015_forum_search_topics")
+        assert THREAD_MATCH.findall(await (await client.get(search)).text()) == []
+        await asyncio.to_thread(upgrade, url)
+        assert len(THREAD_MATCH.findall(await (await client.get(search)).text())) == 1
+    finally:
+        await store.close()
 
 
 async def test_forum_posts_are_archive_results_and_moderation_keeps_hidden_ones_out(forum, store):

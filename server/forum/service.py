@@ -51,6 +51,7 @@ from server.store.models import (
     Sitting,
     utcnow,
 )
+from server.store.search_index import thread_scope
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ class ForumService:
         if not stems:
             return [], False
         params: dict = {}
-        match = backend_for(self.store.dialect).matches(stems, params)
+        match = backend_for(self.store.dialect).matches([*stems, thread_scope(thread_id)], params)
         async with self.store.read() as session:
             rows = await store.matching_posts(
                 session, thread_id, match, params, TOPIC_PAGE_SIZE + 1, offset

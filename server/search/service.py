@@ -70,9 +70,9 @@ class SearchBackend(Protocol):
         ...
 
     def matches(self, stems: list[str], params: dict) -> str:
-        """A condition on `search_entry e`: the entry holds every stem. For a search within a
-        few thousand known entries (one forum thread), where testing each of them is cheaper
-        than ranking every match in the index."""
+        """A condition on `search_entry e`: the entry holds every stem (bound in `params`).
+        For a search narrowed by a word every entry in scope holds (a forum thread's, see
+        search_index.thread_scope): the index intersects them, and nothing is ranked."""
         ...
 
 

@@ -177,19 +177,30 @@ async def subscriptions(session: AsyncSession, thread_id: int) -> Sequence[Forum
 async def matching_posts(
     session: AsyncSession, thread_id: int, match: str, params: dict, limit: int, offset: int
 ) -> Sequence[Row]:
-    """A thread's opening post (reply_id 0) and visible replies whose search entry meets the
-    `match` condition (a backend's, on `search_entry e`, with its `params`), in thread order.
-    Read from the thread's own index range: a word common across the forum costs no more."""
+    """A thread's opening post (reply_id 0) and visible replies that meet `match`, a search
+    backend's condition on `search_entry e` (with `params`) that names the thread's scope
+    word, in thread order.
+
+    The matching entries are gathered first, from the full-text index alone (a materialized
+    CTE), and the thread's posts are looked up among them: PostgreSQL's generic plan for a
+    prepared statement would otherwise walk the thread's 5,000 replies and test each (66 ms
+    for a rare word, against 2 ms), and SQLite joining the CTE built a Bloom filter over every
+    reply (47 ms, against 0.2 ms)."""
     entry = aliased(SearchEntry, name="e")
-    opening = (
-        select(literal(0).label("reply_id"), *_post_columns(ForumThread))
-        .join(entry, (entry.kind == "thread") & (entry.ref_id == ForumThread.id))
-        .where(ForumThread.id == thread_id, text(match))
+    found = (
+        select(entry.kind, entry.ref_id).where(text(match)).cte("found").prefix_with("MATERIALIZED")
     )
-    replies = (
-        select(ForumReply.id.label("reply_id"), *_post_columns(ForumReply))
-        .join(entry, (entry.kind == "reply") & (entry.ref_id == ForumReply.id))
-        .where(ForumReply.thread_id == thread_id, ForumReply.hidden.is_(False), text(match))
+
+    def found_ids(kind: str):
+        return select(found.c.ref_id).where(found.c.kind == kind)
+
+    opening = select(literal(0).label("reply_id"), *_post_columns(ForumThread)).where(
+        ForumThread.id == thread_id, ForumThread.id.in_(found_ids("thread"))
+    )
+    replies = select(ForumReply.id.label("reply_id"), *_post_columns(ForumReply)).where(
+        ForumReply.thread_id == thread_id,
+        ForumReply.hidden.is_(False),
+        ForumReply.id.in_(found_ids("reply")),
     )
     query = union_all(opening, replies).order_by("reply_id").limit(limit).offset(offset)
     return (await session.execute(query, params)).all()
