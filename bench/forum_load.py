@@ -199,8 +199,7 @@ async def _query_timings(
         "SELECT id, body FROM forum_reply WHERE thread_id = :t AND NOT hidden"
         " ORDER BY id LIMIT 50 OFFSET :skip"
     )
-    names = ("thread_deep_query", "thread_deep_offset_naive")
-    timings: dict[str, list[float]] = {name: [] for name in names}
+    timings: dict[str, list[float]] = {"thread_deep_query": [], "thread_deep_offset_naive": []}
     try:
         async with engine.connect() as conn, AsyncSession(bind=conn) as session:
             for _ in range(rounds):

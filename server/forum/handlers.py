@@ -114,8 +114,7 @@ def _about(query) -> dict[str, str]:
 
 async def index(request: web.Request) -> web.Response:
     service = request.app[keys.FORUM]
-    query = request.query.get("q", "").strip()[:200]
-    offset = OFFSET.read(request.query, "offset") or 0
+    query, offset = _search_terms(request)
     results = await service.search(query, offset) if query else None
     more = results is not None and len(results) == TOPIC_PAGE_SIZE
     about = _about(request.query)
@@ -202,8 +201,7 @@ async def _thread(request, values, errors, alert: str = "", status: int = 200):
         before=_cursor(request, "sebelum"),
         moderator=bool(user and user.has(MODERATORS)),
     )
-    query = request.query.get("q", "").strip()[:200]
-    offset = OFFSET.read(request.query, "offset") or 0
+    query, offset = _search_terms(request)
     matches, more = (
         await service.search_thread(page.thread.id, query, offset) if query else ([], False)
     )
@@ -221,6 +219,11 @@ async def _thread(request, values, errors, alert: str = "", status: int = 200):
         "max_slow_mode": MAX_SLOW_MODE_S,
     }
     return _page(request, "thread.html", context, status)
+
+
+def _search_terms(request: web.Request) -> tuple[str, int]:
+    """The searched text (`q`, at most 200 characters) and the results' offset."""
+    return request.query.get("q", "").strip()[:200], OFFSET.read(request.query, "offset") or 0
 
 
 def _cursor(request: web.Request, name: str) -> int | None:
